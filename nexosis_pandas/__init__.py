@@ -1,0 +1,46 @@
+"""nexosis-pandas: from a pandas DataFrame to a Nexosis dataset, from a notebook.
+
+Importing the package registers the ``df.nexosis`` accessor.
+"""
+
+from nexosis_pandas._version import __version__
+from nexosis_pandas.exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ColumnError,
+    ConfigurationError,
+    ImportFailedError,
+    ImportTimeoutError,
+    NexosisError,
+    NotFoundError,
+    QuotaExceededError,
+    ServerError,
+    UploadError,
+)
+from nexosis_pandas.job import ImportJob
+from nexosis_pandas.models import Aggregation, DataType, Imputation, ImportStatus, Role
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "Aggregation",
+    "AuthenticationError",
+    "BadRequestError",
+    "ColumnError",
+    "ConfigurationError",
+    "DataType",
+    "ImportFailedError",
+    "ImportJob",
+    "ImportStatus",
+    "ImportTimeoutError",
+    "Imputation",
+    "NexosisError",
+    "NotFoundError",
+    "QuotaExceededError",
+    "Role",
+    "ServerError",
+    "UploadError",
+    "__version__",
+]

@@ -1,0 +1,108 @@
+"""Settings, each resolved the same way: explicit argument, then defaults set in this process
+(by :func:`set_defaults`, which :func:`nexosis_pandas.sandbox` uses), then the ``NEXOSIS_*``
+environment, then the built-in default.
+
+=====================  ============================  ===============================
+setting                environment variable          built-in default
+=====================  ============================  ===============================
+api key                ``NEXOSIS_API_KEY``           none: required
+base URL               ``NEXOSIS_BASE_URL``          ``https://ml.nexosis.com/v1``
+S3 prefix              ``NEXOSIS_S3_PREFIX``         none: pass ``s3_url``
+S3 storage options     ``NEXOSIS_S3_ENDPOINT_URL``   s3fs's own (AWS, default credentials)
+=====================  ============================  ===============================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nexosis_pandas.client import Client
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "Defaults",
+    "api_key",
+    "base_url",
+    "get_defaults",
+    "s3_prefix",
+    "set_defaults",
+    "storage_options",
+    "using_defaults",
+]
+
+DEFAULT_BASE_URL = "https://ml.nexosis.com/v1"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Process-wide defaults that take precedence over the environment.
+
+    ``client`` is the client the helper functions use when none is passed.
+    """
+
+    client: Client | None = None
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    s3_prefix: str | None = None
+    storage_options: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+_defaults = Defaults()
+
+
+def get_defaults() -> Defaults:
+    """Return the defaults in force."""
+    return _defaults
+
+
+def set_defaults(defaults: Defaults) -> Defaults:
+    """Make ``defaults`` the process-wide defaults; return the previous ones."""
+    global _defaults
+    previous, _defaults = _defaults, defaults
+    return previous
+
+
+@contextmanager
+def using_defaults(**changes: Any) -> Iterator[Defaults]:
+    """Apply ``changes`` to the defaults for the duration of a ``with`` block."""
+    previous = set_defaults(replace(_defaults, **changes))
+    try:
+        yield _defaults
+    finally:
+        set_defaults(previous)
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def api_key(explicit: str | None = None) -> str | None:
+    """The api key: argument, defaults, then ``NEXOSIS_API_KEY``; ``None`` when unset."""
+    return explicit or _defaults.api_key or _env("NEXOSIS_API_KEY")
+
+
+def base_url(explicit: str | None = None) -> str:
+    """The API base URL, without a trailing slash."""
+    url = explicit or _defaults.base_url or _env("NEXOSIS_BASE_URL") or DEFAULT_BASE_URL
+    return url.rstrip("/")
+
+
+def s3_prefix(explicit: str | None = None) -> str | None:
+    """Where uploads go when no ``s3_url`` is given (``s3://bucket/prefix/``), if set."""
+    return explicit or _defaults.s3_prefix or _env("NEXOSIS_S3_PREFIX")
+
+
+def storage_options(explicit: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The options given to ``s3fs.S3FileSystem``: argument, defaults, then environment."""
+    if explicit is not None:
+        return dict(explicit)
+    if _defaults.storage_options is not None:
+        return dict(_defaults.storage_options)
+    endpoint = _env("NEXOSIS_S3_ENDPOINT_URL")
+    return {"endpoint_url": endpoint} if endpoint else {}

@@ -1,0 +1,194 @@
+"""``ImportJob``: an import as the server last reported it, and the handle to follow it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from nexosis_pandas.models import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
+
+if TYPE_CHECKING:
+    from nexosis_pandas.client import Client
+    from nexosis_pandas.progress import ProgressArg
+    from nexosis_pandas.s3 import S3Object
+
+__all__ = ["ImportJob"]
+
+
+class ImportJob:
+    """An import as the server last reported it.
+
+    Returned by :meth:`Client.import_from_s3`, :meth:`Client.get_import` and
+    :func:`nexosis_pandas.import_dataframe`. Its fields are a snapshot; :meth:`refresh` asks the
+    server again and :meth:`wait` polls until the import ends. A job can be picked up later from
+    its id: ``nexosis_pandas.get_import(import_id).wait()``.
+
+    Parameters
+    ----------
+    record
+        The parsed import.
+    client
+        The client that fetched it, used by :meth:`refresh` and :meth:`wait`.
+    upload
+        The S3 object this import reads, when this process uploaded it.
+    """
+
+    def __init__(self, record: Import, client: Client, *, upload: S3Object | None = None) -> None:
+        self._record = record
+        self._client = client
+        self.upload = upload
+
+    @property
+    def record(self) -> Import:
+        """The parsed wire record of the last report."""
+        return self._record
+
+    @property
+    def client(self) -> Client:
+        """The client this job talks through."""
+        return self._client
+
+    @property
+    def import_id(self) -> str:
+        """The import's id (a GUID)."""
+        return self._record.import_id
+
+    @property
+    def type(self) -> str:
+        """``"s3"``, ``"url"`` or ``"azure"``."""
+        return self._record.type
+
+    @property
+    def status(self) -> ImportStatus:
+        """The status at the last report."""
+        return self._record.status
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset the import loads into."""
+        return self._record.dataset_name
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """Where the import reads from (for S3: ``bucket``, ``path``, ``region``)."""
+        return dict(self._record.parameters)
+
+    @property
+    def requested_date(self) -> pd.Timestamp | None:
+        """When the import was requested (UTC)."""
+        return self._record.requested_date
+
+    @property
+    def status_history(self) -> tuple[StatusChange, ...]:
+        """Every status change, oldest first."""
+        return self._record.status_history
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """The server's messages about the import."""
+        return self._record.messages
+
+    @property
+    def columns(self) -> ColumnMetadata:
+        """The column metadata the import applies."""
+        return dict(self._record.columns)
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """Hypermedia links (``self``, ``data``)."""
+        return self._record.links
+
+    @property
+    def error(self) -> str:
+        """The server's error messages joined, or ``""``."""
+        return "; ".join(m.message for m in self.messages if m.severity == "error")
+
+    def _status_time(self, *statuses: ImportStatus) -> pd.Timestamp | None:
+        for change in reversed(self.status_history):
+            if change.status in statuses:
+                return change.date
+        return None
+
+    @property
+    def started(self) -> pd.Timestamp | None:
+        """When a worker started the import, if it has."""
+        return self._status_time(ImportStatus.STARTED)
+
+    @property
+    def finished(self) -> pd.Timestamp | None:
+        """When the import ended, if it has."""
+        if not self.status.is_terminal:
+            return None
+        return self._status_time(self.status)
+
+    @property
+    def duration(self) -> pd.Timedelta | None:
+        """Time from request to end, or ``None`` while the import runs."""
+        finished = self.finished
+        if finished is None or self.requested_date is None:
+            return None
+        return finished - self.requested_date
+
+    def done(self) -> bool:
+        """Whether the import had ended at the last report (no request is made)."""
+        return self.status.is_terminal
+
+    def refresh(self) -> ImportJob:
+        """Ask the server for the import's current state; update and return this job."""
+        self._record = self._client.get_import(self.import_id).record
+        return self
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        poll_interval: float | None = None,
+        progress: ProgressArg = "auto",
+    ) -> ImportJob:
+        """Poll the import until it ends; return this job once it has completed.
+
+        Parameters
+        ----------
+        timeout
+            Seconds to wait at most; ``None`` waits as long as it takes.
+        poll_interval
+            Fixed seconds between polls; by default polling starts at 0.25 s and backs off
+            to 2 s.
+        progress
+            ``"auto"`` (a widget in Jupyter, text lines elsewhere), ``False`` for nothing, or a
+            reporter object.
+
+        Raises
+        ------
+        ImportFailedError
+            The import ended ``failed`` or ``cancelled``.
+        ImportTimeoutError
+            ``timeout`` passed first; the import goes on and ``wait()`` can be called again.
+
+        Examples
+        --------
+        >>> job = nexosis_pandas.get_import("015d1d17-...")  # doctest: +SKIP
+        >>> job.wait(timeout=60).status  # doctest: +SKIP
+        <ImportStatus.COMPLETED: 'completed'>
+        """
+        from nexosis_pandas.polling import wait_for_import
+
+        return wait_for_import(self, timeout=timeout, poll_interval=poll_interval, progress=progress)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The import as the API's JSON object."""
+        return self._record.to_wire()
+
+    def __repr__(self) -> str:
+        return (
+            f"<ImportJob {self.import_id} dataset={self.dataset_name!r} "
+            f"status={self.status.value!r}>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImportJob):
+            return NotImplemented
+        return self._record == other._record
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,252 @@
+"""The wire's shapes as Python values: camelCase is read and written here and nowhere else.
+
+Shared by the client and the reference server: the status and column-metadata vocabularies,
+the column-metadata defaults, and the parsed ``Import`` record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "COLUMN_DEFAULTS",
+    "Aggregation",
+    "ColumnMetadata",
+    "DataType",
+    "Imputation",
+    "Import",
+    "ImportStatus",
+    "Link",
+    "Message",
+    "Role",
+    "StatusChange",
+    "parse_timestamp",
+]
+
+
+class _LenientEnum(str, Enum):
+    """A str enum that matches values case-insensitively."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            for member in cls:
+                if member.value.lower() == value.lower():
+                    return member
+        return None
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ImportStatus(_LenientEnum):
+    """The state of an import.
+
+    Values the API may add later (``cancellationPending`` is one it used) never fail to parse:
+    an unknown value becomes a member named ``UNKNOWN`` that keeps the server's text.
+
+    Examples
+    --------
+    >>> ImportStatus("Completed").is_terminal
+    True
+    >>> ImportStatus("somethingNew").value
+    'somethingNew'
+    """
+
+    REQUESTED = "requested"
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CANCELLATION_PENDING = "cancellationPending"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        known = super()._missing_(value)
+        if known is not None or not isinstance(value, str):
+            return known
+        unknown = str.__new__(cls, value)
+        unknown._name_ = "UNKNOWN"
+        unknown._value_ = value
+        return unknown
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the import has ended (``completed``, ``failed`` or ``cancelled``)."""
+        return self in (ImportStatus.COMPLETED, ImportStatus.FAILED, ImportStatus.CANCELLED)
+
+
+class DataType(_LenientEnum):
+    """A column's data type."""
+
+    STRING = "string"
+    NUMERIC = "numeric"
+    NUMERIC_MEASURE = "numericMeasure"
+    LOGICAL = "logical"
+    DATE = "date"
+    TEXT = "text"
+
+
+class Role(_LenientEnum):
+    """A column's role in a dataset."""
+
+    NONE = "none"
+    TIMESTAMP = "timestamp"
+    TARGET = "target"
+    FEATURE = "feature"
+    KEY = "key"
+
+
+class Imputation(_LenientEnum):
+    """How missing values of a column are filled."""
+
+    ZEROES = "zeroes"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MODE = "mode"
+    MIN = "min"
+    MAX = "max"
+
+
+class Aggregation(_LenientEnum):
+    """How values of a column are aggregated over time."""
+
+    SUM = "sum"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MODE = "mode"
+    MIN = "min"
+    MAX = "max"
+
+
+ColumnMetadata = dict[str, dict[str, str]]
+"""Column name to ``{"dataType": ..., "role": ..., "imputation": ..., "aggregation": ...}``."""
+
+COLUMN_DEFAULTS: dict[DataType, tuple[Imputation | None, Aggregation | None]] = {
+    DataType.NUMERIC: (Imputation.ZEROES, Aggregation.SUM),
+    DataType.NUMERIC_MEASURE: (Imputation.MEAN, Aggregation.MEAN),
+    DataType.LOGICAL: (Imputation.MODE, Aggregation.MODE),
+    DataType.STRING: (Imputation.MODE, Aggregation.MODE),
+    DataType.DATE: (None, None),
+    DataType.TEXT: (Imputation.MODE, None),
+}
+"""The imputation and aggregation each data type gets when none is given (spec: Defaults)."""
+
+
+def parse_timestamp(value: Any) -> pd.Timestamp:
+    """Parse an ISO-8601 wire date (6 or 7 fractional digits) to a UTC ``Timestamp``.
+
+    A value without an offset is taken as UTC.
+
+    Examples
+    --------
+    >>> parse_timestamp("2017-07-07T12:47:24.8153474+00:00")
+    Timestamp('2017-07-07 12:47:24.815347400+0000', tz='UTC')
+    """
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        return stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of an import's status history."""
+
+    date: pd.Timestamp
+    status: ImportStatus
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message the server attached to an import (``severity`` is ``error``, ``warning``...)."""
+
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A hypermedia link (``rel`` is ``self``, ``data``, ``next``...)."""
+
+    rel: str
+    href: str
+
+
+def _lower_keys(wire: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in wire.items()}
+
+
+@dataclass(frozen=True)
+class Import:
+    """An import as the wire describes it, parsed.
+
+    Use :meth:`from_wire` to read the JSON object and :meth:`to_wire` to write it.
+    """
+
+    import_id: str
+    type: str
+    status: ImportStatus
+    dataset_name: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    requested_date: pd.Timestamp | None = None
+    status_history: tuple[StatusChange, ...] = ()
+    messages: tuple[Message, ...] = ()
+    columns: ColumnMetadata = field(default_factory=dict)
+    links: tuple[Link, ...] = ()
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Import:
+        """Parse an Import JSON object (property names matched case-insensitively)."""
+        w = _lower_keys(wire)
+        requested = w.get("requesteddate")
+        history = tuple(
+            StatusChange(date=parse_timestamp(h["date"]), status=ImportStatus(h["status"]))
+            for h in (_lower_keys(e) for e in w.get("statushistory") or [])
+        )
+        messages = tuple(
+            Message(severity=str(m.get("severity", "")), message=str(m.get("message", "")))
+            for m in (_lower_keys(e) for e in w.get("messages") or [])
+        )
+        links = tuple(
+            Link(rel=str(x.get("rel", "")), href=str(x.get("href", "")))
+            for x in (_lower_keys(e) for e in w.get("links") or [])
+        )
+        return cls(
+            import_id=str(w.get("importid", "")),
+            type=str(w.get("type", "")),
+            status=ImportStatus(w.get("status") or "requested"),
+            dataset_name=str(w.get("datasetname", "")),
+            parameters={str(k): str(v) for k, v in (w.get("parameters") or {}).items()},
+            requested_date=parse_timestamp(requested) if requested else None,
+            status_history=history,
+            messages=messages,
+            columns=dict(w.get("columns") or {}),
+            links=links,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the Import JSON object, as the API sends it."""
+        return {
+            "importId": self.import_id,
+            "type": self.type,
+            "status": self.status.value,
+            "dataSetName": self.dataset_name,
+            "parameters": dict(self.parameters),
+            "requestedDate": _iso(self.requested_date) if self.requested_date else None,
+            "statusHistory": [
+                {"date": _iso(h.date), "status": h.status.value} for h in self.status_history
+            ],
+            "messages": [{"severity": m.severity, "message": m.message} for m in self.messages],
+            "columns": dict(self.columns),
+            "links": [{"rel": x.rel, "href": x.href} for x in self.links],
+        }
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    return stamp.isoformat(timespec="microseconds")

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test: moto's S3 server on loopback, reset between tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def local_s3() -> Iterator[Any]:
+    """moto's S3 server for the whole session (reset by ``s3``)."""
+    from nexosis_pandas.local_s3 import LocalS3
+
+    with LocalS3() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(local_s3: Any) -> Iterator[Any]:
+    """A clean local S3 with the bucket ``test-bucket``; ``s3.storage_options`` reaches it."""
+    local_s3.reset()
+    local_s3.create_bucket("test-bucket")
+    yield local_s3
+
+
+@pytest.fixture
+def s3fs_fs(s3: Any) -> Any:
+    """An ``s3fs.S3FileSystem`` pointed at the local S3."""
+    import s3fs
+
+    return s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
