@@ -20,7 +20,7 @@ from nexosis_pandas.exceptions import (
     UploadError,
 )
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import Aggregation, DataType, Imputation, ImportStatus, Role
+from nexosis_pandas.models import Aggregation, DataType, ImportStatus, Imputation, Role
 
 __all__ = [
     "APIConnectionError",

@@ -174,7 +174,9 @@ class ImportJob:
         """
         from nexosis_pandas.polling import wait_for_import
 
-        return wait_for_import(self, timeout=timeout, poll_interval=poll_interval, progress=progress)
+        return wait_for_import(
+            self, timeout=timeout, poll_interval=poll_interval, progress=progress
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The import as the API's JSON object."""

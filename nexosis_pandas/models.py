@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -18,9 +18,9 @@ __all__ = [
     "Aggregation",
     "ColumnMetadata",
     "DataType",
-    "Imputation",
     "Import",
     "ImportStatus",
+    "Imputation",
     "Link",
     "Message",
     "Role",
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-class _LenientEnum(str, Enum):
+class _LenientEnum(StrEnum):
     """A str enum that matches values case-insensitively."""
 
     @classmethod

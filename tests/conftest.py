@@ -31,3 +31,23 @@ def s3fs_fs(s3: Any) -> Any:
     import s3fs
 
     return s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
+
+
+API_KEY = "test-api-key"
+
+
+@pytest.fixture
+def reference_server(s3: Any, tmp_path: Any) -> Iterator[Any]:
+    """The reference server on a free loopback port, reading from the local S3.
+
+    ``reference_server.url`` ends in ``/v1``; ``reference_server.api_key`` is ``API_KEY``.
+    """
+    from nexosis_pandas.server import ReferenceServer
+
+    with ReferenceServer(
+        data_dir=tmp_path / "server-data",
+        api_keys=[API_KEY],
+        s3_endpoint_url=s3.endpoint_url,
+        s3_storage_options=s3.storage_options,
+    ) as server:
+        yield server
