@@ -4,6 +4,7 @@ Importing the package registers the ``df.nexosis`` accessor.
 """
 
 from nexosis_pandas._version import __version__
+from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
     APIConnectionError,
     APIError,
@@ -28,6 +29,7 @@ __all__ = [
     "Aggregation",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
     "ColumnError",
     "ConfigurationError",
     "DataType",

@@ -1,0 +1,702 @@
+"""``Client``: the Nexosis Imports API in Python terms.
+
+It builds paths, query strings and bodies (the wire's camelCase names live here and in
+:mod:`nexosis_pandas.models`), pages through lists, and returns models; sending, retrying and
+error translation are the transport's (:mod:`nexosis_pandas._http`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import requests
+
+from nexosis_pandas import config
+from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas.exceptions import ConfigurationError, NotFoundError
+from nexosis_pandas.history import history_frame
+from nexosis_pandas.job import ImportJob
+from nexosis_pandas.models import DataType, Import
+
+__all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
+
+MAX_PAGE_SIZE = 1000
+
+SORT_FIELDS: dict[str, str] = {
+    "id": "id",
+    "dataset_name": "dataSetName",
+    "requested_date": "requestedDate",
+    "current_status_date": "currentStatusDate",
+}
+"""``sort_by`` values (Python name to wire name); the wire names are accepted as well."""
+
+DateLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64
+"""A date filter: ISO-8601 text, a ``datetime``, a ``date`` or a ``Timestamp``; naive is UTC."""
+
+S3Credentials = Mapping[str, str] | tuple[str, str]
+"""S3 credentials: ``(access_key_id, secret_access_key)``, or a mapping with either
+``access_key_id``/``secret_access_key``, ``key``/``secret`` (s3fs's storage options) or
+``aws_access_key_id``/``aws_secret_access_key``."""
+
+_CREDENTIAL_KEYS = (
+    ("access_key_id", "secret_access_key"),
+    ("accessKeyId", "secretAccessKey"),
+    ("key", "secret"),
+    ("aws_access_key_id", "aws_secret_access_key"),
+)
+_COLUMN_FIELDS = {
+    "datatype": "dataType",
+    "data_type": "dataType",
+    "role": "role",
+    "imputation": "imputation",
+    "aggregation": "aggregation",
+}
+_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+
+
+class Client:
+    """A connection to the Nexosis Imports API.
+
+    Parameters
+    ----------
+    api_key
+        The api key; by default ``NEXOSIS_API_KEY`` (see :mod:`nexosis_pandas.config`). It is
+        sent as the ``api-key`` header and never shown in a repr, a log line or an error.
+    base_url
+        The API root; by default ``NEXOSIS_BASE_URL``, else ``https://ml.nexosis.com/v1``.
+    timeout
+        Seconds to connect and to wait for each read, or a ``(connect, read)`` pair.
+    max_retries
+        How often a read (``GET``) is retried after a connection error, a timeout, or HTTP 429,
+        502, 503 or 504. Starting an import is retried only if it never reached the server.
+    session
+        A ``requests.Session`` to send through (proxies, certificates, adapters); by default the
+        client makes its own and :meth:`close` closes it.
+
+    Raises
+    ------
+    ConfigurationError
+        No api key was given or set, or the base URL is not an http(s) URL.
+
+    Examples
+    --------
+    >>> client = Client(api_key="my-key", base_url="http://127.0.0.1:8000/v1")
+    >>> client
+    <Client base_url='http://127.0.0.1:8000/v1'>
+    >>> job = client.import_from_s3("sales", "my-bucket", "sales.csv.gz")  # doctest: +SKIP
+    >>> client.import_history(dataset_name="sales").tail()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        session: requests.Session | None = None,
+    ) -> None:
+        key = config.api_key(api_key)
+        if not key:
+            raise ConfigurationError(
+                "No Nexosis api key: pass Client(api_key=...) or set the NEXOSIS_API_KEY "
+                "environment variable (e.g. export NEXOSIS_API_KEY=...)."
+            )
+        self._transport = HTTPTransport(
+            config.base_url(base_url),
+            key,
+            timeout=timeout,
+            max_retries=max_retries,
+            session=session,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to, without a trailing slash."""
+        return self._transport.base_url
+
+    @property
+    def transport(self) -> HTTPTransport:
+        """The HTTP transport (timeouts, retries and the ``sleep`` between them)."""
+        return self._transport
+
+    def __repr__(self) -> str:
+        return f"<Client base_url={self.base_url!r}>"
+
+    def close(self) -> None:
+        """Close the HTTP session if the client created it."""
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- imports ---------------------------------------------------------------------------
+
+    def import_from_s3(
+        self,
+        dataset_name: str,
+        bucket: str,
+        path: str,
+        *,
+        region: str = "us-east-1",
+        columns: Mapping[str, Mapping[str, Any]] | None = None,
+        content_type: Literal["csv", "json"] | None = None,
+        credentials: S3Credentials | None = None,
+    ) -> ImportJob:
+        """Ask the API to import an S3 object into a dataset; return the requested import.
+
+        The request is sent once: a failure after it may have reached the server is not
+        retried, because a retry could start a second import. Problems reading the object
+        (missing key, access denied, unreadable content) do not fail this call; the import
+        ends ``failed`` and :meth:`ImportJob.wait` raises.
+
+        Parameters
+        ----------
+        dataset_name
+            The dataset to create or upsert into.
+        bucket, path
+            Where the object is (``path`` is the key inside the bucket).
+        region
+            The bucket's AWS region.
+        columns
+            Column metadata: column name to ``{"dataType", "role", "imputation",
+            "aggregation"}`` (enum members or their wire text; ``data_type`` is accepted too).
+        content_type
+            ``"csv"`` or ``"json"``; by default the server goes by the extension.
+        credentials
+            For a private object: ``(access_key_id, secret_access_key)`` or a mapping (see
+            :data:`S3Credentials`). Sent only in this request, never echoed or logged.
+
+        Raises
+        ------
+        ValueError
+            An argument is empty or not one of the allowed values.
+        BadRequestError
+            The server rejected a field or the column metadata.
+
+        Examples
+        --------
+        >>> job = client.import_from_s3(  # doctest: +SKIP
+        ...     "sales", "my-bucket", "exports/sales.csv.gz", columns={"day": {"role": "timestamp"}}
+        ... )
+        >>> job.status  # doctest: +SKIP
+        <ImportStatus.REQUESTED: 'requested'>
+        """
+        body: dict[str, Any] = {
+            "dataSetName": _required_text("dataset_name", dataset_name),
+            "bucket": _required_text("bucket", bucket),
+            "path": _required_text("path", path),
+            "region": _required_text("region", region),
+        }
+        if columns is not None:
+            body["columns"] = _column_metadata(columns)
+        if content_type is not None:
+            if str(content_type).lower() not in ("csv", "json"):
+                raise ValueError(
+                    f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
+                    "to let the server go by the file extension."
+                )
+            body["contentType"] = str(content_type).lower()
+        if credentials is not None:
+            body["accessKeyId"], body["secretAccessKey"] = _credentials(credentials)
+        wire = self._transport.request_json(
+            "POST", self._transport.url("imports", "s3"), json_body=body
+        )
+        return self._job(wire)
+
+    def get_import(self, import_id: str) -> ImportJob:
+        """Fetch an import's current state.
+
+        Raises
+        ------
+        NotFoundError
+            No import has this id.
+        BadRequestError
+            ``import_id`` is not a GUID.
+
+        Examples
+        --------
+        >>> client.get_import("015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40").status  # doctest: +SKIP
+        <ImportStatus.COMPLETED: 'completed'>
+        """
+        wire = self._transport.request_json(
+            "GET", self._transport.url("imports", _required_text("import_id", import_id))
+        )
+        return self._job(wire)
+
+    def iter_imports(
+        self,
+        *,
+        dataset_name: str | None = None,
+        requested_after: DateLike | None = None,
+        requested_before: DateLike | None = None,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[ImportJob]:
+        """Yield every import matching the filters, fetching one page at a time as needed.
+
+        Parameters
+        ----------
+        dataset_name
+            Only imports into this dataset (exact name).
+        requested_after, requested_before
+            Only imports requested in this range (inclusive). Text, ``datetime``, ``date`` or
+            ``Timestamp``; a value without a time zone is UTC, a ``date`` is its midnight.
+        sort_by
+            ``"id"``, ``"dataset_name"``, ``"requested_date"`` or ``"current_status_date"``.
+        sort_order
+            ``"asc"`` or ``"desc"``.
+        page_size
+            Imports per request, 1 to 1000.
+
+        Raises
+        ------
+        ValueError
+            A filter is invalid; raised before any request, when the iterator is created.
+
+        Examples
+        --------
+        >>> for job in client.iter_imports(dataset_name="sales", page_size=100):  # doctest: +SKIP
+        ...     print(job.import_id, job.status)
+        """
+        params = _import_query(
+            dataset_name=dataset_name,
+            requested_after=requested_after,
+            requested_before=requested_before,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            page_size=page_size,
+        )
+        return self._iter_imports(params, page_size)
+
+    def _iter_imports(self, params: dict[str, Any], page_size: int) -> Iterator[ImportJob]:
+        for wire in self._paged(self._transport.url("imports"), params, page_size, key=_import_key):
+            yield self._job(wire)
+
+    def import_history(
+        self,
+        *,
+        dataset_name: str | None = None,
+        requested_after: DateLike | None = None,
+        requested_before: DateLike | None = None,
+        sort_by: str | None = None,
+        sort_order: Literal["asc", "desc"] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Every import matching the filters as a DataFrame, one row per import.
+
+        The filters are those of :meth:`iter_imports`; ``limit`` keeps the first ``limit``
+        imports in the server's order (``sort_by="requested_date", sort_order="desc"`` for the
+        latest). The rows are sorted by ``requested``; the columns, always the same even when
+        there are no imports, are ``import_id``, ``dataset_name``, ``type``, ``status``,
+        ``bucket``, ``path``, ``region`` (strings), ``requested``, ``started``, ``finished``
+        (UTC timestamps), ``duration`` (timedelta, ``NaT`` while running), ``error`` (the
+        error messages joined, ``""`` when none) and ``n_messages``.
+
+        Raises
+        ------
+        ValueError
+            A filter or ``limit`` is invalid; raised before any request.
+
+        Examples
+        --------
+        >>> history = client.import_history(requested_after="2024-01-01")  # doctest: +SKIP
+        >>> history[history.status == "failed"][["dataset_name", "error"]]  # doctest: +SKIP
+        >>> history.set_index("requested").duration.dt.total_seconds().plot()  # doctest: +SKIP
+        """
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}.")
+        if limit is not None and limit < page_size:
+            page_size = max(limit, 1)
+        jobs = self.iter_imports(
+            dataset_name=dataset_name,
+            requested_after=requested_after,
+            requested_before=requested_before,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            page_size=page_size,
+        )
+        return history_frame(itertools.islice(jobs, limit))
+
+    # -- datasets --------------------------------------------------------------------------
+
+    def read_dataset(self, dataset_name: str) -> pd.DataFrame:
+        """Read a whole dataset (every page) into a DataFrame.
+
+        Column dtypes follow the dataset's column metadata: ``numeric`` and ``numericMeasure``
+        become numbers, ``logical`` the nullable ``boolean``, ``date`` UTC timestamps;
+        ``string`` and ``text`` stay text. Columns without metadata become numbers when every
+        value is one.
+
+        Raises
+        ------
+        NotFoundError
+            No dataset has this name.
+
+        Examples
+        --------
+        >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
+        """
+        url = self._transport.url("data", _required_text("dataset_name", dataset_name))
+        metadata: dict[str, Any] = {}
+        rows: list[Mapping[str, Any]] = []
+        pages = self._paged(
+            url, {}, MAX_PAGE_SIZE, key=None, on_page=lambda body: metadata.update(body)
+        )
+        for row in pages:
+            if isinstance(row, Mapping):
+                rows.append(row)
+        lowered = {str(k).lower(): v for k, v in metadata.items()}
+        columns = lowered.get("columns") or {}
+        return _dataset_frame(rows, columns if isinstance(columns, Mapping) else {})
+
+    def list_datasets(self) -> list[str]:
+        """The names of the account's datasets.
+
+        Examples
+        --------
+        >>> "sales" in client.list_datasets()  # doctest: +SKIP
+        True
+        """
+        names = []
+        for item in self._paged(self._transport.url("data"), {}, MAX_PAGE_SIZE, key=_dataset_key):
+            name = _dataset_key(item)
+            if name is not None:
+                names.append(str(name))
+        return names
+
+    def delete_dataset(self, dataset_name: str, *, missing_ok: bool = False) -> None:
+        """Delete a dataset and its data.
+
+        Parameters
+        ----------
+        dataset_name
+            The dataset to delete.
+        missing_ok
+            Return quietly when there is no such dataset, instead of raising.
+
+        Raises
+        ------
+        NotFoundError
+            No dataset has this name and ``missing_ok`` is false.
+
+        Examples
+        --------
+        >>> client.delete_dataset("scratch", missing_ok=True)  # doctest: +SKIP
+        """
+        url = self._transport.url("data", _required_text("dataset_name", dataset_name))
+        try:
+            self._transport.request("DELETE", url)
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _job(self, wire: Any) -> ImportJob:
+        if not isinstance(wire, Mapping):
+            raise ValueError(
+                f"Expected an import object from {self.base_url}, got {type(wire).__name__}; "
+                "check that base_url points at the Nexosis API."
+            )
+        return ImportJob(Import.from_wire(wire), self)
+
+    def _paged(
+        self,
+        url: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        *,
+        key: Callable[[Any], Hashable | None] | None,
+        on_page: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Iterator[Any]:
+        """Yield the items of every page of a list, requesting pages as they are needed.
+
+        The end is the last page by ``totalPages``; else, when the server sends ``links``, a
+        page without a ``next`` link; else (the original API sent only ``items``) a page shorter
+        than ``page_size``. A server that ignores ``page`` and repeats a page ends the loop:
+        an echoed ``pageNumber`` other than the one asked for, a page of items all seen before
+        (by ``key``), or, without a key, a page equal to the one before.
+        """
+        seen: set[Hashable] = set()
+        previous: list[Any] | None = None
+        for page in itertools.count():
+            body = self._transport.request_json(
+                "GET", url, params={**params, "page": page, "pageSize": page_size}
+            )
+            if isinstance(body, list):
+                body = {"items": body}
+            if not isinstance(body, Mapping):
+                return
+            fields = {str(k).lower(): v for k, v in body.items()}
+            if on_page is not None:
+                on_page(dict(body))
+            items = fields.get("items")
+            if items is None:
+                items = fields.get("data")
+            if not isinstance(items, list) or not items:
+                return
+            number = _int_or_none(fields.get("pagenumber"))
+            if number is not None and number != page:
+                return
+            if key is not None:
+                keys = [key(item) for item in items]
+                fresh = [
+                    item for item, k in zip(items, keys, strict=True) if k is None or k not in seen
+                ]
+                if not fresh:
+                    return
+                seen.update(k for k in keys if k is not None)
+                yield from fresh
+            else:
+                if number is None and items == previous:
+                    return
+                previous = items
+                yield from items
+            if not _has_next_page(fields, page, len(items), page_size):
+                return
+
+
+def _has_next_page(fields: Mapping[str, Any], page: int, n_items: int, page_size: int) -> bool:
+    total_pages = _int_or_none(fields.get("totalpages"))
+    if total_pages is not None:
+        number = _int_or_none(fields.get("pagenumber"))
+        return (page if number is None else number) + 1 < total_pages
+    links = fields.get("links")
+    if isinstance(links, list):
+        return any(
+            isinstance(link, Mapping)
+            and str({str(k).lower(): v for k, v in link.items()}.get("rel", "")).lower() == "next"
+            for link in links
+        )
+    return n_items >= page_size
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _import_key(item: Any) -> Hashable | None:
+    if isinstance(item, Mapping):
+        for k, v in item.items():
+            if str(k).lower() == "importid" and v:
+                return str(v)
+    return None
+
+
+def _dataset_key(item: Any) -> Hashable | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping):
+        for k, v in item.items():
+            if str(k).lower() == "datasetname" and v:
+                return str(v)
+    return None
+
+
+def _required_text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
+    return value
+
+
+def _import_query(
+    *,
+    dataset_name: str | None,
+    requested_after: DateLike | None,
+    requested_before: DateLike | None,
+    sort_by: str | None,
+    sort_order: str | None,
+    page_size: int,
+) -> dict[str, Any]:
+    """Check the import-list filters and write them as the wire's query parameters."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ValueError(f"page_size must be an integer from 1 to 1000, got {page_size!r}.")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {page_size}.")
+    params: dict[str, Any] = {}
+    if dataset_name is not None:
+        params["dataSetName"] = _required_text("dataset_name", dataset_name)
+    after = _utc_timestamp("requested_after", requested_after)
+    before = _utc_timestamp("requested_before", requested_before)
+    if after is not None and before is not None and after > before:
+        raise ValueError(
+            f"requested_after ({after.isoformat()}) is later than requested_before "
+            f"({before.isoformat()}), so no import could match; swap them or widen the range."
+        )
+    if after is not None:
+        params["requestedAfterDate"] = after.isoformat()
+    if before is not None:
+        params["requestedBeforeDate"] = before.isoformat()
+    if sort_by is not None:
+        params["sortBy"] = _sort_field(sort_by)
+    if sort_order is not None:
+        order = str(sort_order).lower()
+        if order not in ("asc", "desc"):
+            raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
+        params["sortOrder"] = order
+    return params
+
+
+def _sort_field(sort_by: str) -> str:
+    wanted = str(sort_by).lower()
+    for python_name, wire_name in SORT_FIELDS.items():
+        if wanted in (python_name, wire_name.lower()):
+            return wire_name
+    options = ", ".join(repr(name) for name in SORT_FIELDS)
+    raise ValueError(f"sort_by must be one of {options}, got {sort_by!r}.")
+
+
+def _utc_timestamp(name: str, value: DateLike | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | dt.date | np.datetime64):
+        raise TypeError(
+            f"{name} must be a str, datetime, date or pandas.Timestamp, "
+            f"got {type(value).__name__} {value!r}."
+        )
+    hint = (
+        f"{name}={value!r} is not a date; pass ISO-8601 text such as '2024-01-31' or "
+        "'2024-01-31T12:00:00+00:00', a datetime, a date or a pandas.Timestamp."
+    )
+    try:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            stamp = pd.Timestamp(value.year, value.month, value.day)
+        else:
+            stamp = pd.Timestamp(value)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(hint) from exc
+    if pd.isna(stamp):
+        raise ValueError(hint)
+    if stamp.tzinfo is None:
+        return stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC")
+
+
+def _credentials(credentials: S3Credentials) -> tuple[str, str]:
+    if isinstance(credentials, tuple):
+        if len(credentials) == 2 and all(isinstance(c, str) and c for c in credentials):
+            return credentials[0], credentials[1]
+    elif isinstance(credentials, Mapping):
+        for key_name, secret_name in _CREDENTIAL_KEYS:
+            key, secret = credentials.get(key_name), credentials.get(secret_name)
+            if isinstance(key, str) and key and isinstance(secret, str) and secret:
+                return key, secret
+    # The message names the accepted shapes but never echoes the values: they are secrets.
+    raise ValueError(
+        "credentials must be (access_key_id, secret_access_key) or a mapping with "
+        "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
+        f"got a {type(credentials).__name__} that is neither."
+    )
+
+
+def _column_metadata(columns: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    if not isinstance(columns, Mapping):
+        raise ValueError(
+            "columns must map column names to {'dataType': ..., 'role': ..., ...}, "
+            f"got {type(columns).__name__}."
+        )
+    wire: dict[str, dict[str, str]] = {}
+    for name, spec in columns.items():
+        if not isinstance(spec, Mapping):
+            raise ValueError(
+                f"columns[{name!r}] must be a mapping such as {{'dataType': 'numeric'}}, "
+                f"got {spec!r}."
+            )
+        entry: dict[str, str] = {}
+        for field_name, value in spec.items():
+            wire_name = _COLUMN_FIELDS.get(str(field_name).lower())
+            if wire_name is None:
+                raise ValueError(
+                    f"columns[{name!r}] has the unknown field {field_name!r}; use dataType, "
+                    "role, imputation or aggregation."
+                )
+            if value is not None:
+                entry[wire_name] = str(value)
+        wire[str(name)] = entry
+    return wire
+
+
+def _dataset_frame(rows: list[Mapping[str, Any]], columns: Mapping[str, Any]) -> pd.DataFrame:
+    names: list[str] = [str(c) for c in columns]
+    for row in rows:
+        names.extend(str(k) for k in row if str(k) not in names)
+    frame = pd.DataFrame.from_records(
+        [{str(k): v for k, v in row.items()} for row in rows], columns=names
+    )
+    for name in names:
+        spec = columns.get(name)
+        data_type = _data_type(spec)
+        frame[name] = _typed_column(frame[name], data_type)
+    return frame
+
+
+def _data_type(spec: Any) -> DataType | None:
+    if not isinstance(spec, Mapping):
+        return None
+    for k, v in spec.items():
+        if str(k).lower() == "datatype" and v:
+            try:
+                return DataType(str(v))
+            except ValueError:
+                return None
+    return None
+
+
+def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
+    values = column.astype(object).where(column.notna(), None)
+    values = values.where(values.map(lambda v: v != ""), None)
+    if data_type in (DataType.NUMERIC, DataType.NUMERIC_MEASURE):
+        if values.isna().all():
+            return pd.Series(np.nan, index=column.index, dtype="float64")
+        return pd.to_numeric(values, errors="coerce")
+    if data_type is DataType.LOGICAL:
+        return values.map(_logical).astype("boolean")
+    if data_type is DataType.DATE:
+        return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    if data_type in (DataType.STRING, DataType.TEXT):
+        return column
+    if len(values) and values.notna().any():
+        try:
+            return pd.to_numeric(values)
+        except (ValueError, TypeError):
+            return column
+    return column
+
+
+def _logical(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None

@@ -1,0 +1,87 @@
+"""Imports as a DataFrame: one row per import, the same columns and dtypes every time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from pandas.api.types import pandas_dtype
+
+if TYPE_CHECKING:
+    from nexosis_pandas.job import ImportJob
+
+__all__ = ["HISTORY_DTYPES", "history_frame"]
+
+HISTORY_DTYPES: dict[str, str] = {
+    "import_id": "string",
+    "dataset_name": "string",
+    "type": "string",
+    "status": "string",
+    "bucket": "string",
+    "path": "string",
+    "region": "string",
+    "requested": "datetime64[ns, UTC]",
+    "started": "datetime64[ns, UTC]",
+    "finished": "datetime64[ns, UTC]",
+    "duration": "timedelta64[ns]",
+    "error": "string",
+    "n_messages": "int64",
+}
+"""The history frame's columns, in order, and their dtypes (the same with pandas 2 and 3)."""
+
+
+def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
+    """Build the import history frame: one row per import, sorted by ``requested``.
+
+    ``requested``, ``started`` and ``finished`` are UTC timestamps taken from the status
+    history (``NaT`` until the import gets there); ``duration`` is ``finished - requested``
+    (``NaT`` while it runs); ``error`` joins the server's error messages (``""`` when there are
+    none). The columns and dtypes are :data:`HISTORY_DTYPES`, also for no imports.
+
+    Parameters
+    ----------
+    jobs
+        The imports, in any order.
+
+    Examples
+    --------
+    >>> history_frame([]).dtypes.to_dict()["requested"]
+    datetime64[ns, UTC]
+    >>> list(history_frame([]).columns)[:4]
+    ['import_id', 'dataset_name', 'type', 'status']
+    """
+    rows = [_row(job) for job in jobs]
+    columns: dict[str, Any] = {
+        name: pd.Series([row[name] for row in rows], dtype=_source_dtype(dtype)).astype(
+            pandas_dtype(dtype)
+        )
+        for name, dtype in HISTORY_DTYPES.items()
+    }
+    frame = pd.DataFrame(columns)
+    frame = frame.sort_values("requested", kind="stable", na_position="last")
+    return frame.reset_index(drop=True)
+
+
+def _source_dtype(dtype: str) -> str:
+    # Build from object first: None becomes NaT/<NA> whatever the target dtype is.
+    return "object" if dtype != "int64" else "int64"
+
+
+def _row(job: ImportJob) -> dict[str, Any]:
+    params = job.parameters
+    return {
+        "import_id": job.import_id,
+        "dataset_name": job.dataset_name,
+        "type": job.type,
+        "status": job.status.value,
+        "bucket": params.get("bucket"),
+        "path": params.get("path"),
+        "region": params.get("region"),
+        "requested": job.requested_date,
+        "started": job.started,
+        "finished": job.finished,
+        "duration": job.duration,
+        "error": job.error,
+        "n_messages": len(job.messages),
+    }
