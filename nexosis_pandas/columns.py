@@ -1,0 +1,372 @@
+"""Column metadata inferred from a DataFrame's dtypes, and checked against the frame.
+
+Everything here runs before a byte is uploaded, so a mistake in the frame or in the roles the
+user named fails in a second with a message that names the column and the fix, not minutes
+later as a failed import.
+
+How a column's data type is chosen
+----------------------------------
+==========================================  ===========
+dtype                                       data type
+==========================================  ===========
+bool, ``boolean``, ``bool[pyarrow]``        ``logical``
+integers, floats (numpy, nullable, arrow)   ``numeric``
+datetimes (naive or with a time zone)       ``date``
+``category``, periods, intervals            ``string``
+strings (``str``, ``string``, ``object``)   ``string``, or ``text`` for long free text
+``object`` holding other Python values      inferred from the values (``pd.api.types.infer_dtype``)
+complex numbers, timedeltas                 an error: convert them first (the message says how)
+==========================================  ===========
+
+Long free text
+    A string column is ``text`` (free text, not a category) when the median length of its
+    non-missing values is at least :data:`TEXT_MIN_MEDIAN_LENGTH` characters **and** at least
+    half of those values contain whitespace. Sentences pass both tests; category labels fail
+    the first, and long identifiers, hashes and URLs fail the second. Large columns are judged
+    on an evenly spaced sample of :data:`TEXT_SAMPLE_SIZE` values. Override the choice with
+    ``columns={"name": {"dataType": "string"}}``.
+
+Roles
+    The columns named as ``target``, ``timestamp`` and ``key`` get those roles; every other
+    column is a ``feature``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from nexosis_pandas.exceptions import ColumnError
+from nexosis_pandas.models import ColumnMetadata, DataType, Role
+
+__all__ = [
+    "TEXT_MIN_MEDIAN_LENGTH",
+    "TEXT_SAMPLE_SIZE",
+    "check_frame",
+    "infer_column_metadata",
+    "infer_data_type",
+    "merge_column_metadata",
+]
+
+TEXT_MIN_MEDIAN_LENGTH = 50
+"""A string column whose median value is at least this many characters may be free text."""
+
+TEXT_SAMPLE_SIZE = 10_000
+"""At most this many values of a string column are measured to decide string or text."""
+
+_OBJECT_KINDS: dict[str, DataType] = {
+    "boolean": DataType.LOGICAL,
+    "integer": DataType.NUMERIC,
+    "floating": DataType.NUMERIC,
+    "mixed-integer-float": DataType.NUMERIC,
+    "decimal": DataType.NUMERIC,
+    "datetime": DataType.DATE,
+    "datetime64": DataType.DATE,
+    "date": DataType.DATE,
+}
+
+
+def check_frame(df: pd.DataFrame) -> None:
+    """Check that a frame's column names can be sent: unique, non-empty strings.
+
+    Parameters
+    ----------
+    df
+        The frame to check.
+
+    Raises
+    ------
+    ColumnError
+        A column name is not a string, is empty, or appears more than once.
+
+    Examples
+    --------
+    >>> check_frame(pd.DataFrame({"a": [1], "b": [2]}))
+    >>> check_frame(pd.DataFrame([[1, 2]]))
+    Traceback (most recent call last):
+    ...
+    nexosis_pandas.exceptions.ColumnError: Column name 0 (int) is not a string; ...
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"Expected a pandas DataFrame, got {type(df).__name__}")
+    if isinstance(df.columns, pd.MultiIndex):
+        raise ColumnError(
+            f"The DataFrame has MultiIndex columns ({df.columns.nlevels} levels), which a "
+            "dataset cannot hold; flatten them first, e.g. "
+            'df.columns = ["_".join(map(str, c)) for c in df.columns]',
+            column=df.columns[0] if len(df.columns) else None,
+        )
+    for name in df.columns:
+        if not isinstance(name, str):
+            raise ColumnError(
+                f"Column name {name!r} ({type(name).__name__}) is not a string; dataset "
+                "columns are named by strings. Rename the columns first, e.g. "
+                "df.columns = df.columns.astype(str)",
+                column=name,
+            )
+        if not name.strip():
+            raise ColumnError(
+                f"Column name {name!r} is empty; give the column a name, e.g. "
+                f"df = df.rename(columns={{{name!r}: 'value'}})",
+                column=name,
+            )
+    duplicated = df.columns[df.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise ColumnError(
+            f"Column name {duplicated[0]!r} appears more than once "
+            f"(duplicated: {', '.join(map(repr, duplicated))}); a dataset needs unique column "
+            "names. Rename or drop the copies, e.g. df = df.loc[:, ~df.columns.duplicated()]",
+            column=duplicated[0],
+        )
+
+
+def infer_data_type(series: pd.Series) -> DataType:
+    """The Nexosis data type for a column, from its dtype (and, for ``object``, its values).
+
+    See the module documentation for the table and for the rule that tells free text from
+    categorical strings.
+
+    Parameters
+    ----------
+    series
+        The column.
+
+    Raises
+    ------
+    ColumnError
+        The column holds complex numbers or timedeltas, which a dataset cannot hold as they are.
+
+    Examples
+    --------
+    >>> infer_data_type(pd.Series([1.5, 2.0]))
+    <DataType.NUMERIC: 'numeric'>
+    >>> infer_data_type(pd.Series(["red", "blue"]))
+    <DataType.STRING: 'string'>
+    """
+    dtype = series.dtype
+    name = series.name
+    if isinstance(dtype, pd.CategoricalDtype | pd.PeriodDtype | pd.IntervalDtype):
+        return DataType.STRING
+    kind = getattr(dtype, "kind", "O")
+    if kind == "b":
+        return DataType.LOGICAL
+    if kind in "iuf":
+        return DataType.NUMERIC
+    if kind == "M":
+        return DataType.DATE
+    if kind == "c":
+        raise ColumnError(
+            f"Column {name!r} holds complex numbers, which a dataset cannot hold; split it, "
+            f"e.g. df[{name!r} + '_real'] = df[{name!r}].to_numpy().real (and .imag), "
+            "then drop it",
+            column=name,
+        )
+    if kind == "m":
+        raise ColumnError(
+            f"Column {name!r} holds timedeltas, which a dataset cannot hold; convert them to "
+            f"numbers, e.g. df[{name!r}] = df[{name!r}].dt.total_seconds()",
+            column=name,
+        )
+    if isinstance(dtype, pd.StringDtype) or (pd.api.types.is_string_dtype(dtype) and kind != "O"):
+        return _string_or_text(series)
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    if inferred == "string":
+        return _string_or_text(series)
+    return _OBJECT_KINDS.get(inferred, DataType.STRING)
+
+
+def _string_or_text(series: pd.Series) -> DataType:
+    values = series.dropna()
+    if values.empty:
+        return DataType.STRING
+    if len(values) > TEXT_SAMPLE_SIZE:
+        step = len(values) // TEXT_SAMPLE_SIZE
+        values = values.iloc[::step]
+    strings = values.astype(str)
+    long_enough = strings.str.len().median() >= TEXT_MIN_MEDIAN_LENGTH
+    if long_enough and strings.str.contains(r"\s", regex=True).mean() >= 0.5:
+        return DataType.TEXT
+    return DataType.STRING
+
+
+def _missing_column(df: pd.DataFrame, name: Hashable, argument: str) -> ColumnError:
+    columns = [str(c) for c in df.columns]
+    close = difflib.get_close_matches(str(name), columns, n=1)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    shown = ", ".join(map(repr, columns[:20])) + (", ..." if len(columns) > 20 else "")
+    return ColumnError(
+        f"{argument}={name!r} is not a column of the DataFrame. {hint}"
+        f"The columns are: {shown}. Pass {argument}= one of them.",
+        column=name,
+    )
+
+
+def _as_names(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _check_target(df: pd.DataFrame, name: str, data_type: DataType) -> None:
+    if data_type in (DataType.NUMERIC, DataType.NUMERIC_MEASURE, DataType.LOGICAL):
+        return
+    example = (
+        f"df[{name!r}] = pd.to_numeric(df[{name!r}])"
+        if data_type is DataType.STRING
+        else f"df[{name!r}] = df[{name!r}].astype(float)"
+    )
+    raise ColumnError(
+        f"target={name!r} must be numeric or logical to be predicted, but its dtype is "
+        f"{df[name].dtype} ({data_type.value}). Convert it, e.g. {example}, or choose another "
+        "target.",
+        column=name,
+    )
+
+
+def _check_timestamp(df: pd.DataFrame, name: str, data_type: DataType) -> None:
+    if data_type is DataType.DATE:
+        return
+    raise ColumnError(
+        f"timestamp={name!r} must hold dates or datetimes, but its dtype is "
+        f"{df[name].dtype}. Convert it, e.g. df[{name!r}] = pd.to_datetime(df[{name!r}]).",
+        column=name,
+    )
+
+
+def _check_key(df: pd.DataFrame, names: list[str]) -> None:
+    for name in names:
+        missing = int(df[name].isna().sum())
+        if missing:
+            raise ColumnError(
+                f"key={name!r} has {missing} missing value(s) (first at row "
+                f"{df.index[df[name].isna().to_numpy()][0]!r}); every row needs a key. Fill or "
+                f"drop them, e.g. df = df.dropna(subset=[{name!r}]).",
+                column=name,
+            )
+    duplicated = df.duplicated(subset=names, keep=False)
+    if duplicated.any():
+        label = names[0] if len(names) == 1 else names
+        first = df.loc[duplicated, names].iloc[0].tolist()
+        shown = first[0] if len(names) == 1 else tuple(first)
+        raise ColumnError(
+            f"key={label!r} must identify each row, but {int(duplicated.sum())} rows share a "
+            f"value (e.g. {shown!r}). Remove the duplicates, e.g. "
+            f"df = df.drop_duplicates(subset={names!r}), or choose another key.",
+            column=names[0],
+        )
+
+
+def infer_column_metadata(
+    df: pd.DataFrame,
+    *,
+    target: str | None = None,
+    timestamp: str | None = None,
+    key: str | Sequence[str] | None = None,
+) -> ColumnMetadata:
+    """The column metadata an import of ``df`` sends, checked against the frame.
+
+    Data types come from the dtypes (see :mod:`nexosis_pandas.columns` for the table and the
+    rule for free text); the columns named here get their roles and every other column is a
+    ``feature``. The server fills in imputation and aggregation from the data type.
+
+    Parameters
+    ----------
+    df
+        The frame to describe.
+    target
+        The column to predict; it must be numeric or logical.
+    timestamp
+        The column that places rows in time; it must hold datetimes.
+    key
+        The column (or columns) that identify a row; no missing values, no duplicates. An
+        import into an existing dataset replaces the rows with the same key.
+
+    Returns
+    -------
+    dict
+        Column name to ``{"dataType": ..., "role": ...}``, in the frame's column order.
+
+    Raises
+    ------
+    ColumnError
+        A column name is not a unique, non-empty string; a named column does not exist; the
+        target is not numeric or logical; the timestamp is not datetime-like; the key has
+        missing values or duplicates; a column is named for two roles; or a column's dtype
+        cannot be sent. The message names the column and the fix.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=3),
+    ...                    "store": ["a", "b", "a"], "units": [3, 5, 2]})
+    >>> infer_column_metadata(df, target="units", timestamp="day")  # doctest: +NORMALIZE_WHITESPACE
+    {'day': {'dataType': 'date', 'role': 'timestamp'},
+     'store': {'dataType': 'string', 'role': 'feature'},
+     'units': {'dataType': 'numeric', 'role': 'target'}}
+    """
+    check_frame(df)
+    roles: dict[str, Role] = {}
+    named: list[tuple[str, str, Role]] = [("target", n, Role.TARGET) for n in _as_names(target)]
+    named += [("timestamp", n, Role.TIMESTAMP) for n in _as_names(timestamp)]
+    named += [("key", n, Role.KEY) for n in _as_names(key)]
+    for argument, name, role in named:
+        if name not in df.columns:
+            raise _missing_column(df, name, argument)
+        if name in roles and roles[name] is not role:
+            raise ColumnError(
+                f"Column {name!r} is named as both {roles[name].value} and {role.value}; a "
+                "column has one role. Pass a different column for one of them.",
+                column=name,
+            )
+        roles[name] = role
+
+    metadata: ColumnMetadata = {}
+    for name in df.columns:
+        data_type = infer_data_type(df[name])
+        role = roles.get(name, Role.FEATURE)
+        if role is Role.TARGET:
+            _check_target(df, name, data_type)
+        elif role is Role.TIMESTAMP:
+            _check_timestamp(df, name, data_type)
+        metadata[name] = {"dataType": data_type.value, "role": role.value}
+    keys = _as_names(key)
+    if keys:
+        _check_key(df, keys)
+    return metadata
+
+
+def merge_column_metadata(
+    df: pd.DataFrame, inferred: ColumnMetadata, given: Mapping[str, Mapping[str, Any]]
+) -> ColumnMetadata:
+    """Lay the user's column metadata over the inferred one, field by field.
+
+    Parameters
+    ----------
+    df
+        The frame the metadata describes.
+    inferred
+        From :func:`infer_column_metadata`.
+    given
+        Column name to the fields the user sets (``dataType``, ``role``, ...).
+
+    Raises
+    ------
+    ColumnError
+        ``given`` names a column the frame does not have.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"note": ["x"]})
+    >>> merge_column_metadata(df, infer_column_metadata(df), {"note": {"dataType": "text"}})
+    {'note': {'dataType': 'text', 'role': 'feature'}}
+    """
+    merged = {name: dict(fields) for name, fields in inferred.items()}
+    for name, fields in given.items():
+        if name not in merged:
+            raise _missing_column(df, name, "columns")
+        merged[name].update({str(k): str(v) for k, v in fields.items()})
+    return merged

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from nexosis_pandas.columns import (
+    TEXT_MIN_MEDIAN_LENGTH,
+    check_frame,
+    infer_column_metadata,
+    infer_data_type,
+    merge_column_metadata,
+)
+from nexosis_pandas.exceptions import ColumnError
+from nexosis_pandas.models import DataType
+
+SENTENCE = "The delivery arrived two days late and the box was damaged on one side."
+assert len(SENTENCE) >= TEXT_MIN_MEDIAN_LENGTH
+
+CASES: dict[str, tuple[Any, DataType]] = {
+    "int64": (pd.Series([1, 2, 3]), DataType.NUMERIC),
+    "int8": (pd.Series([1, 2], dtype="int8"), DataType.NUMERIC),
+    "uint32": (pd.Series([1, 2], dtype="uint32"), DataType.NUMERIC),
+    "float64": (pd.Series([1.5, np.nan]), DataType.NUMERIC),
+    "float32": (pd.Series([1.5], dtype="float32"), DataType.NUMERIC),
+    "Int64": (pd.Series([1, None], dtype="Int64"), DataType.NUMERIC),
+    "Float64": (pd.Series([1.5, None], dtype="Float64"), DataType.NUMERIC),
+    "int[pyarrow]": (pd.Series([1], dtype=pd.ArrowDtype(pa.int64())), DataType.NUMERIC),
+    "sparse": (pd.Series(pd.arrays.SparseArray([0.0, 1.0])), DataType.NUMERIC),
+    "bool": (pd.Series([True, False]), DataType.LOGICAL),
+    "boolean": (pd.Series([True, None], dtype="boolean"), DataType.LOGICAL),
+    "bool[pyarrow]": (pd.Series([True], dtype=pd.ArrowDtype(pa.bool_())), DataType.LOGICAL),
+    "datetime64": (pd.Series(pd.date_range("2024-01-01", periods=2)), DataType.DATE),
+    "datetime64 tz": (
+        pd.Series(pd.date_range("2024-01-01", periods=2, tz="Europe/Paris")),
+        DataType.DATE,
+    ),
+    "timestamp[pyarrow]": (
+        pd.Series(pd.date_range("2024-01-01", periods=2)).astype(pd.ArrowDtype(pa.timestamp("us"))),
+        DataType.DATE,
+    ),
+    "default str": (pd.Series(["red", "blue", None]), DataType.STRING),
+    "string": (pd.Series(["red", None], dtype="string"), DataType.STRING),
+    "string[pyarrow]": (pd.Series(["red"], dtype=pd.ArrowDtype(pa.string())), DataType.STRING),
+    "object str": (pd.Series(["red", None], dtype=object), DataType.STRING),
+    "category": (pd.Series(["a", "b", "a"], dtype="category"), DataType.STRING),
+    "numeric category": (pd.Series([1, 2, 1], dtype="category"), DataType.STRING),
+    "period": (pd.Series(pd.period_range("2024-01", periods=2, freq="M")), DataType.STRING),
+    "interval": (pd.Series(pd.interval_range(0, 2)), DataType.STRING),
+    "object bool": (pd.Series([True, None, False], dtype=object), DataType.LOGICAL),
+    "object int": (pd.Series([1, None, 3], dtype=object), DataType.NUMERIC),
+    "object float": (pd.Series([1, 2.5], dtype=object), DataType.NUMERIC),
+    "object decimal": (pd.Series([decimal.Decimal("1.10")], dtype=object), DataType.NUMERIC),
+    "object datetime": (pd.Series([dt.datetime(2024, 1, 1)], dtype=object), DataType.DATE),
+    "object date": (pd.Series([dt.date(2024, 1, 1)], dtype=object), DataType.DATE),
+    "object mixed": (pd.Series([1, "a"], dtype=object), DataType.STRING),
+    "all missing": (pd.Series([None, None], dtype=object), DataType.STRING),
+    "free text": (pd.Series([SENTENCE, SENTENCE + " Again.", None]), DataType.TEXT),
+    "free text string": (pd.Series([SENTENCE] * 3, dtype="string"), DataType.TEXT),
+    "long ids": (pd.Series(["x" * 80, "y" * 80]), DataType.STRING),
+    "short labels": (pd.Series(["blue sky", "red sun"]), DataType.STRING),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_dtype_gets_a_data_type(case: str) -> None:
+    series, expected = CASES[case]
+    assert infer_data_type(series.rename("col")) is expected
+
+
+def test_text_decision_on_a_large_column_uses_a_sample() -> None:
+    many = pd.Series([SENTENCE] * 30_000 + ["x"] * 10)
+    assert infer_data_type(many) is DataType.TEXT
+
+
+@pytest.mark.parametrize(
+    ("series", "fix"),
+    [
+        (pd.Series([1 + 2j]), ".real"),
+        (pd.Series(pd.to_timedelta([1, 2], unit="s")), ".dt.total_seconds()"),
+    ],
+)
+def test_unsendable_dtypes_name_the_column_and_the_fix(series: pd.Series, fix: str) -> None:
+    with pytest.raises(ColumnError, match="'odd'") as info:
+        infer_column_metadata(pd.DataFrame({"odd": series}))
+    assert fix in str(info.value)
+    assert info.value.column == "odd"
+
+
+@pytest.fixture
+def sales() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=4),
+            "store": ["a", "b", "a", "c"],
+            "units": [3, 5, 2, 7],
+            "promo": [True, False, True, False],
+            "order_id": ["o1", "o2", "o3", "o4"],
+        }
+    )
+
+
+def test_roles_and_types(sales: pd.DataFrame) -> None:
+    metadata = infer_column_metadata(sales, target="units", timestamp="day", key="order_id")
+    assert metadata == {
+        "day": {"dataType": "date", "role": "timestamp"},
+        "store": {"dataType": "string", "role": "feature"},
+        "units": {"dataType": "numeric", "role": "target"},
+        "promo": {"dataType": "logical", "role": "feature"},
+        "order_id": {"dataType": "string", "role": "key"},
+    }
+    assert list(metadata) == list(sales.columns)
+
+
+def test_logical_target_and_composite_key(sales: pd.DataFrame) -> None:
+    metadata = infer_column_metadata(sales, target="promo", key=["store", "day"])
+    assert metadata["promo"]["role"] == "target"
+    assert metadata["store"]["role"] == metadata["day"]["role"] == "key"
+
+
+@pytest.mark.parametrize("argument", ["target", "timestamp", "key"])
+def test_a_named_column_that_does_not_exist(sales: pd.DataFrame, argument: str) -> None:
+    with pytest.raises(ColumnError) as info:
+        infer_column_metadata(sales, **{argument: "unit"})
+    message = str(info.value)
+    assert f"{argument}='unit' is not a column" in message
+    assert "Did you mean 'units'?" in message
+    assert info.value.column == "unit"
+
+
+def test_target_must_be_numeric_or_logical(sales: pd.DataFrame) -> None:
+    with pytest.raises(ColumnError, match="target='store' must be numeric or logical") as info:
+        infer_column_metadata(sales, target="store")
+    assert "pd.to_numeric(df['store'])" in str(info.value)
+    with pytest.raises(ColumnError, match="target='day'"):
+        infer_column_metadata(sales, target="day")
+
+
+def test_timestamp_must_be_datetime_like(sales: pd.DataFrame) -> None:
+    frame = sales.assign(day=sales["day"].dt.strftime("%Y-%m-%d"))
+    with pytest.raises(ColumnError, match="timestamp='day' must hold dates") as info:
+        infer_column_metadata(frame, timestamp="day")
+    assert "pd.to_datetime(df['day'])" in str(info.value)
+
+
+def test_key_with_duplicates(sales: pd.DataFrame) -> None:
+    with pytest.raises(ColumnError, match="key='store' must identify each row") as info:
+        infer_column_metadata(sales, key="store")
+    assert "2 rows share a value (e.g. 'a')" in str(info.value)
+    assert "drop_duplicates(subset=['store'])" in str(info.value)
+    infer_column_metadata(sales, key=["store", "day"])  # unique together
+
+
+def test_key_with_missing_values(sales: pd.DataFrame) -> None:
+    frame = sales.assign(order_id=["o1", None, "o3", "o4"])
+    with pytest.raises(ColumnError, match="key='order_id' has 1 missing value") as info:
+        infer_column_metadata(frame, key="order_id")
+    assert "dropna(subset=['order_id'])" in str(info.value)
+
+
+def test_one_column_in_two_roles(sales: pd.DataFrame) -> None:
+    with pytest.raises(ColumnError, match="both target and key"):
+        infer_column_metadata(sales, target="units", key="units")
+
+
+def test_duplicate_column_names() -> None:
+    frame = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(ColumnError, match="'a' appears more than once") as info:
+        check_frame(frame)
+    assert "df.columns.duplicated()" in str(info.value)
+    assert info.value.column == "a"
+
+
+@pytest.mark.parametrize("name", [0, 1.5, None, pd.Timestamp("2024-01-01")])
+def test_non_string_column_names(name: Any) -> None:
+    frame = pd.DataFrame({"ok": [1]})
+    frame.columns = pd.Index([name], dtype=object)
+    with pytest.raises(ColumnError, match="is not a string") as info:
+        infer_column_metadata(frame)
+    assert "df.columns.astype(str)" in str(info.value)
+
+
+def test_multiindex_columns() -> None:
+    frame = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")]))
+    with pytest.raises(ColumnError, match="MultiIndex columns"):
+        check_frame(frame)
+
+
+def test_empty_column_name() -> None:
+    with pytest.raises(ColumnError, match="empty"):
+        check_frame(pd.DataFrame({" ": [1]}))
+
+
+def test_not_a_frame() -> None:
+    with pytest.raises(TypeError, match="DataFrame"):
+        check_frame([1, 2])  # type: ignore[arg-type]
+
+
+def test_errors_are_value_errors(sales: pd.DataFrame) -> None:
+    with pytest.raises(ValueError):
+        infer_column_metadata(sales, target="nope")
+
+
+def test_merge_lays_the_users_fields_over_the_inferred(sales: pd.DataFrame) -> None:
+    inferred = infer_column_metadata(sales)
+    merged = merge_column_metadata(sales, inferred, {"units": {"dataType": "numericMeasure"}})
+    assert merged["units"] == {"dataType": "numericMeasure", "role": "feature"}
+    assert inferred["units"]["dataType"] == "numeric"  # not modified
+    with pytest.raises(ColumnError, match="columns='unit' is not a column"):
+        merge_column_metadata(sales, inferred, {"unit": {"role": "none"}})

@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+import io
+import sys
+import warnings
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fake_jobs import FakeTime, job_with, record
+
+import nexosis_pandas.progress as progress_module
+from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError, UploadError
+from nexosis_pandas.job import ImportJob
+from nexosis_pandas.polling import wait_for_import
+from nexosis_pandas.progress import (
+    ProgressReporter,
+    ProgressWarning,
+    TextReporter,
+    WidgetReporter,
+    resolve_progress,
+)
+
+URL = "s3://test-bucket/nexosis/sales-0123456789abcdef.csv.gz"
+
+
+def uploaded(rows: int = 1000, size: int = 20_000) -> Any:
+    return SimpleNamespace(url=URL, rows=rows, size=size)
+
+
+def job_in(status: str, **kwargs: Any) -> ImportJob:
+    return job_with(first=record(status, **kwargs))
+
+
+class Shown:
+    """Collects what a widget reporter would display."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, dict[str, Any]]] = []
+
+    def __call__(self, obj: Any, **kwargs: Any) -> None:
+        self.items.append((obj, kwargs))
+
+    @property
+    def bundles(self) -> list[dict[str, str]]:
+        return [obj for obj, kw in self.items if kw.get("raw")]
+
+
+def widget(t: FakeTime) -> tuple[WidgetReporter, Shown]:
+    shown = Shown()
+    return WidgetReporter(display=shown, clock=t.clock), shown
+
+
+# -- the widget, driven headlessly ------------------------------------------------------------
+
+
+def test_widget_follows_the_whole_journey_to_success() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    assert shown.items == []  # nothing is drawn before the first event
+
+    r.upload_start(URL, 1000)
+    assert [obj for obj, _ in shown.items] == [r.container]  # one display, shown once
+    assert r.bar.value == 0 and r.bar.bar_style == "info"
+    assert r.bar.description == "Uploading"
+    assert URL in r.title.value
+
+    t.advance(0.5)
+    r.upload_update(500, 12_345)
+    assert r.bar.value == 50.0
+    assert r.percent.value == "50%"
+    assert "500 / 1,000 rows" in r.detail.value and "12.3 kB sent" in r.detail.value
+    assert "&#9673; upload" in r.stages.value  # upload is the current stage
+
+    t.advance(0.5)
+    r.upload_update(1000, 20_000)
+    r.upload_end(uploaded())
+    assert r.bar.value == 100.0
+
+    r.import_update(job_in("requested"))
+    assert r.bar.description == "Import requested"
+    assert r.bar.value == pytest.approx(100 / 3)
+    assert "dataset <code>sales</code>" in r.title.value
+    assert "&#10004; upload" in r.stages.value and "&#9673; requested" in r.stages.value
+
+    t.advance(1.0)
+    r.import_update(job_in("started"))
+    assert r.bar.value == pytest.approx(200 / 3)
+    assert "&#9673; started" in r.stages.value
+    assert "2.0 s" in r.stages.value  # elapsed since the journey began
+
+    t.advance(1.0)
+    done = job_in("completed")
+    r.import_update(done)
+    r.import_end(done)
+    assert r.bar.bar_style == "success"
+    assert r.bar.description == "Completed"
+    assert r.bar.value == 100.0
+    assert "&#10004; completed" in r.stages.value
+    assert r.container.layout.display != "none"  # never hidden
+
+    assert len(shown.items) == 2  # the widget, then the static summary
+    summary = shown.bundles[0]
+    assert "sales" in summary["text/html"] and "completed" in summary["text/html"]
+    assert "1,000" in summary["text/html"] and "3.0 s" in summary["text/html"]
+    assert "<script" not in summary["text/html"]
+    assert summary["text/plain"] == "dataset 'sales' · completed · 1,000 rows · 3.0 s"
+
+
+def test_widget_shows_the_servers_message_in_red_on_failure() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    failed = job_in("failed", messages=[("error", "Couldn't determine the type of <content>")])
+    r.import_update(job_in("requested"))
+    r.import_end(failed, ImportFailedError(failed))
+    assert r.bar.bar_style == "danger"
+    assert r.bar.description == "Failed"
+    assert r.bar.value == 100.0  # red is visible even when the failure came early
+    assert "determine the type of &lt;content&gt;" in r.detail.value
+    assert "&#10008; started" in r.stages.value
+    html = shown.bundles[0]["text/html"]
+    assert "failed" in html and "&lt;content&gt;" in html
+    assert "Couldn't determine" in shown.bundles[0]["text/plain"]
+
+
+def test_widget_says_how_to_resume_after_an_interrupt() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    job = job_in("started")
+    r.import_update(job)
+    r.interrupted(job)
+    assert r.bar.bar_style == "warning"
+    assert r.bar.description == "Stopped"
+    resume = f"nexosis_pandas.get_import(&quot;{job.import_id}&quot;).wait()"
+    assert "continues on the server" in r.detail.value and resume in r.detail.value
+    assert resume in shown.bundles[0]["text/html"]
+
+
+def test_widget_on_timeout_is_amber_and_resumable() -> None:
+    t = FakeTime()
+    r, _ = widget(t)
+    job = job_in("started")
+    r.import_update(job)
+    r.import_end(job, ImportTimeoutError(job, 5))
+    assert r.bar.bar_style == "warning"
+    assert r.bar.description == "Timed out"
+    assert "get_import" in r.detail.value
+
+
+def test_widget_on_upload_failure() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    r.upload_start(URL, 10)
+    r.upload_end(None, UploadError("Access Denied writing the object", bucket="b", key="k"))
+    assert r.bar.bar_style == "danger"
+    assert r.bar.description == "Upload failed"
+    assert "Access Denied" in r.detail.value
+    assert "&#10008; upload" in r.stages.value
+    assert len(shown.bundles) == 1
+
+
+def test_widget_notes_a_reused_object() -> None:
+    t = FakeTime()
+    r, _ = widget(t)
+    r.upload_end(uploaded())
+    assert "already holds this data" in r.detail.value
+    assert r.bar.value == 100.0
+
+
+def test_widget_driven_by_the_wait_loop() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    job = job_with(record("started"), record("completed"))
+    wait_for_import(job, progress=r, clock=t.clock, sleep=t.sleep)
+    assert r.bar.bar_style == "success"
+    assert len(shown.bundles) == 1
+
+
+# -- text --------------------------------------------------------------------------------------
+
+
+def test_text_reporter_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    t = FakeTime()
+    r = TextReporter(clock=t.clock)
+    r.upload_start(URL, 1000)
+    t.advance(0.4)
+    r.upload_update(300, 5_000)  # too soon after the last line: skipped
+    t.advance(0.8)
+    r.upload_update(600, 10_000)
+    r.upload_end(uploaded())
+    r.import_update(job_in("requested"))
+    r.import_update(job_in("requested"))  # no change: no line
+    t.advance(0.5)
+    r.import_update(job_in("started"))
+    t.advance(1.0)
+    r.import_end(job_in("completed"))
+
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"nexosis: uploading 1,000 rows to {URL}",
+        "nexosis: upload 60% (600/1,000 rows, 10.0 kB sent, 1.2 s)",
+        f"nexosis: uploaded {URL} (20.0 kB, 1.2 s)",
+        "nexosis: import 015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40 into dataset 'sales' requested",
+        "nexosis: import started (0.5 s)",
+        "nexosis: import completed (1.5 s)",
+        "nexosis: dataset 'sales' · completed · 1,000 rows · 2.7 s",
+    ]
+
+
+def test_text_reporter_failure_and_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    t = FakeTime()
+    failed = job_in("failed", messages=[("error", "bucket not found")])
+    TextReporter(clock=t.clock).import_end(failed, ImportFailedError(failed))
+    out = capsys.readouterr().err
+    assert "into dataset 'sales' failed" in out
+    assert "dataset 'sales' · failed · 0.0 s: bucket not found" in out
+
+    job = job_in("started")
+    r = TextReporter(clock=t.clock)
+    r.import_update(job)
+    t.advance(3)
+    r.interrupted(job)
+    out = capsys.readouterr().err
+    assert "stopped waiting after 3.0 s" in out
+    assert f'nexosis_pandas.get_import("{job.import_id}").wait()' in out
+
+
+def test_text_reporter_writes_to_a_given_file() -> None:
+    buffer = io.StringIO()
+    TextReporter(buffer).upload_start(URL, 3)
+    assert buffer.getvalue() == f"nexosis: uploading 3 rows to {URL}\n"
+
+
+# -- choosing a reporter -----------------------------------------------------------------------
+
+
+def test_resolve_simple_arguments() -> None:
+    custom = ProgressReporter()
+    assert resolve_progress(custom) is custom
+    assert type(resolve_progress(False)) is ProgressReporter
+    assert type(resolve_progress(None)) is ProgressReporter
+    assert isinstance(resolve_progress("text"), TextReporter)
+    with pytest.raises(ValueError, match="progress must be"):
+        resolve_progress("fancy")  # type: ignore[arg-type]
+
+
+def test_auto_outside_a_kernel_is_text() -> None:
+    assert isinstance(resolve_progress("auto"), TextReporter)
+    assert isinstance(resolve_progress(True), TextReporter)
+
+
+class _Kernel:
+    def __init__(self) -> None:
+        self.kernel = object()
+        self.config: dict[str, Any] = {"IPKernelApp": {}}
+
+
+@pytest.fixture
+def in_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_ipython = SimpleNamespace(get_ipython=lambda: _Kernel())
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
+    monkeypatch.setattr(progress_module, "_warned", False)
+
+
+@pytest.mark.usefixtures("in_kernel")
+def test_auto_in_a_kernel_is_the_widget() -> None:
+    assert isinstance(resolve_progress("auto"), WidgetReporter)
+
+
+@pytest.mark.usefixtures("in_kernel")
+def test_without_ipywidgets_falls_back_to_text_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.warns(ProgressWarning, match="ipywidgets is not installed"):
+        assert isinstance(resolve_progress("auto"), TextReporter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert isinstance(resolve_progress("widget"), TextReporter)  # no second warning
+
+
+@pytest.mark.usefixtures("in_kernel")
+def test_a_widget_that_cannot_be_built_falls_back_to_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("no comm")
+
+    monkeypatch.setattr(WidgetReporter, "__init__", broken)
+    with pytest.warns(ProgressWarning, match="no comm"):
+        assert isinstance(resolve_progress("auto"), TextReporter)
