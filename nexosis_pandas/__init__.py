@@ -22,6 +22,7 @@ from nexosis_pandas.exceptions import (
 )
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.models import Aggregation, DataType, ImportStatus, Imputation, Role
+from nexosis_pandas.s3 import S3Object, upload_dataframe
 
 __all__ = [
     "APIConnectionError",
@@ -42,7 +43,9 @@ __all__ = [
     "NotFoundError",
     "QuotaExceededError",
     "Role",
+    "S3Object",
     "ServerError",
     "UploadError",
     "__version__",
+    "upload_dataframe",
 ]

@@ -66,7 +66,8 @@ class LocalS3:
 
         fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options)
         if not fs.exists(bucket):
-            fs.mkdir(bucket)
+            # not fs.mkdir: it sends region us-east-1 as a LocationConstraint, which S3 rejects
+            fs.call_s3("create_bucket", Bucket=bucket)
 
     def __enter__(self) -> LocalS3:
         return self.start()
