@@ -1,0 +1,107 @@
+"""The ``nexosis-pandas`` command.
+
+Each subcommand is a function that adds its parser to :data:`SUBCOMMANDS`'s list; ``main``
+dispatches to the handler it sets.
+
+Examples
+--------
+``nexosis-pandas serve --port 8111`` runs the reference server until Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
+DEFAULT_PORT = 8111
+
+
+def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the reference Nexosis Imports API server",
+        description="Run the reference Nexosis Imports API until SIGINT or SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for a free one ({DEFAULT_PORT})"
+    )
+    parser.add_argument("--data-dir", help="where the store lives (a temporary directory)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="an accepted api key (repeatable); default NEXOSIS_API_KEY, else a generated one",
+    )
+    parser.add_argument("--s3-endpoint-url", help="S3 endpoint, e.g. a local S3 (AWS)")
+    parser.add_argument("--s3-region", help="region for imports that name none (us-east-1)")
+    parser.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from nexosis_pandas.server import ReferenceServer
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = ReferenceServer(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        api_keys=args.api_keys,
+        s3_endpoint_url=args.s3_endpoint_url,
+        s3_region=args.s3_region,
+    )
+    try:
+        server.start()
+        shown = f" (api key: {server.api_key})" if server.api_key_generated else ""
+        print(f"Nexosis reference server listening on {server.url}{shown}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _add_serve
+]
+"""Functions that each add one subcommand; append to add another."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nexosis-pandas", description="nexosis-pandas: tools around the Nexosis Imports API."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nexosis-pandas`` command; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

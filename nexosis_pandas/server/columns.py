@@ -1,0 +1,434 @@
+"""Column metadata and values on the server: validation, defaults, inference, type checks.
+
+Pure functions, no I/O: the request handlers validate metadata with them, the import worker
+checks and infers value types with them, and the dataset endpoints render stored values.
+
+Values are stored as they arrived (CSV text, or JSON scalars) and rendered by the column's
+data type when read back, so nothing is lost when a column's type is only known at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from nexosis_pandas.models import COLUMN_DEFAULTS, Aggregation, DataType, Imputation, Role
+
+__all__ = [
+    "FIELDS",
+    "ColumnSpec",
+    "MetadataError",
+    "TypeInference",
+    "checker",
+    "complete_metadata",
+    "fits",
+    "merge_metadata",
+    "normalize_date",
+    "parse_logical",
+    "render_value",
+    "validate_metadata",
+]
+
+ColumnSpec = dict[str, str | None]
+"""One column's metadata on the server: ``dataType``, ``role``, ``imputation``, ``aggregation``."""
+
+FIELDS = ("dataType", "role", "imputation", "aggregation")
+
+# The .NET client sent enum values as integers; these are its declaration orders.
+_FIELD_ENUMS: dict[str, type[Enum]] = {
+    "datatype": DataType,
+    "role": Role,
+    "imputation": Imputation,
+    "aggregation": Aggregation,
+}
+_DOTNET_ORDER: dict[str, tuple[Enum, ...]] = {
+    "datatype": (
+        DataType.STRING,
+        DataType.NUMERIC,
+        DataType.LOGICAL,
+        DataType.DATE,
+        DataType.NUMERIC_MEASURE,
+        DataType.TEXT,
+    ),
+    "role": (Role.NONE, Role.TIMESTAMP, Role.TARGET, Role.FEATURE, Role.KEY),
+    "imputation": (
+        Imputation.ZEROES,
+        Imputation.MEAN,
+        Imputation.MEDIAN,
+        Imputation.MODE,
+        Imputation.MIN,
+        Imputation.MAX,
+    ),
+    "aggregation": (
+        Aggregation.SUM,
+        Aggregation.MEAN,
+        Aggregation.MEDIAN,
+        Aggregation.MODE,
+        Aggregation.MIN,
+        Aggregation.MAX,
+    ),
+}
+_CANONICAL_FIELD = {f.lower(): f for f in FIELDS}
+_NUMERIC_ONLY = {"mean", "median", "sum"}
+_NUMERIC_TYPES = {DataType.NUMERIC.value, DataType.NUMERIC_MEASURE.value}
+
+_TRUE = frozenset({"true", "1", "on", "yes"})
+_FALSE = frozenset({"false", "0", "off", "no"})
+
+
+class MetadataError(ValueError):
+    """Column metadata is invalid; ``details`` maps each column name to its reasons."""
+
+    def __init__(self, details: dict[str, list[str]]) -> None:
+        self.details = details
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()))
+
+
+def _enum_value(field: str, raw: Any, reasons: list[str]) -> str | None:
+    if raw is None or raw == "":
+        return None
+    enum = _FIELD_ENUMS[field]
+    name = _CANONICAL_FIELD[field]
+    allowed = ", ".join(str(m.value) for m in enum)
+    if isinstance(raw, bool):
+        reasons.append(f"{name} {raw!r} is not one of: {allowed}")
+        return None
+    if isinstance(raw, int):
+        order = _DOTNET_ORDER[field]
+        if 0 <= raw < len(order):
+            return str(order[raw].value)
+        reasons.append(f"{name} {raw} is not a valid enum index (0 to {len(order) - 1})")
+        return None
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.isdigit():
+            return _enum_value(field, int(text), reasons)
+        for member in enum:
+            if str(member.value).lower() == text.lower():
+                return str(member.value)
+    reasons.append(f"{name} {raw!r} is not one of: {allowed}")
+    return None
+
+
+def validate_metadata(raw: Any) -> dict[str, ColumnSpec]:
+    """Validate column metadata as a request sent it; return it normalised.
+
+    Field names and enum values are matched case-insensitively, enum values may be .NET-style
+    integers, and ``null`` or ``""`` mean "not given". Fields not given stay ``None``.
+
+    Parameters
+    ----------
+    raw
+        The ``columns`` value of a request: a mapping of column name to field mapping,
+        or ``None``.
+
+    Returns
+    -------
+    dict
+        Column name to ``{"dataType", "role", "imputation", "aggregation"}``.
+
+    Raises
+    ------
+    MetadataError
+        With the reasons per column (``"columns"`` when the whole value is wrong).
+
+    Examples
+    --------
+    >>> validate_metadata({"sales": {"DataType": 1, "role": "TARGET"}})["sales"]["dataType"]
+    'numeric'
+    """
+    if raw is None or raw == "":
+        return {}
+    if not isinstance(raw, Mapping):
+        raise MetadataError({"columns": ["Column metadata must be an object of column names"]})
+    details: dict[str, list[str]] = {}
+    result: dict[str, ColumnSpec] = {}
+    for name, spec in raw.items():
+        reasons: list[str] = []
+        if not isinstance(name, str) or not name.strip():
+            details[str(name)] = ["A column name must be a non-empty string"]
+            continue
+        if spec is None or spec == "":
+            spec = {}
+        if not isinstance(spec, Mapping):
+            details[name] = [f"The metadata of a column must be an object, not {spec!r}"]
+            continue
+        out: ColumnSpec = dict.fromkeys(FIELDS)
+        for key, value in spec.items():
+            field = str(key).lower()
+            if field in _FIELD_ENUMS:
+                out[_CANONICAL_FIELD[field]] = _enum_value(field, value, reasons)
+        reasons.extend(_combination_reasons(out))
+        if reasons:
+            details[name] = reasons
+        result[name] = out
+    for role in (Role.TARGET.value, Role.TIMESTAMP.value):
+        having = [n for n, s in result.items() if s["role"] == role]
+        if len(having) > 1:
+            for n in having:
+                details.setdefault(n, []).append(
+                    f"Only one column may have the role {role} (also: "
+                    f"{', '.join(o for o in having if o != n)})"
+                )
+    if details:
+        raise MetadataError(details)
+    return result
+
+
+def _combination_reasons(spec: Mapping[str, str | None]) -> list[str]:
+    data_type = spec.get("dataType")
+    if data_type is None:
+        return []
+    reasons: list[str] = []
+    imputation, aggregation = spec.get("imputation"), spec.get("aggregation")
+    if data_type == DataType.DATE.value:
+        for field, value in (("imputation", imputation), ("aggregation", aggregation)):
+            if value is not None:
+                reasons.append(f"A date column has no {field} (got {value})")
+        return reasons
+    if data_type == DataType.TEXT.value and aggregation is not None:
+        reasons.append(f"A text column is not aggregated (got aggregation {aggregation})")
+    if data_type not in _NUMERIC_TYPES:
+        for field, value in (("imputation", imputation), ("aggregation", aggregation)):
+            if value in _NUMERIC_ONLY:
+                reasons.append(f"{field} {value} needs a numeric column, not {data_type}")
+    return reasons
+
+
+def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
+    """Fill the fields a column's metadata leaves out with the spec's defaults.
+
+    The role defaults to ``feature``; imputation and aggregation come from
+    :data:`~nexosis_pandas.models.COLUMN_DEFAULTS` (``None`` where the type has neither).
+
+    Examples
+    --------
+    >>> complete_metadata({"dataType": "numericMeasure"})["aggregation"]
+    'mean'
+    """
+    data_type = DataType(spec.get("dataType") or DataType.STRING.value)
+    imputation, aggregation = COLUMN_DEFAULTS[data_type]
+    return {
+        "dataType": data_type.value,
+        "role": spec.get("role") or Role.FEATURE.value,
+        "imputation": spec.get("imputation") or (imputation.value if imputation else None),
+        "aggregation": spec.get("aggregation") or (aggregation.value if aggregation else None),
+    }
+
+
+def merge_metadata(
+    base: Mapping[str, Mapping[str, str | None]], override: Mapping[str, Mapping[str, str | None]]
+) -> dict[str, ColumnSpec]:
+    """Overlay ``override`` on ``base`` field by field; a ``None`` field keeps the base value.
+
+    When the override changes a column's data type, the base's imputation and aggregation
+    (which belonged to the old type) are dropped so that the new type's defaults apply.
+    """
+    merged: dict[str, ColumnSpec] = {name: dict(spec) for name, spec in base.items()}
+    for name, spec in override.items():
+        current = merged.setdefault(name, dict.fromkeys(FIELDS))
+        new_type = spec.get("dataType")
+        if new_type is not None and new_type != current.get("dataType"):
+            current["imputation"] = current["aggregation"] = None
+        for field in FIELDS:
+            if spec.get(field) is not None:
+                current[field] = spec[field]
+    return merged
+
+
+def parse_logical(value: Any) -> bool | None:
+    """The boolean a logical value stands for, or ``None`` when it is not a logical value.
+
+    Examples
+    --------
+    >>> parse_logical("Yes"), parse_logical(0), parse_logical("maybe")
+    (True, False, None)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return True if value == 1 else False if value == 0 else None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return None
+
+
+def normalize_date(value: Any) -> str | None:
+    """An ISO-8601 date in one canonical form (UTC offset added when missing), or ``None``.
+
+    Examples
+    --------
+    >>> normalize_date("2020-01-02")
+    '2020-01-02T00:00:00+00:00'
+    >>> normalize_date("2020-01-02 03:04:05Z")
+    '2020-01-02T03:04:05+00:00'
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.isoformat()
+
+
+def _parse_number(value: Any) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        if "_" in text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    if type(value) is str:
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        return math.isfinite(number) and "_" not in value
+    return _parse_number(value) is not None
+
+
+def _is_logical(value: Any) -> bool:
+    return parse_logical(value) is not None
+
+
+def _is_date(value: Any) -> bool:
+    return normalize_date(value) is not None
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, dict | list)
+
+
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    DataType.NUMERIC.value: _is_number,
+    DataType.NUMERIC_MEASURE.value: _is_number,
+    DataType.LOGICAL.value: _is_logical,
+    DataType.DATE.value: _is_date,
+    DataType.STRING.value: _is_scalar,
+    DataType.TEXT.value: _is_scalar,
+}
+
+
+def fits(value: Any, data_type: str) -> bool:
+    """Whether a non-missing value fits a column's data type.
+
+    Examples
+    --------
+    >>> fits("1.5e3", "numeric"), fits("On", "logical"), fits("soon", "date")
+    (True, True, False)
+    """
+    return _CHECKS[data_type](value)
+
+
+def checker(data_type: str) -> Callable[[Any], bool]:
+    """The function :func:`fits` uses for ``data_type`` (looked up once per column)."""
+    return _CHECKS[data_type]
+
+
+def render_value(value: Any, data_type: str) -> Any:
+    """A stored value as the API returns it, by the column's data type.
+
+    Numbers become JSON numbers, logical values booleans, dates canonical ISO-8601 strings,
+    and string or text values strings. Missing values stay ``None``.
+
+    Examples
+    --------
+    >>> render_value("42", "numeric"), render_value("no", "logical"), render_value(7, "string")
+    (42, False, '7')
+    """
+    if value is None:
+        return None
+    if data_type in _NUMERIC_TYPES:
+        number = _parse_number(value)
+        return number if number is not None else value
+    if data_type == DataType.LOGICAL.value:
+        flag = parse_logical(value)
+        return flag if flag is not None else value
+    if data_type == DataType.DATE.value:
+        return normalize_date(value) or value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+# Inference prefers the narrowest type that every value fits.
+_INFERENCE_ORDER = (DataType.NUMERIC.value, DataType.LOGICAL.value, DataType.DATE.value)
+
+
+class TypeInference:
+    """Infers one column's data type from its values, as they stream by.
+
+    Each candidate type (numeric, logical, date) is dropped at the first value that does not
+    fit it; once all are dropped the column is ``string`` and values cost nothing more.
+
+    Examples
+    --------
+    >>> inference = TypeInference()
+    >>> inference.update(["1", "0", "2"])
+    >>> inference.result()
+    'numeric'
+    """
+
+    __slots__ = ("_candidates", "_seen")
+
+    def __init__(self) -> None:
+        self._candidates: list[tuple[str, Callable[[Any], bool]]] = [
+            (t, _CHECKS[t]) for t in _INFERENCE_ORDER
+        ]
+        self._seen = False
+
+    @property
+    def settled(self) -> bool:
+        """Whether the answer can no longer change (every candidate was dropped)."""
+        return not self._candidates
+
+    def add(self, value: Any) -> None:
+        """Take one non-missing value into account."""
+        self._seen = True
+        candidates = self._candidates
+        if candidates:
+            kept = [c for c in candidates if c[1](value)]
+            if len(kept) != len(candidates):
+                self._candidates = kept
+
+    def update(self, values: Iterable[Any]) -> None:
+        """Take several values into account (missing ones, ``None`` or ``""``, are skipped)."""
+        for value in values:
+            if value is not None and value != "":
+                self.add(value)
+
+    def result(self) -> str:
+        """The inferred data type: the first candidate left, else ``string``."""
+        if self._seen and self._candidates:
+            return self._candidates[0][0]
+        return DataType.STRING.value

@@ -1,0 +1,217 @@
+"""``ReferenceServer``: the reference Nexosis Imports API in a background thread of this process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from nexosis_pandas.exceptions import ConfigurationError
+
+__all__ = ["ReferenceServer"]
+
+START_TIMEOUT = 30.0
+
+
+class ReferenceServer:
+    """A working Nexosis Imports API on this machine: FastAPI under uvicorn, SQLite, S3 via s3fs.
+
+    The server runs in a background thread; imports run on a pool of ``workers`` threads.
+    Imports it leaves ``requested`` or ``started`` when stopped are finished by the next server
+    started on the same ``data_dir``.
+
+    Parameters
+    ----------
+    host
+        The address to listen on; the loopback address by default.
+    port
+        The port; ``0`` picks a free one (read it back from :attr:`url`).
+    data_dir
+        Where the store lives; a temporary directory (deleted on :meth:`stop`) when ``None``.
+    api_keys
+        The keys requests may send; ``None`` uses ``NEXOSIS_API_KEY``, else generates one.
+    s3_endpoint_url
+        The S3 endpoint (e.g. a local moto server); AWS when ``None``.
+    s3_region
+        The region used when an import names none; ``us-east-1`` when ``None``.
+    s3_storage_options
+        Further ``s3fs.S3FileSystem`` options (credentials, ``client_kwargs``...).
+    workers
+        How many imports run at once.
+
+    Examples
+    --------
+    >>> with ReferenceServer(s3_endpoint_url="http://127.0.0.1:5000") as server:  # doctest: +SKIP
+    ...     requests.get(f"{server.url}/imports", headers={"api-key": server.api_key})
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | os.PathLike[str] | None = None,
+        api_keys: Sequence[str] | None = None,
+        s3_endpoint_url: str | None = None,
+        s3_region: str | None = None,
+        s3_storage_options: Mapping[str, Any] | None = None,
+        workers: int = 4,
+    ) -> None:
+        keys = [k for k in (api_keys or ()) if k]
+        self.api_key_generated = False
+        if not keys:
+            from_env = os.environ.get("NEXOSIS_API_KEY", "").strip()
+            if from_env:
+                keys = [from_env]
+            else:
+                keys = [secrets.token_urlsafe(24)]
+                self.api_key_generated = True
+        self._api_keys = keys
+        self.host = host
+        self.port = int(port)
+        self._given_dir = Path(data_dir) if data_dir is not None else None
+        self._temp_dir: str | None = None
+        self._s3_endpoint_url = s3_endpoint_url
+        self._s3_region = s3_region
+        self._s3_storage_options = dict(s3_storage_options or {})
+        self.workers = workers
+        self._uvicorn: Any = None
+        self._thread: threading.Thread | None = None
+        self._store: Any = None
+        self._worker: Any = None
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        return f"<ReferenceServer {state}>"
+
+    @property
+    def api_key(self) -> str:
+        """The first accepted api key."""
+        return self._api_keys[0]
+
+    @property
+    def data_dir(self) -> Path:
+        """The directory that holds the store."""
+        if self._given_dir is not None:
+            return self._given_dir
+        if self._temp_dir is None:
+            raise ConfigurationError("The server has no data directory until it is started")
+        return Path(self._temp_dir)
+
+    @property
+    def url(self) -> str:
+        """The API's base URL, ``http://HOST:PORT/v1``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> ReferenceServer:
+        """Start the store, the import workers and the web server.
+
+        Returns once the server accepts connections.
+
+        Raises
+        ------
+        ConfigurationError
+            FastAPI or uvicorn is missing, or the server could not listen (port in use...).
+        """
+        if self._thread is not None:
+            return self
+        try:
+            import uvicorn
+
+            from nexosis_pandas.server.app import create_app
+            from nexosis_pandas.server.store import Store
+            from nexosis_pandas.server.worker import ImportWorker, S3Settings
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ConfigurationError(
+                "The reference server needs the 'server' extra: "
+                f"pip install 'nexosis-pandas[server]' (missing: {exc.name})"
+            ) from exc
+        if self._given_dir is None:
+            self._temp_dir = tempfile.mkdtemp(prefix="nexosis-server-")
+        try:
+            self._store = Store(self.data_dir)
+            self._worker = ImportWorker(
+                self._store,
+                S3Settings(
+                    endpoint_url=self._s3_endpoint_url,
+                    region=self._s3_region,
+                    storage_options=self._s3_storage_options,
+                ),
+                workers=self.workers,
+            )
+            app = create_app(store=self._store, worker=self._worker, api_keys=self._api_keys)
+            config = uvicorn.Config(
+                app,
+                host=self.host,
+                port=self.port,
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+            )
+            self._uvicorn = uvicorn.Server(config)
+            self._thread = threading.Thread(
+                target=self._uvicorn.run, name="nexosis-reference-server", daemon=True
+            )
+            self._thread.start()
+            deadline = time.monotonic() + START_TIMEOUT
+            while not self._uvicorn.started:
+                if not self._thread.is_alive() or time.monotonic() > deadline:
+                    raise ConfigurationError(
+                        f"The reference server could not listen on {self.host}:{self.port}; "
+                        "is the port in use? Pass port=0 for a free one"
+                    )
+                time.sleep(0.01)
+            self.port = int(self._uvicorn.servers[0].sockets[0].getsockname()[1])
+            self._worker.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting requests, stop the workers, and close the store.
+
+        Imports still running stay ``started`` and resume on the next start with this
+        ``data_dir``; a temporary data directory is deleted.
+        """
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+        self._uvicorn = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+
+    def __enter__(self) -> ReferenceServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
