@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ImportJob"]
 
+_SEVERITY_COLOURS = {"error": "#c62828", "warning": "#e65100"}
+
 
 class ImportJob:
     """An import as the server last reported it.
@@ -186,6 +188,69 @@ class ImportJob:
         return (
             f"<ImportJob {self.import_id} dataset={self.dataset_name!r} "
             f"status={self.status.value!r}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """The import as a notebook shows it: a coloured status, the object, the timeline."""
+        from nexosis_pandas._html import (
+            badge,
+            escape,
+            format_bytes,
+            format_count,
+            format_seconds,
+            status_colour,
+        )
+
+        status = self.status.value
+        duration = self.duration
+        fields: list[tuple[str, str]] = [
+            ("Dataset", f"<code>{escape(self.dataset_name)}</code>"),
+            ("Status", badge(status)),
+            ("Import id", f"<code>{escape(self.import_id)}</code>"),
+        ]
+        if self.requested_date is not None:
+            fields.append(("Requested", escape(self.requested_date.isoformat(sep=" "))))
+        fields.append(
+            (
+                "Duration",
+                format_seconds(duration.total_seconds()) if duration is not None else "running",
+            )
+        )
+        params = self.parameters
+        if self.upload is not None:
+            where = self.upload.url
+        elif params.get("bucket") and params.get("path"):
+            where = f"s3://{params['bucket']}/{params['path']}"
+        else:
+            where = ", ".join(f"{k}={v}" for k, v in params.items())
+        if where:
+            fields.append(("S3 object", f"<code>{escape(where)}</code>"))
+        if self.upload is not None:
+            fields.append(("Rows", format_count(self.upload.rows)))
+            fields.append(("Bytes", format_bytes(self.upload.bytes_written)))
+        if self.messages:
+            items = "".join(
+                f'<li><span style="color:{_SEVERITY_COLOURS.get(m.severity, "#616161")}">'
+                f"{escape(m.severity)}</span> {escape(m.message)}</li>"
+                for m in self.messages
+            )
+            fields.append(("Messages", f'<ul style="margin:0;padding-left:1.2em">{items}</ul>'))
+        if self.status_history:
+            start = self.requested_date or self.status_history[0].date
+            steps = " &rarr; ".join(
+                f'<span style="color:{status_colour(h.status.value)}">{escape(h.status.value)}'
+                f"</span> <small>+{format_seconds((h.date - start).total_seconds())}</small>"
+                for h in self.status_history
+            )
+            fields.append(("Timeline", steps))
+        rows = "".join(
+            f'<tr><th style="text-align:left;padding:0.1em 1em 0.1em 0;vertical-align:top">'
+            f'{label}</th><td style="text-align:left">{value}</td></tr>'
+            for label, value in fields
+        )
+        return (
+            f'<div style="border-left:4px solid {status_colour(status)};padding:0.3em 0.8em">'
+            f"<b>ImportJob</b><table>{rows}</table></div>"
         )
 
     def __eq__(self, other: object) -> bool:

@@ -95,16 +95,11 @@ def resume_hint(import_id: str) -> str:
     return f'nexosis_pandas.get_import("{import_id}").wait()'
 
 
-def _object_facts(obj: Any) -> tuple[str | None, int | None, int | None]:
-    """The URL, row count and byte size of an uploaded object, where it says."""
-    url = getattr(obj, "url", None)
-    rows = getattr(obj, "rows", None)
-    size = getattr(obj, "size", None)
-    return (
-        str(url) if url else None,
-        int(rows) if isinstance(rows, int) else None,
-        int(size) if isinstance(size, int) else None,
-    )
+def _object_facts(obj: S3Object | None) -> tuple[str | None, int | None, int | None]:
+    """The URL, row count and byte size of an uploaded object."""
+    if obj is None:
+        return None, None, None
+    return obj.url, obj.rows, obj.bytes_written
 
 
 @dataclass
@@ -187,6 +182,8 @@ class _Journey:
         if error is None:
             self.uploaded = True
             self.rows_done = self.total_rows or self.rows_done
+        elif isinstance(error, KeyboardInterrupt):
+            self.outcome, self.error = "interrupted", error
         else:
             self.outcome, self.error = "upload failed", error
 
@@ -274,6 +271,8 @@ class _Journey:
             text += ". The import continues on the server; resume with " + resume_hint(
                 self.job.import_id
             )
+        elif self.outcome == "interrupted":
+            text += ": the upload was stopped; nothing was written"
         return text
 
 
@@ -337,7 +336,9 @@ class TextReporter(ProgressReporter):
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:
         j = self._journey
         j.upload_end(obj, error)
-        if error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            self._write(f"upload stopped after {format_seconds(j.elapsed)}; nothing was written")
+        elif error is not None:
             self._write(f"upload failed after {format_seconds(j.elapsed)}: {error}")
             self._write(j.summary_text())
         elif j.reused:
@@ -531,6 +532,8 @@ class WidgetReporter(ProgressReporter):
                 "Stopped waiting; the import continues on the server. Resume with "
                 f"<code>{escape(resume_hint(j.job.import_id))}</code>"
             )
+        elif j.outcome == "interrupted":
+            self.detail.value = "The upload was stopped; nothing was written."
         elif j.job is not None:
             rows = f" &middot; {format_count(j.rows)} rows" if j.rows is not None else ""
             self.detail.value = f"import <code>{escape(j.job.import_id)}</code>{rows}"

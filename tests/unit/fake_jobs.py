@@ -55,6 +55,13 @@ class FakeClient:
     def __init__(self, states: Iterable[Import | BaseException]) -> None:
         self.states = list(states)
         self.calls = 0
+        self.requests: list[dict[str, Any]] = []
+
+    def import_from_s3(self, dataset_name: str, bucket: str, path: str, **kwargs: Any) -> ImportJob:
+        self.requests.append(
+            {"dataset_name": dataset_name, "bucket": bucket, "path": path, **kwargs}
+        )
+        return ImportJob(record("requested", dataset=dataset_name), self)  # type: ignore[arg-type]
 
     def get_import(self, import_id: str) -> ImportJob:
         self.calls += 1

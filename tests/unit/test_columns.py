@@ -47,7 +47,7 @@ CASES: dict[str, tuple[Any, DataType]] = {
     "default str": (pd.Series(["red", "blue", None]), DataType.STRING),
     "string": (pd.Series(["red", None], dtype="string"), DataType.STRING),
     "string[pyarrow]": (pd.Series(["red"], dtype=pd.ArrowDtype(pa.string())), DataType.STRING),
-    "object str": (pd.Series(["red", None], dtype=object), DataType.STRING),
+    "object str": (pd.Series(["red", np.nan], dtype=object), DataType.STRING),
     "category": (pd.Series(["a", "b", "a"], dtype="category"), DataType.STRING),
     "numeric category": (pd.Series([1, 2, 1], dtype="category"), DataType.STRING),
     "period": (pd.Series(pd.period_range("2024-01", periods=2, freq="M")), DataType.STRING),
@@ -157,7 +157,7 @@ def test_key_with_duplicates(sales: pd.DataFrame) -> None:
 
 
 def test_key_with_missing_values(sales: pd.DataFrame) -> None:
-    frame = sales.assign(order_id=["o1", None, "o3", "o4"])
+    frame = sales.assign(order_id=pd.Series(["o1", None, "o3", "o4"], dtype=object))
     with pytest.raises(ColumnError, match="key='order_id' has 1 missing value") as info:
         infer_column_metadata(frame, key="order_id")
     assert "dropna(subset=['order_id'])" in str(info.value)

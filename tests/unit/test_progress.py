@@ -25,7 +25,7 @@ URL = "s3://test-bucket/nexosis/sales-0123456789abcdef.csv.gz"
 
 
 def uploaded(rows: int = 1000, size: int = 20_000) -> Any:
-    return SimpleNamespace(url=URL, rows=rows, size=size)
+    return SimpleNamespace(url=URL, rows=rows, bytes_written=size)
 
 
 def job_in(status: str, **kwargs: Any) -> ImportJob:
@@ -157,6 +157,22 @@ def test_widget_on_upload_failure() -> None:
     assert "Access Denied" in r.detail.value
     assert "&#10008; upload" in r.stages.value
     assert len(shown.bundles) == 1
+
+
+def test_an_interrupted_upload(capsys: pytest.CaptureFixture[str]) -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    r.upload_start(URL, 10)
+    r.upload_end(None, KeyboardInterrupt())
+    assert r.bar.bar_style == "warning"
+    assert r.bar.description == "Stopped"
+    assert "nothing was written" in r.detail.value
+    assert len(shown.bundles) == 1
+
+    text = TextReporter(clock=t.clock)
+    text.upload_start(URL, 10)
+    text.upload_end(None, KeyboardInterrupt())
+    assert "upload stopped after 0.0 s; nothing was written" in capsys.readouterr().err
 
 
 def test_widget_notes_a_reused_object() -> None:

@@ -1,0 +1,117 @@
+"""``df.nexosis``: the DataFrame's face onto :mod:`nexosis_pandas.api`.
+
+Registered when ``nexosis_pandas`` is imported. Each method is one call into the api module;
+the accessor keeps nothing but the frame, so two calls never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from nexosis_pandas import api
+from nexosis_pandas.columns import check_frame
+
+if TYPE_CHECKING:
+    from nexosis_pandas.client import Client
+    from nexosis_pandas.job import ImportJob
+    from nexosis_pandas.models import ColumnMetadata
+    from nexosis_pandas.progress import ProgressArg
+    from nexosis_pandas.s3 import S3Object
+
+__all__ = ["NexosisAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("nexosis")
+class NexosisAccessor:
+    """Send a DataFrame to Nexosis: ``df.nexosis.to_dataset("sales")``.
+
+    Accessing ``df.nexosis`` checks that the column names can be sent (unique, non-empty
+    strings) and raises :class:`~nexosis_pandas.ColumnError` naming the column and the fix
+    when they cannot.
+
+    Examples
+    --------
+    >>> import nexosis_pandas
+    >>> df = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=2), "units": [3, 5]})
+    >>> df.nexosis.column_metadata(target="units", timestamp="day")
+    {'day': {'dataType': 'date', 'role': 'timestamp'}, 'units': {'dataType': 'numeric', \
+'role': 'target'}}
+    >>> job = df.nexosis.to_dataset("sales", target="units", timestamp="day")  # doctest: +SKIP
+    """
+
+    def __init__(self, pandas_obj: pd.DataFrame) -> None:
+        check_frame(pandas_obj)
+        self._obj = pandas_obj
+
+    def to_dataset(
+        self,
+        dataset_name: str,
+        s3_url: str | None = None,
+        *,
+        columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None = "infer",
+        target: str | None = None,
+        timestamp: str | None = None,
+        key: str | Sequence[str] | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        progress: ProgressArg = "auto",
+        client: Client | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> ImportJob:
+        """Upload the frame, import it into ``dataset_name`` and wait for the import.
+
+        See :func:`nexosis_pandas.import_dataframe` for the parameters, the errors and where
+        the file goes without ``s3_url``.
+
+        Examples
+        --------
+        >>> job = df.nexosis.to_dataset("sales", target="units", timestamp="day")  # doctest: +SKIP
+        >>> job.status  # doctest: +SKIP
+        <ImportStatus.COMPLETED: 'completed'>
+        """
+        return api.import_dataframe(
+            self._obj,
+            dataset_name,
+            s3_url,
+            columns=columns,
+            target=target,
+            timestamp=timestamp,
+            key=key,
+            wait=wait,
+            timeout=timeout,
+            progress=progress,
+            client=client,
+            storage_options=storage_options,
+        )
+
+    def to_s3(self, s3_url: str, **options: Any) -> S3Object:
+        """Write the frame to S3 (the upload alone); see :func:`nexosis_pandas.upload_dataframe`.
+
+        Examples
+        --------
+        >>> obj = df.nexosis.to_s3("s3://my-bucket/sales.csv.gz")  # doctest: +SKIP
+        >>> obj.rows  # doctest: +SKIP
+        2
+        """
+        return api.upload_dataframe(self._obj, s3_url, **options)
+
+    def column_metadata(
+        self,
+        *,
+        target: str | None = None,
+        timestamp: str | None = None,
+        key: str | Sequence[str] | None = None,
+    ) -> ColumnMetadata:
+        """The column metadata an import would send, checked against the frame.
+
+        See :func:`nexosis_pandas.infer_column_metadata`.
+
+        Examples
+        --------
+        >>> pd.DataFrame({"units": [3, 5]}).nexosis.column_metadata(target="units")
+        {'units': {'dataType': 'numeric', 'role': 'target'}}
+        """
+        return api.infer_column_metadata(self._obj, target=target, timestamp=timestamp, key=key)

@@ -1,0 +1,381 @@
+"""The functions a data scientist calls: from a DataFrame to a dataset, and back to the imports.
+
+Each composes the lower layers (columns, s3, client, polling, progress) and, when no client is
+passed, uses the default one: ``nexosis_pandas.config.get_defaults().client`` if set (the
+sandbox sets it), else a client built from ``NEXOSIS_API_KEY`` and ``NEXOSIS_BASE_URL``.
+``df.nexosis`` is a thin face over these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from nexosis_pandas import config
+from nexosis_pandas._version import __version__
+from nexosis_pandas.columns import infer_column_metadata, merge_column_metadata
+from nexosis_pandas.exceptions import ConfigurationError
+from nexosis_pandas.progress import ProgressArg, resolve_progress
+from nexosis_pandas.s3 import S3Object, upload_dataframe, validate_column_names
+
+if TYPE_CHECKING:
+    from nexosis_pandas.client import Client, DateLike
+    from nexosis_pandas.job import ImportJob
+
+__all__ = [
+    "default_client",
+    "get_import",
+    "import_dataframe",
+    "import_history",
+    "infer_column_metadata",
+    "upload_dataframe",
+]
+
+_env_clients: dict[tuple[str | None, str], Client] = {}
+
+
+def default_client(client: Client | None = None) -> Client:
+    """``client`` if given, else the process default, else one built from the environment.
+
+    The client built from the environment is kept and reused while ``NEXOSIS_API_KEY`` and
+    ``NEXOSIS_BASE_URL`` stay the same, so repeated calls share one HTTP session.
+
+    Raises
+    ------
+    ConfigurationError
+        No client was given or set as default, and ``NEXOSIS_API_KEY`` is not set.
+
+    Examples
+    --------
+    >>> default_client().base_url  # doctest: +SKIP
+    'https://ml.nexosis.com/v1'
+    """
+    if client is not None:
+        return client
+    configured = config.get_defaults().client
+    if configured is not None:
+        return configured
+    from nexosis_pandas.client import Client
+
+    settings = (config.api_key(), config.base_url())
+    if settings not in _env_clients:
+        _env_clients[settings] = Client()
+    return _env_clients[settings]
+
+
+def get_import(import_id: str, *, client: Client | None = None) -> ImportJob:
+    """The import with this id, as the server reports it now.
+
+    Use it to come back to an import later, e.g. after a timeout or an interrupted wait.
+
+    Parameters
+    ----------
+    import_id
+        The import's id (a GUID).
+    client
+        The client to use; by default :func:`default_client`.
+
+    Raises
+    ------
+    NotFoundError
+        No import has this id.
+
+    Examples
+    --------
+    >>> job = nexosis_pandas.get_import("015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40")  # doctest: +SKIP
+    >>> job.wait()  # doctest: +SKIP
+    """
+    return default_client(client).get_import(import_id)
+
+
+def import_history(
+    *,
+    dataset_name: str | None = None,
+    requested_after: DateLike | None = None,
+    requested_before: DateLike | None = None,
+    sort_by: str | None = None,
+    sort_order: Literal["asc", "desc"] | None = None,
+    limit: int | None = None,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Every import matching the filters, one row per import (see :meth:`Client.import_history`).
+
+    Parameters
+    ----------
+    dataset_name
+        Only imports into this dataset.
+    requested_after, requested_before
+        Only imports requested in this range (inclusive); naive values are UTC.
+    sort_by, sort_order
+        The server's order (``"requested_date"``, ``"desc"``...), which ``limit`` cuts.
+    limit
+        At most this many imports.
+    client
+        The client to use; by default :func:`default_client`.
+
+    Examples
+    --------
+    >>> history = nexosis_pandas.import_history(dataset_name="sales")  # doctest: +SKIP
+    >>> history[history.status == "failed"][["requested", "error"]]  # doctest: +SKIP
+    """
+    return default_client(client).import_history(
+        dataset_name=dataset_name,
+        requested_after=requested_after,
+        requested_before=requested_before,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        limit=limit,
+    )
+
+
+# -- import_dataframe -------------------------------------------------------------------------
+
+_SUFFIXES: dict[str, tuple[Literal["csv", "json"], Literal["gzip"] | None]] = {
+    ".csv.gz": ("csv", "gzip"),
+    ".json.gz": ("json", "gzip"),
+    ".csv": ("csv", None),
+    ".json": ("json", None),
+}
+
+
+def _format_for(s3_url: str) -> tuple[Literal["csv", "json"], Literal["gzip"] | None]:
+    for suffix, choice in _SUFFIXES.items():
+        if s3_url.lower().endswith(suffix):
+            return choice
+    raise ValueError(
+        f"s3_url={s3_url!r} must end in .csv.gz, .csv, .json.gz or .json, so that the file "
+        "and the import agree on what it holds; e.g. s3://bucket/path/sales.csv.gz"
+    )
+
+
+def frame_digest(df: pd.DataFrame) -> str:
+    """A hex SHA-256 of a frame's content: column names, dtypes and values (not the index).
+
+    It names content-addressed uploads, so it must be cheap (it is computed before deciding
+    whether to upload at all): pandas' vectorised row hashes are digested, rather than the
+    encoded file. The package version is part of it, so a release that encodes differently
+    uploads afresh.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"x": [1, 2]})
+    >>> frame_digest(a) == frame_digest(a.copy()), frame_digest(a) == frame_digest(a + 1)
+    (True, False)
+    """
+    digest = hashlib.sha256(f"nexosis-pandas {__version__}\n".encode())
+    digest.update(repr([(str(name), str(df[name].dtype)) for name in df.columns]).encode())
+    try:
+        rows = pd.util.hash_pandas_object(df, index=False)
+    except TypeError:  # unhashable cells (lists, dicts): hash them as the text they are written as
+        rows = pd.util.hash_pandas_object(df.astype(str), index=False)
+    digest.update(rows.to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return slug[:80] or "dataset"
+
+
+def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = None) -> str:
+    """Where :func:`import_dataframe` puts ``df`` when no ``s3_url`` is given.
+
+    ``<prefix>/<dataset name>-<first 16 hex digits of frame_digest(df)>.csv.gz``: the same data
+    for the same dataset always lands at the same key, so it is uploaded once.
+
+    Raises
+    ------
+    ConfigurationError
+        No prefix is passed or set (``NEXOSIS_S3_PREFIX``), or it is not an ``s3://`` URL.
+
+    Examples
+    --------
+    >>> content_url(pd.DataFrame({"x": [1]}), "sales", prefix="s3://bucket/nexosis/")
+    's3://bucket/nexosis/sales-....csv.gz'
+    """
+    where = config.s3_prefix(prefix)
+    if not where:
+        raise ConfigurationError(
+            "No S3 location to upload the DataFrame to. Pass s3_url='s3://bucket/path/"
+            "name.csv.gz', or set a prefix for uploads, e.g. "
+            "export NEXOSIS_S3_PREFIX=s3://my-bucket/nexosis/ (in a notebook: "
+            "os.environ['NEXOSIS_S3_PREFIX'] = 's3://my-bucket/nexosis/'); uploads are then "
+            "named by dataset and content, so the same data is uploaded once."
+        )
+    if not where.startswith("s3://") or len(where.rstrip("/")) <= len("s3://"):
+        raise ConfigurationError(
+            f"The S3 prefix {where!r} (NEXOSIS_S3_PREFIX) must look like "
+            "'s3://bucket/' or 's3://bucket/some/prefix/'."
+        )
+    return f"{where.rstrip('/')}/{_slug(dataset_name)}-{frame_digest(df)[:16]}.csv.gz"
+
+
+def _existing_object(df: pd.DataFrame, s3_url: str, fs: Any, start: float) -> S3Object | None:
+    bucket, _, key = s3_url.removeprefix("s3://").partition("/")
+    path = f"{bucket}/{key}"
+    fs.invalidate_cache(path)
+    if not fs.exists(path):
+        return None
+    info = fs.info(path)
+    etag = info.get("ETag") or info.get("etag")
+    return S3Object(
+        url=s3_url,
+        bucket=bucket,
+        key=key,
+        region=None,
+        format="csv",
+        compression="gzip",
+        rows=len(df),
+        columns=tuple(validate_column_names(df, index=False)),
+        # Known only to the process that encoded it; this one found the object by its name.
+        bytes_uncompressed=0,
+        bytes_written=int(info.get("size") or 0),
+        etag=str(etag).strip('"') if etag else None,
+        sha256="",
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _region(storage_options: Mapping[str, Any], obj: S3Object) -> str:
+    if obj.region:
+        return obj.region
+    client_kwargs = storage_options.get("client_kwargs") or {}
+    return str(client_kwargs.get("region_name") or "us-east-1")
+
+
+def import_dataframe(
+    df: pd.DataFrame,
+    dataset_name: str,
+    s3_url: str | None = None,
+    *,
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None = "infer",
+    target: str | None = None,
+    timestamp: str | None = None,
+    key: str | Sequence[str] | None = None,
+    wait: bool = True,
+    timeout: float | None = None,
+    progress: ProgressArg = "auto",
+    client: Client | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> ImportJob:
+    """Upload a DataFrame to S3, import it into a Nexosis dataset, and wait for the import.
+
+    Before anything is sent, the column metadata is inferred and checked against the frame
+    (see :func:`infer_column_metadata`). The frame is then streamed to S3 as gzipped CSV, the
+    import is requested, and (unless ``wait=False``) followed until it ends, with a progress
+    display: a widget in Jupyter, text lines elsewhere.
+
+    Parameters
+    ----------
+    df
+        The data.
+    dataset_name
+        The dataset to create, or to upsert into if it exists.
+    s3_url
+        Where to write the file (``s3://bucket/path/name.csv.gz``; ``.csv``, ``.json`` and
+        ``.json.gz`` choose those formats). By default the file goes under ``NEXOSIS_S3_PREFIX``,
+        named by the dataset and a hash of the content, and is not uploaded again when that
+        object already exists: running the same cell twice uploads once.
+    columns
+        ``"infer"``: metadata from the dtypes and the roles below. A mapping: the inferred
+        metadata with these fields laid over it, e.g. ``{"price": {"dataType":
+        "numericMeasure"}}``. ``None``: send no metadata; the server infers it.
+    target, timestamp, key
+        The columns with those roles (``key`` may be several columns).
+    wait
+        Wait for the import to end. With ``False`` the job is returned as requested; call
+        ``job.wait()`` later.
+    timeout
+        Seconds to wait for the import at most (the upload is not counted).
+    progress
+        ``"auto"``, ``"widget"``, ``"text"``, ``False``, or a
+        :class:`~nexosis_pandas.progress.ProgressReporter`.
+    client
+        The client to use; by default :func:`default_client`.
+    storage_options
+        Options for ``s3fs.S3FileSystem`` (``endpoint_url``, ``key``, ``secret``,
+        ``client_kwargs``...); by default those of :func:`nexosis_pandas.config.storage_options`.
+
+    A named index (after ``set_index("day")``, say) is sent as a column; an unnamed one is
+    left out.
+
+    Returns
+    -------
+    ImportJob
+        The import: completed when waited for; ``job.upload`` describes the S3 object.
+
+    Raises
+    ------
+    ColumnError
+        The frame or the roles cannot be sent as they are (nothing was uploaded).
+    ConfigurationError
+        No ``s3_url`` and no ``NEXOSIS_S3_PREFIX``, or no api key.
+    UploadError
+        Writing to S3 failed.
+    ImportFailedError, ImportTimeoutError
+        The import failed, or did not end within ``timeout`` (it goes on on the server).
+
+    Examples
+    --------
+    >>> job = nexosis_pandas.import_dataframe(  # doctest: +SKIP
+    ...     df, "sales", "s3://my-bucket/sales.csv.gz", target="units", timestamp="day"
+    ... )
+    >>> job.status  # doctest: +SKIP
+    <ImportStatus.COMPLETED: 'completed'>
+    """
+    start = time.perf_counter()
+    if not isinstance(dataset_name, str) or not dataset_name.strip():
+        raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
+    if isinstance(df, pd.DataFrame) and any(name is not None for name in df.index.names):
+        # A named index is data (a date, an id): it becomes a column, so roles can name it.
+        df = df.reset_index()
+    metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
+    if columns is None:
+        if target is not None or timestamp is not None or key is not None:
+            raise ValueError(
+                "columns=None sends no column metadata, so target, timestamp and key would be "
+                "ignored; leave columns='infer' to send them."
+            )
+        sent: dict[str, dict[str, str]] | None = None
+    elif isinstance(columns, str):
+        if columns != "infer":
+            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
+        sent = metadata
+    else:
+        sent = merge_column_metadata(df, metadata, columns)
+
+    api = default_client(client)
+    reuse = s3_url is None
+    url = content_url(df, dataset_name) if s3_url is None else s3_url
+    fmt, compression = _format_for(url)
+    options = config.storage_options(storage_options)
+    reporter = resolve_progress(progress)
+
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**options)
+    obj = _existing_object(df, url, fs, start) if reuse else None
+    if obj is not None:
+        reporter.upload_end(obj)
+    else:
+        obj = upload_dataframe(
+            df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
+        )
+    job = api.import_from_s3(
+        dataset_name,
+        obj.bucket,
+        obj.key,
+        region=_region(options, obj),
+        columns=sent,
+        content_type=fmt,
+    )
+    job.upload = obj
+    if not wait:
+        reporter.import_update(job)
+        return job
+    return job.wait(timeout, progress=reporter)

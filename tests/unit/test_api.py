@@ -1,0 +1,325 @@
+"""import_dataframe, the helpers and df.nexosis, with S3 and the API replaced by fakes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import pytest
+import s3fs
+from fake_jobs import FakeClient, RecordingReporter, record
+
+import nexosis_pandas
+from nexosis_pandas import api, config
+from nexosis_pandas.exceptions import ColumnError, ConfigurationError
+from nexosis_pandas.job import ImportJob
+from nexosis_pandas.models import ImportStatus
+from nexosis_pandas.s3 import S3Object
+
+
+class FakeFS:
+    """The three calls import_dataframe makes on s3fs before uploading."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, int] = {}
+
+    def invalidate_cache(self, path: str) -> None:
+        pass
+
+    def exists(self, path: str) -> bool:
+        return path in self.objects
+
+    def info(self, path: str) -> dict[str, Any]:
+        return {"size": self.objects[path], "ETag": '"abc"'}
+
+
+class Uploads:
+    """Stands in for upload_dataframe: reports progress, records the call, 'writes' to FakeFS."""
+
+    def __init__(self, fs: FakeFS) -> None:
+        self.fs = fs
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, df: pd.DataFrame, s3_url: str, **kwargs: Any) -> S3Object:
+        self.calls.append({"df": df, "s3_url": s3_url, **kwargs})
+        bucket, _, key = s3_url.removeprefix("s3://").partition("/")
+        reporter = kwargs["progress"]
+        reporter.upload_start(s3_url, len(df))
+        reporter.upload_update(len(df), 100)
+        self.fs.objects[f"{bucket}/{key}"] = 100
+        obj = S3Object(
+            url=s3_url,
+            bucket=bucket,
+            key=key,
+            region=None,
+            format=kwargs["format"],
+            compression=kwargs["compression"],
+            rows=len(df),
+            columns=tuple(df.columns),
+            bytes_uncompressed=300,
+            bytes_written=100,
+            etag="abc",
+            sha256="0" * 64,
+            seconds=0.1,
+        )
+        reporter.upload_end(obj)
+        return obj
+
+
+@pytest.fixture
+def fs(monkeypatch: pytest.MonkeyPatch) -> FakeFS:
+    fake = FakeFS()
+    monkeypatch.setattr(s3fs, "S3FileSystem", lambda **options: fake)
+    return fake
+
+
+@pytest.fixture
+def uploads(monkeypatch: pytest.MonkeyPatch, fs: FakeFS) -> Uploads:
+    fake = Uploads(fs)
+    monkeypatch.setattr(api, "upload_dataframe", fake)
+    return fake
+
+
+@pytest.fixture
+def client() -> Any:
+    return FakeClient([record("completed")])
+
+
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NEXOSIS_API_KEY", "NEXOSIS_BASE_URL", "NEXOSIS_S3_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(api, "_env_clients", {})
+
+
+@pytest.fixture
+def sales() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=3),
+            "store": ["a", "b", "c"],
+            "units": [3, 5, 2],
+        }
+    )
+
+
+def test_to_dataset_uploads_imports_and_waits(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    job = sales.nexosis.to_dataset(
+        "sales",
+        "s3://bucket/in/sales.csv.gz",
+        target="units",
+        timestamp="day",
+        progress=False,
+        client=client,
+        storage_options={"client_kwargs": {"region_name": "eu-west-1"}},
+    )
+    assert isinstance(job, ImportJob)
+    assert job.status is ImportStatus.COMPLETED
+    assert job.upload is not None and job.upload.url == "s3://bucket/in/sales.csv.gz"
+    [call] = uploads.calls
+    assert (call["format"], call["compression"], call["index"]) == ("csv", "gzip", False)
+    [request] = client.requests
+    assert request == {
+        "dataset_name": "sales",
+        "bucket": "bucket",
+        "path": "in/sales.csv.gz",
+        "region": "eu-west-1",
+        "columns": {
+            "day": {"dataType": "date", "role": "timestamp"},
+            "store": {"dataType": "string", "role": "feature"},
+            "units": {"dataType": "numeric", "role": "target"},
+        },
+        "content_type": "csv",
+    }
+
+
+def test_the_reporter_sees_the_whole_journey(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    reporter = RecordingReporter()
+    sales.nexosis.to_dataset("sales", "s3://b/k.csv.gz", progress=reporter, client=client)
+    assert [name for name, _ in reporter.calls] == [
+        "upload_start",
+        "upload_update",
+        "upload_end",
+        "import_update",
+        "import_update",
+        "import_end",
+    ]
+
+
+def test_the_suffix_chooses_the_format(sales: pd.DataFrame, uploads: Uploads, client: Any) -> None:
+    job = api.import_dataframe(sales, "s", "s3://b/k.json", progress=False, client=client)
+    assert (uploads.calls[0]["format"], uploads.calls[0]["compression"]) == ("json", None)
+    assert client.requests[0]["content_type"] == "json"
+    assert job.upload is not None
+    with pytest.raises(ValueError, match=r"must end in \.csv\.gz"):
+        api.import_dataframe(sales, "s", "s3://b/k.parquet", progress=False, client=client)
+
+
+def test_without_s3_url_or_prefix_says_how_to_set_one(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        sales.nexosis.to_dataset("sales", progress=False, client=client)
+    message = str(info.value)
+    assert "NEXOSIS_S3_PREFIX" in message and "s3_url=" in message
+    assert uploads.calls == [] and client.requests == []
+
+
+def test_a_bad_prefix_is_a_configuration_error(sales: pd.DataFrame) -> None:
+    with pytest.raises(ConfigurationError, match="must look like"):
+        api.content_url(sales, "sales", prefix="bucket/nexosis")
+
+
+def test_content_addressed_upload_happens_once(
+    sales: pd.DataFrame, uploads: Uploads, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEXOSIS_S3_PREFIX", "s3://bucket/nexosis/")
+    first = sales.nexosis.to_dataset("My sales 2024", progress=False, client=client)
+    assert first.upload is not None
+    assert re.fullmatch(
+        r"s3://bucket/nexosis/My-sales-2024-[0-9a-f]{16}\.csv\.gz", first.upload.url
+    )
+
+    reporter = RecordingReporter()
+    again = sales.copy().nexosis.to_dataset("My sales 2024", progress=reporter, client=client)
+    assert len(uploads.calls) == 1  # the same data is not uploaded twice
+    assert again.upload is not None and again.upload.url == first.upload.url
+    assert again.upload.rows == 3 and again.upload.bytes_written == 100
+    assert reporter.calls[0] == ("upload_end", None)  # the reporter hears of the reuse
+    assert client.requests[1]["path"] == client.requests[0]["path"]
+
+    changed = sales.assign(units=[3, 5, 9]).nexosis.to_dataset(
+        "My sales 2024",
+        progress=False,
+        client=client,
+    )
+    assert len(uploads.calls) == 2
+    assert changed.upload is not None and changed.upload.url != first.upload.url
+
+
+def test_the_prefix_can_come_from_the_defaults(sales: pd.DataFrame) -> None:
+    with config.using_defaults(s3_prefix="s3://other/p"):
+        assert api.content_url(sales, "sales").startswith("s3://other/p/sales-")
+
+
+def test_column_errors_come_before_any_upload(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    with pytest.raises(ColumnError, match="target='unit'"):
+        sales.nexosis.to_dataset("s", "s3://b/k.csv.gz", target="unit", client=client)
+    assert uploads.calls == []
+
+
+def test_columns_mapping_none_and_invalid(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    api.import_dataframe(
+        sales,
+        "s",
+        "s3://b/k.csv.gz",
+        columns={"units": {"dataType": "numericMeasure"}},
+        progress=False,
+        client=client,
+    )
+    assert client.requests[-1]["columns"]["units"] == {
+        "dataType": "numericMeasure",
+        "role": "feature",
+    }
+    api.import_dataframe(sales, "s", "s3://b/k.csv.gz", columns=None, progress=False, client=client)
+    assert client.requests[-1]["columns"] is None
+    with pytest.raises(ValueError, match="columns=None sends no column metadata"):
+        api.import_dataframe(sales, "s", "s3://b/k.csv.gz", columns=None, target="units")
+    with pytest.raises(ValueError, match="columns must be"):
+        api.import_dataframe(sales, "s", "s3://b/k.csv.gz", columns="guess")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dataset_name"):
+        api.import_dataframe(sales, " ", "s3://b/k.csv.gz")
+
+
+def test_wait_false_returns_the_requested_job(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    job = sales.nexosis.to_dataset(
+        "s", "s3://b/k.csv.gz", wait=False, progress=False, client=client
+    )
+    assert job.status is ImportStatus.REQUESTED
+    assert client.calls == 0
+
+
+def test_a_named_index_becomes_a_column(uploads: Uploads, client: Any) -> None:
+    frame = pd.DataFrame(
+        {"units": [1, 2]}, index=pd.date_range("2024-01-01", periods=2, name="day")
+    )
+    frame.nexosis.to_dataset("s", "s3://b/k.csv.gz", timestamp="day", progress=False, client=client)
+    assert list(uploads.calls[0]["df"].columns) == ["day", "units"]
+    assert client.requests[0]["columns"]["day"]["role"] == "timestamp"
+
+
+def test_to_s3_and_column_metadata_delegate(
+    sales: pd.DataFrame, uploads: Uploads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nexosis_pandas.api, "upload_dataframe", uploads)
+    obj = sales.nexosis.to_s3(
+        "s3://b/k.csv.gz", format="csv", compression="gzip", progress=RecordingReporter()
+    )
+    assert obj.rows == 3
+    assert sales.nexosis.column_metadata(key="store")["store"]["role"] == "key"
+
+
+def test_the_accessor_checks_the_frame_when_accessed() -> None:
+    frame = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(ColumnError, match="'a' appears more than once"):
+        _ = frame.nexosis
+    assert "nexosis" in dir(pd.DataFrame)
+
+
+def test_default_client_from_defaults_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match="NEXOSIS_API_KEY"):
+        api.default_client()
+    configured: Any = FakeClient([record("completed")])
+    with config.using_defaults(client=configured):
+        assert api.default_client() is configured
+        assert nexosis_pandas.get_import(record("completed").import_id).status.value == "completed"
+    monkeypatch.setenv("NEXOSIS_API_KEY", "k")
+    monkeypatch.setenv("NEXOSIS_BASE_URL", "http://127.0.0.1:9/v1")
+    built = api.default_client()
+    assert built.base_url == "http://127.0.0.1:9/v1"
+    assert api.default_client() is built  # reused while the settings stay the same
+    passed: Any = FakeClient([])
+    assert api.default_client(passed) is passed
+
+
+def test_import_history_delegates() -> None:
+    class HistoryClient:
+        def import_history(self, **kwargs: Any) -> pd.DataFrame:
+            return pd.DataFrame([kwargs])
+
+    history_client: Any = HistoryClient()
+    frame = nexosis_pandas.import_history(dataset_name="sales", limit=5, client=history_client)
+    assert frame.loc[0, "dataset_name"] == "sales" and frame.loc[0, "limit"] == 5
+
+
+def test_frame_digest_depends_on_content_not_identity() -> None:
+    a = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    assert api.frame_digest(a) == api.frame_digest(a.copy())
+    assert api.frame_digest(a) != api.frame_digest(a.rename(columns={"y": "z"}))
+    assert api.frame_digest(a) != api.frame_digest(a.astype({"x": "float64"}))
+    assert api.frame_digest(a) != api.frame_digest(a.iloc[::-1].reset_index(drop=True))
+    api.frame_digest(pd.DataFrame({"l": [[1], [2]]}))  # unhashable cells still digest
+
+
+def test_job_html_repr() -> None:
+    failed = ImportJob(
+        record("failed", messages=[("error", "bad <file>")]),
+        FakeClient([]),  # type: ignore[arg-type]
+    )
+    html = failed._repr_html_()
+    assert "sales" in html and "failed" in html and "#c62828" in html
+    assert "bad &lt;file&gt;" in html
+    assert "s3://test-bucket/nexosis/sales.csv.gz" in html
+    assert "requested</span> <small>+0.0 s" in html and "failed</span> <small>+2.0 s" in html
+    assert "2.0 s" in html  # duration
