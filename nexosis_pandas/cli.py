@@ -5,7 +5,8 @@ dispatches to the handler it sets.
 
 Examples
 --------
-``nexosis-pandas serve --port 8111`` runs the reference server until Ctrl+C.
+``nexosis-pandas serve --port 8111`` runs the reference server until Ctrl+C;
+``nexosis-pandas demo`` runs the embedded demo.
 """
 
 from __future__ import annotations
@@ -75,8 +76,31 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the whole journey offline in a sandbox (needs the 'local' extra)",
+        description="Import sample sales data into a dataset through a local S3 and the "
+        "reference server, show the history and read the dataset back.",
+    )
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from nexosis_pandas.demo import run_demo
+    from nexosis_pandas.exceptions import NexosisError
+
+    try:
+        run_demo()
+    except (NexosisError, AssertionError) as exc:
+        print(f"nexosis-pandas demo failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
-    _add_serve
+    _add_serve,
+    _add_demo,
 ]
 """Functions that each add one subcommand; append to add another."""
 

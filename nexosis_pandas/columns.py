@@ -238,7 +238,8 @@ def _check_timestamp(df: pd.DataFrame, name: str, data_type: DataType) -> None:
     )
 
 
-def _check_key(df: pd.DataFrame, names: list[str]) -> None:
+def _check_key(df: pd.DataFrame, names: list[str], timestamp: str | None) -> None:
+    # A row is identified by its key together with its timestamp, as the server upserts.
     for name in names:
         missing = int(df[name].isna().sum())
         if missing:
@@ -248,15 +249,17 @@ def _check_key(df: pd.DataFrame, names: list[str]) -> None:
                 f"drop them, e.g. df = df.dropna(subset=[{name!r}]).",
                 column=name,
             )
-    duplicated = df.duplicated(subset=names, keep=False)
+    identity = [*names, timestamp] if timestamp is not None else names
+    duplicated = df.duplicated(subset=identity, keep=False)
     if duplicated.any():
         label = names[0] if len(names) == 1 else names
-        first = df.loc[duplicated, names].iloc[0].tolist()
-        shown = first[0] if len(names) == 1 else tuple(first)
+        with_time = f" with timestamp={timestamp!r}" if timestamp is not None else ""
+        first = df.loc[duplicated, identity].iloc[0].tolist()
+        shown = first[0] if len(identity) == 1 else tuple(first)
         raise ColumnError(
-            f"key={label!r} must identify each row, but {int(duplicated.sum())} rows share a "
-            f"value (e.g. {shown!r}). Remove the duplicates, e.g. "
-            f"df = df.drop_duplicates(subset={names!r}), or choose another key.",
+            f"key={label!r}{with_time} must identify each row, but {int(duplicated.sum())} "
+            f"rows share a value (e.g. {shown!r}). Remove the duplicates, e.g. "
+            f"df = df.drop_duplicates(subset={identity!r}), or choose another key.",
             column=names[0],
         )
 
@@ -335,7 +338,7 @@ def infer_column_metadata(
         metadata[name] = {"dataType": data_type.value, "role": role.value}
     keys = _as_names(key)
     if keys:
-        _check_key(df, keys)
+        _check_key(df, keys, timestamp)
     return metadata
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +33,7 @@ class LocalS3:
             raise ConfigurationError(
                 "The local S3 needs moto's server: pip install 'nexosis-pandas[local]'"
             ) from exc
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint_url = ""
 
