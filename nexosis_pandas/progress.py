@@ -312,6 +312,8 @@ class TextReporter(ProgressReporter):
         self._min_interval = min_interval
         self._journey = _Journey(clock)
         self._last_line: float | None = None
+        self._history_shown = 0
+        self._last_status: ImportStatus | None = None
 
     def _write(self, text: str) -> None:
         stream = self._file if self._file is not None else sys.stderr
@@ -350,16 +352,23 @@ class TextReporter(ProgressReporter):
             )
 
     def import_update(self, job: ImportJob) -> None:
-        j = self._journey
-        first = j.job is None
-        if not j.import_update(job):
-            return
-        if first:
-            self._write(
-                f"import {job.import_id} into dataset {job.dataset_name!r} {job.status.value}"
-            )
+        self._journey.import_update(job)
+        # The server's history names the stages that passed between two polls (a fast import
+        # goes from requested to completed unseen), with the server's own times.
+        history = job.status_history
+        for change in history[self._history_shown :]:
+            since = (change.date - history[0].date).total_seconds()
+            self._status_line(job, change.status, since)
+        self._history_shown = max(self._history_shown, len(history))
+        if job.status is not self._last_status:
+            self._status_line(job, job.status, self._journey.import_elapsed or 0.0)
+
+    def _status_line(self, job: ImportJob, status: ImportStatus, since: float) -> None:
+        if self._last_status is None:
+            self._write(f"import {job.import_id} into dataset {job.dataset_name!r} {status.value}")
         else:
-            self._write(f"import {job.status.value} ({format_seconds(j.import_elapsed or 0.0)})")
+            self._write(f"import {status.value} ({format_seconds(since)})")
+        self._last_status = status
 
     def import_end(self, job: ImportJob, error: BaseException | None = None) -> None:
         self.import_update(job)

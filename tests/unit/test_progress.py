@@ -217,8 +217,8 @@ def test_text_reporter_lines(capsys: pytest.CaptureFixture[str]) -> None:
         "nexosis: upload 60% (600/1,000 rows, 10.0 kB sent, 1.2 s)",
         f"nexosis: uploaded {URL} (20.0 kB, 1.2 s)",
         "nexosis: import 015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40 into dataset 'sales' requested",
-        "nexosis: import started (0.5 s)",
-        "nexosis: import completed (1.5 s)",
+        "nexosis: import started (1.0 s)",  # times from the server's status history
+        "nexosis: import completed (2.0 s)",
         "nexosis: dataset 'sales' · completed · 1,000 rows · 2.7 s",
     ]
 
@@ -228,7 +228,8 @@ def test_text_reporter_failure_and_interrupt(capsys: pytest.CaptureFixture[str])
     failed = job_in("failed", messages=[("error", "bucket not found")])
     TextReporter(clock=t.clock).import_end(failed, ImportFailedError(failed))
     out = capsys.readouterr().err
-    assert "into dataset 'sales' failed" in out
+    assert "into dataset 'sales' requested\nnexosis: import started (1.0 s)\n" in out
+    assert "nexosis: import failed (2.0 s)\n" in out
     assert "dataset 'sales' · failed · 0.0 s: bucket not found" in out
 
     job = job_in("started")
@@ -303,3 +304,14 @@ def test_a_widget_that_cannot_be_built_falls_back_to_text(monkeypatch: pytest.Mo
     monkeypatch.setattr(WidgetReporter, "__init__", broken)
     with pytest.warns(ProgressWarning, match="no comm"):
         assert isinstance(resolve_progress("auto"), TextReporter)
+
+
+def test_text_reporter_without_history_uses_its_own_clock(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    t = FakeTime()
+    r = TextReporter(clock=t.clock)
+    r.import_update(job_in("requested", history=[]))
+    t.advance(0.7)
+    r.import_update(job_in("started", history=[]))
+    assert capsys.readouterr().err.splitlines()[-1] == "nexosis: import started (0.7 s)"

@@ -1,0 +1,147 @@
+"""df.nexosis.to_dataset end to end: moto's S3 and the reference server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import nexosis_pandas  # noqa: F401 - registers df.nexosis
+from nexosis_pandas import Client, ImportFailedError, ImportStatus, config
+from nexosis_pandas.progress import ProgressReporter, WidgetReporter
+
+BUCKET = "test-bucket"
+
+
+@pytest.fixture
+def client(reference_server: Any) -> Iterator[Client]:
+    with Client(reference_server.api_key, reference_server.url, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+def sales() -> pd.DataFrame:
+    n = 500
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i:04d}" for i in range(n)],
+            "day": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "store": pd.Series(["north", "south, east", 'the "big" one'] * (n // 3 + 1))[:n],
+            "units": range(n),
+            "price": [round(1.5 + i * 0.25, 2) for i in range(n)],
+            "promo": [i % 3 == 0 for i in range(n)],
+        }
+    )
+
+
+def as_sent(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the dataset holds it: dates in UTC."""
+    return df.assign(day=df["day"].dt.tz_localize("UTC"))
+
+
+def assert_same(back: pd.DataFrame, df: pd.DataFrame) -> None:
+    assert list(back.columns) == list(df.columns)
+    assert len(back) == len(df)
+    back = back.sort_values("order_id").reset_index(drop=True)
+    expected = as_sent(df)
+    for name in df.columns:
+        assert back[name].tolist() == expected[name].tolist(), name
+
+
+def test_to_dataset_round_trip(
+    sales: pd.DataFrame, client: Client, s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"s3://{BUCKET}/in/sales.csv.gz"
+    job = sales.nexosis.to_dataset(
+        "sales",
+        url,
+        target="units",
+        timestamp="day",
+        key="order_id",
+        client=client,
+        storage_options=s3.storage_options,
+        progress="text",
+        timeout=60,
+    )
+    assert job.status is ImportStatus.COMPLETED
+    assert job.upload is not None and job.upload.url == url and job.upload.rows == len(sales)
+    assert job.columns["units"]["role"] == "target"
+
+    assert_same(client.read_dataset("sales"), sales)
+
+    out = capsys.readouterr().err
+    print(out)  # the text a user sees; shown with pytest -s
+    lines = out.splitlines()
+    assert lines[0] == f"nexosis: uploading 500 rows to {url}"
+    assert any(line.startswith(f"nexosis: uploaded {url}") for line in lines)
+    assert any(f"import {job.import_id} into dataset 'sales' requested" in line for line in lines)
+    assert lines[-1].startswith("nexosis: dataset 'sales' · completed · 500 rows · ")
+
+
+def test_the_same_data_twice_is_uploaded_once(sales: pd.DataFrame, client: Client, s3: Any) -> None:
+    class Count(ProgressReporter):
+        def __init__(self) -> None:
+            self.starts = 0
+
+        def upload_start(self, url: str, total_rows: int) -> None:
+            self.starts += 1
+
+    first, second = Count(), Count()
+    with config.using_defaults(s3_prefix=f"s3://{BUCKET}/nexosis/"):
+        a = sales.nexosis.to_dataset(
+            "sales",
+            key="order_id",
+            client=client,
+            storage_options=s3.storage_options,
+            progress=first,
+            timeout=60,
+        )
+        b = sales.copy().nexosis.to_dataset(
+            "sales",
+            key="order_id",
+            client=client,
+            storage_options=s3.storage_options,
+            progress=second,
+            timeout=60,
+        )
+    assert (first.starts, second.starts) == (1, 0)
+    assert a.upload is not None and b.upload is not None
+    assert a.upload.url == b.upload.url
+    assert a.upload.url.startswith(f"s3://{BUCKET}/nexosis/sales-")
+    assert b.status is ImportStatus.COMPLETED
+    assert_same(client.read_dataset("sales"), sales)  # upserted by key: still one copy
+
+
+def test_the_widget_follows_a_real_import(sales: pd.DataFrame, client: Client, s3: Any) -> None:
+    shown: list[Any] = []
+    reporter = WidgetReporter(display=lambda obj, **kw: shown.append(obj))
+    sales.nexosis.to_dataset(
+        "sales",
+        f"s3://{BUCKET}/w.csv.gz",
+        client=client,
+        storage_options=s3.storage_options,
+        progress=reporter,
+        timeout=60,
+    )
+    assert reporter.bar.bar_style == "success"
+    assert reporter.bar.value == 100.0
+    assert shown[0] is reporter.container
+    assert "completed" in shown[1]["text/html"] and "500" in shown[1]["text/html"]
+
+
+def test_a_failed_import_raises_with_the_servers_message(client: Client, s3: Any) -> None:
+    frame = pd.DataFrame({"when": ["2024-01-01", "not a date"], "units": [1, 2]})
+    with pytest.raises(ImportFailedError) as info:
+        frame.nexosis.to_dataset(
+            "bad",
+            f"s3://{BUCKET}/bad.csv.gz",
+            columns={"when": {"dataType": "date"}},
+            client=client,
+            storage_options=s3.storage_options,
+            progress=False,
+            timeout=60,
+        )
+    assert info.value.job.status is ImportStatus.FAILED
+    assert "when" in str(info.value)
