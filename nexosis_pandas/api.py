@@ -268,7 +268,8 @@ def import_dataframe(
     Before anything is sent, the column metadata is inferred and checked against the frame
     (see :func:`infer_column_metadata`). The frame is then streamed to S3 as gzipped CSV, the
     import is requested, and (unless ``wait=False``) followed until it ends, with a progress
-    display: a widget in Jupyter, text lines elsewhere.
+    display: a widget in Jupyter, text lines elsewhere. A named index (after
+    ``set_index("day")``, say) is sent as a column; an unnamed one is left out.
 
     Parameters
     ----------
@@ -300,9 +301,6 @@ def import_dataframe(
     storage_options
         Options for ``s3fs.S3FileSystem`` (``endpoint_url``, ``key``, ``secret``,
         ``client_kwargs``...); by default those of :func:`nexosis_pandas.config.storage_options`.
-
-    A named index (after ``set_index("day")``, say) is sent as a column; an unnamed one is
-    left out.
 
     Returns
     -------

@@ -15,6 +15,7 @@ The two displays follow the same journey (upload, then the import's stages) thro
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import warnings
@@ -90,7 +91,7 @@ _STAGES = ("upload", "requested", "started", "completed")
 _FAILURES = ("failed", "cancelled", "error", "upload failed")
 
 
-def resume_hint(import_id: str) -> str:
+def _resume_hint(import_id: str) -> str:
     """The line that resumes waiting for an import."""
     return f'nexosis_pandas.get_import("{import_id}").wait()'
 
@@ -268,7 +269,7 @@ class _Journey:
         if self.outcome in _FAILURES:
             text += f": {self.message() or 'no reason given'}"
         elif self.outcome in ("interrupted", "timed out") and self.job is not None:
-            text += ". The import continues on the server; resume with " + resume_hint(
+            text += ". The import continues on the server; resume with " + _resume_hint(
                 self.job.import_id
             )
         elif self.outcome == "interrupted":
@@ -379,7 +380,7 @@ class TextReporter(ProgressReporter):
         self._journey.interrupted(job)
         self._write(
             f"stopped waiting after {format_seconds(self._journey.elapsed)}. Import "
-            f"{job.import_id} continues on the server; resume with {resume_hint(job.import_id)}"
+            f"{job.import_id} continues on the server; resume with {_resume_hint(job.import_id)}"
         )
 
 
@@ -410,6 +411,19 @@ _DESCRIPTIONS = {
     "interrupted": "Stopped",
 }
 _STAGE_FILL = {"requested": 100 / 3, "started": 200 / 3, "completed": 100.0}
+
+
+@functools.cache
+def _progress_box() -> type[Any]:
+    import ipywidgets as w
+
+    class ProgressBox(w.VBox):  # type: ignore[misc]
+        """A VBox whose plain-text form (shown where widgets cannot be drawn) reads well."""
+
+        def __repr__(self) -> str:
+            return "nexosis import progress (a widget; a summary follows when it ends)"
+
+    return ProgressBox
 
 
 class WidgetReporter(ProgressReporter):
@@ -470,7 +484,7 @@ class WidgetReporter(ProgressReporter):
         self.percent = w.HTML(value="")
         self.stages = w.HTML(value="")
         self.detail = w.HTML(value="")
-        self.container = w.VBox(
+        self.container = _progress_box()(
             [self.title, w.HBox([self.bar, self.percent]), self.stages, self.detail]
         )
 
@@ -486,9 +500,6 @@ class WidgetReporter(ProgressReporter):
 
     def _draw(self) -> None:
         j = self._journey
-        if not self._shown:
-            self._shown = True
-            self._show(self.container)
         if j.dataset is not None:
             self.title.value = f"<b>nexosis</b> &middot; dataset <code>{escape(j.dataset)}</code>"
         elif j.url:
@@ -496,6 +507,9 @@ class WidgetReporter(ProgressReporter):
         self._draw_bar()
         self._draw_stages()
         self._draw_detail()
+        if not self._shown:
+            self._shown = True
+            self._show(self.container)
 
     def _draw_bar(self) -> None:
         j = self._journey
@@ -539,7 +553,7 @@ class WidgetReporter(ProgressReporter):
         elif j.outcome in ("interrupted", "timed out") and j.job is not None:
             self.detail.value = (
                 "Stopped waiting; the import continues on the server. Resume with "
-                f"<code>{escape(resume_hint(j.job.import_id))}</code>"
+                f"<code>{escape(_resume_hint(j.job.import_id))}</code>"
             )
         elif j.outcome == "interrupted":
             self.detail.value = "The upload was stopped; nothing was written."
