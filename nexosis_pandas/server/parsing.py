@@ -87,7 +87,7 @@ def _gunzip(raw: IO[bytes]) -> IO[bytes]:
     return opened
 
 
-def open_text(raw: IO[bytes]) -> IO[str]:
+def open_text(raw: IO[bytes]) -> io.TextIOWrapper:
     """A UTF-8 text stream over ``raw``, gunzipped when it starts with gzip's magic bytes.
 
     ``raw`` must be seekable (an S3 file or ``BytesIO``); a byte-order mark is dropped.

@@ -10,6 +10,7 @@ worker on the same store.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -79,6 +80,8 @@ def _key_part(value: Any, data_type: str) -> Any:
     if data_type == DataType.DATE.value:
         return normalize_date(value) or value
     rendered = render_value(value, data_type)
+    if isinstance(rendered, float) and rendered.is_integer():
+        rendered = int(rendered)  # 2, "2" and "2.0" are one key
     return rendered if isinstance(rendered, str) else json.dumps(rendered)
 
 
@@ -96,7 +99,7 @@ def load_rows(
     *,
     dataset_name: str,
     columns: Mapping[str, ColumnSpec],
-    open_stream: Callable[[], IO[str]],
+    open_stream: Callable[[], io.TextIOWrapper],
     kind: str,
     staging: StagingTable,
     import_id: str | None = None,
@@ -114,7 +117,7 @@ def load_rows(
         The request's column metadata (validated); it overrides the file's and the dataset's.
     open_stream
         Opens the file as text from its beginning (called again if a JSON file's ``columns``
-        come after its ``data``).
+        come after its ``data``); the stream is detached, not closed, when done.
     kind
         ``"csv"`` or ``"json"``.
     staging
@@ -134,7 +137,8 @@ def load_rows(
     file_columns: Any = None
     for _attempt in range(2):
         try:
-            with open_stream() as text:
+            text = open_stream()
+            try:
                 return _load_once(
                     store,
                     dataset_name=dataset_name,
@@ -146,6 +150,9 @@ def load_rows(
                     import_id=import_id,
                     cancelled=cancelled,
                 )
+            finally:
+                # The caller owns the byte stream: let go of it without closing it.
+                text.detach()
         except ColumnsAfterData as late:
             file_columns = late.columns
             staging.clear()
@@ -433,7 +440,7 @@ class ImportWorker:
             fs = _filesystem(self.s3, region, credentials)
             with open_s3_object(fs, bucket, path, region) as raw:
 
-                def open_stream() -> IO[str]:
+                def open_stream() -> io.TextIOWrapper:
                     raw.seek(0)
                     return open_text(raw)
 
