@@ -523,7 +523,7 @@ class WidgetReporter(ProgressReporter):
             return
         self.bar.bar_style = "info"
         if j.job is None:
-            self.bar.description = "Uploading"
+            self.bar.description = "Uploaded" if j.uploaded else "Uploading"
             self.bar.value = j.upload_percent
             self.percent.value = f"{j.upload_percent:.0f}%"
         else:
