@@ -26,6 +26,7 @@ from nexosis_pandas.job import ImportJob
 from nexosis_pandas.models import Aggregation, DataType, ImportStatus, Imputation, Role
 from nexosis_pandas.progress import ProgressReporter
 from nexosis_pandas.s3 import S3Object, upload_dataframe
+from nexosis_pandas.sandbox import Sandbox, sandbox
 
 __all__ = [
     "APIConnectionError",
@@ -48,6 +49,7 @@ __all__ = [
     "QuotaExceededError",
     "Role",
     "S3Object",
+    "Sandbox",
     "ServerError",
     "UploadError",
     "__version__",
@@ -55,5 +57,6 @@ __all__ = [
     "import_dataframe",
     "import_history",
     "infer_column_metadata",
+    "sandbox",
     "upload_dataframe",
 ]
