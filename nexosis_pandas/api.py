@@ -364,14 +364,18 @@ def import_dataframe(
         obj = upload_dataframe(
             df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
         )
-    job = api.import_from_s3(
-        dataset_name,
-        obj.bucket,
-        obj.key,
-        region=_region(options, obj),
-        columns=sent,
-        content_type=fmt,
-    )
+    try:
+        job = api.import_from_s3(
+            dataset_name,
+            obj.bucket,
+            obj.key,
+            region=_region(options, obj),
+            columns=sent,
+            content_type=fmt,
+        )
+    except BaseException as exc:
+        reporter.import_end(None, exc)
+        raise
     job.upload = obj
     if not wait:
         reporter.import_update(job)

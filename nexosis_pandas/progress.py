@@ -69,8 +69,11 @@ class ProgressReporter:
     def import_update(self, job: ImportJob) -> None:
         """The server reported the import's current state (``job.status``)."""
 
-    def import_end(self, job: ImportJob, error: BaseException | None = None) -> None:
-        """Waiting ended: the import completed, or ``error`` (failure, timeout) says otherwise."""
+    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
+        """Waiting ended: the import completed, or ``error`` (failure, timeout) says otherwise.
+
+        ``job`` is ``None`` when the import could not even be requested.
+        """
 
     def interrupted(self, job: ImportJob) -> None:
         """The user interrupted the wait; the import goes on on the server."""
@@ -199,16 +202,17 @@ class _Journey:
         self.seen.append(job.status)
         return True
 
-    def import_end(self, job: ImportJob, error: BaseException | None) -> None:
+    def import_end(self, job: ImportJob | None, error: BaseException | None) -> None:
         from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError
 
-        self.import_update(job)
+        if job is not None:
+            self.import_update(job)
         self.error = error
         if error is None:
             self.outcome = "completed"
         elif isinstance(error, ImportTimeoutError):
             self.outcome = "timed out"
-        elif isinstance(error, ImportFailedError):
+        elif isinstance(error, ImportFailedError) and job is not None:
             self.outcome = job.status.value
         else:
             self.outcome = "error"
@@ -371,8 +375,9 @@ class TextReporter(ProgressReporter):
             self._write(f"import {status.value} ({format_seconds(since)})")
         self._last_status = status
 
-    def import_end(self, job: ImportJob, error: BaseException | None = None) -> None:
-        self.import_update(job)
+    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
+        if job is not None:
+            self.import_update(job)
         self._journey.import_end(job, error)
         self._write(self._journey.summary_text())
 
@@ -629,7 +634,7 @@ class WidgetReporter(ProgressReporter):
         self._journey.import_update(job)
         self._draw()
 
-    def import_end(self, job: ImportJob, error: BaseException | None = None) -> None:
+    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
         self._journey.import_end(job, error)
         self._draw()
         self._summarise()

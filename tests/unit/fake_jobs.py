@@ -117,7 +117,7 @@ class RecordingReporter(ProgressReporter):
     def import_update(self, job: ImportJob) -> None:
         self.calls.append(("import_update", job.status.value))
 
-    def import_end(self, job: ImportJob, error: BaseException | None = None) -> None:
+    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
         self.calls.append(("import_end", type(error).__name__ if error else None))
 
     def interrupted(self, job: ImportJob) -> None:

@@ -151,6 +151,21 @@ def test_the_reporter_sees_the_whole_journey(
     ]
 
 
+def test_a_refused_import_request_ends_the_display_with_the_error(
+    sales: pd.DataFrame, uploads: Uploads, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = nexosis_pandas.AuthenticationError("Access denied", status_code=401)
+
+    def refuse(*args: Any, **kwargs: Any) -> ImportJob:
+        raise refused
+
+    monkeypatch.setattr(client, "import_from_s3", refuse)
+    reporter = RecordingReporter()
+    with pytest.raises(nexosis_pandas.AuthenticationError):
+        sales.nexosis.to_dataset("sales", "s3://b/k.csv.gz", progress=reporter, client=client)
+    assert reporter.calls[-1] == ("import_end", "AuthenticationError")
+
+
 def test_the_suffix_chooses_the_format(sales: pd.DataFrame, uploads: Uploads, client: Any) -> None:
     job = api.import_dataframe(sales, "s", "s3://b/k.json", progress=False, client=client)
     assert (uploads.calls[0]["format"], uploads.calls[0]["compression"]) == ("json", None)

@@ -159,6 +159,17 @@ def test_widget_on_upload_failure() -> None:
     assert len(shown.bundles) == 1
 
 
+def test_widget_when_the_import_request_is_refused_after_the_upload() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    r.upload_start(URL, 10)
+    r.upload_end(None)
+    r.import_end(None, ConnectionError("the API could not be reached"))
+    assert r.bar.bar_style == "danger"
+    assert "could not be reached" in r.detail.value
+    assert len(shown.bundles) == 1
+
+
 def test_an_interrupted_upload(capsys: pytest.CaptureFixture[str]) -> None:
     t = FakeTime()
     r, shown = widget(t)
