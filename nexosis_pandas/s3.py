@@ -720,8 +720,14 @@ class _Background(Iterator[bytes]):
 
     _DONE = object()
 
-    def __init__(self, source: Iterator[bytes], size: int = _QUEUE_CHUNKS) -> None:
+    def __init__(
+        self,
+        source: Iterator[bytes],
+        size: int = _QUEUE_CHUNKS,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self._source = source
+        self._on_close = on_close
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=size)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nexosis-encode", daemon=True)
@@ -758,6 +764,8 @@ class _Background(Iterator[bytes]):
         """Stop the thread and drop what it produced."""
         self._stop.set()
         self._thread.join(timeout=10)
+        if self._on_close is not None:
+            self._on_close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -915,10 +923,10 @@ def upload_dataframe(
     path = f"{bucket}/{key}"
 
     reporter.upload_start(url, encoding.rows)
-    chunks: Iterator[bytes] = encoding.chunks()
+    # encoding and compression each get a thread (both release the GIL), the caller uploads
+    pipeline = _Background(encoding.chunks())
     if compression == "gzip":
-        chunks = _gzip(chunks)
-    pipeline = _Background(chunks)
+        pipeline = _Background(_gzip(pipeline), on_close=pipeline.close)
     f: Any = None
     written = 0
     try:

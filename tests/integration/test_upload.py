@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import socket
+import threading
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,10 @@ def noise_frame(n: int) -> pd.DataFrame:
 def get(fs: Any, key: str) -> bytes:
     data: bytes = fs.cat(f"{BUCKET}/{key}")
     return data
+
+
+def encoder_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "nexosis-encode"]
 
 
 def pending_uploads(fs: Any) -> list[Any]:
@@ -235,6 +240,7 @@ def test_encoding_error_after_a_part_aborts_the_upload(s3: Any, s3fs_fs: Any, ol
     sent = [c[2] for c in recorder.calls if c[0] == "update"]
     assert max(sent) >= s3_module.PART_SIZE  # at least one part had been sent
     assert recorder.calls[-1][0] == "end" and isinstance(recorder.calls[-1][2], RuntimeError)
+    assert encoder_threads() == []
     s3fs_fs.invalidate_cache()
     assert get(s3fs_fs, "older.csv.gz") == older
     assert pending_uploads(s3fs_fs) == []
@@ -259,6 +265,7 @@ def test_keyboard_interrupt_aborts_the_upload(s3: Any, s3fs_fs: Any, older: byte
             noise_frame(400_000), f"s3://{BUCKET}/older.csv.gz", fs=s3fs_fs, progress=recorder
         )
     assert isinstance(recorder.calls[-1][2], KeyboardInterrupt)
+    assert encoder_threads() == []
     s3fs_fs.invalidate_cache()
     assert get(s3fs_fs, "older.csv.gz") == older
     assert pending_uploads(s3fs_fs) == []
