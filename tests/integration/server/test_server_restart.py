@@ -1,0 +1,87 @@
+"""Imports the server left unfinished are finished by the next server on the same data dir."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conftest import BUCKET, Api
+
+from nexosis_pandas.models import ImportStatus
+from nexosis_pandas.server import ReferenceServer
+from nexosis_pandas.server.store import Store
+
+
+def _server(s3: Any, data_dir: Any, workers: int = 4) -> ReferenceServer:
+    return ReferenceServer(
+        data_dir=data_dir,
+        api_keys=["test-api-key"],
+        s3_endpoint_url=s3.endpoint_url,
+        s3_storage_options=s3.storage_options,
+        workers=workers,
+    )
+
+
+def test_requested_and_started_imports_resume(s3: Any, put: Any, tmp_path: Any) -> None:
+    put("one.csv", "k,v\n1,a\n2,b\n")
+    data_dir = tmp_path / "data"
+    store = Store(data_dir)
+    left = {}
+    for status in (ImportStatus.REQUESTED, ImportStatus.STARTED):
+        record = store.create_import(
+            import_id=f"0000000{len(left)}-0000-4000-8000-000000000000",
+            dataset_name=f"left-{status.value}",
+            parameters={"bucket": BUCKET, "path": "one.csv", "region": "us-east-1"},
+            columns={},
+            content_type=None,
+        )
+        if status is ImportStatus.STARTED:
+            store.set_status(record.import_id, status)
+        left[status] = record.import_id
+    store.close()
+
+    with _server(s3, data_dir) as server:
+        api = Api(server)
+        for status, import_id in left.items():
+            done = api.wait(import_id)
+            assert done["status"] == "completed", done
+            assert [h["status"] for h in done["statusHistory"]] == [
+                "requested",
+                "started",
+                "completed",
+            ]
+            assert api.rows(f"left-{status.value}") == [{"k": 1, "v": "a"}, {"k": 2, "v": "b"}]
+        restarted = api.get(f"/imports/{left[ImportStatus.STARTED]}").json()
+        assert "started again" in restarted["messages"][0]["message"]
+
+
+def test_stop_in_the_middle_of_an_import(s3: Any, put: Any, tmp_path: Any) -> None:
+    rows = 400_000
+    put("big.csv.gz", "k,v,w\n" + "".join(f"{i},{i * 3},x{i}\n" for i in range(rows)), gz=True)
+    data_dir = tmp_path / "data"
+    with _server(s3, data_dir, workers=1) as server:
+        api = Api(server)
+        import_id = api.start_import("big", "big.csv.gz", columns={"k": {"role": "key"}})["importId"]
+        deadline = time.monotonic() + 60
+        while api.get(f"/imports/{import_id}").json()["status"] == "requested":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)  # well into the file, before its end
+    # The server stopped; nothing reached the dataset and the import waits to be resumed.
+    store = Store(data_dir)
+    record = store.get_import(import_id)
+    assert record is not None
+    assert record.status is ImportStatus.STARTED
+    assert store.get_dataset("big") is None
+    store.close()
+
+    with _server(s3, data_dir) as server:
+        api = Api(server)
+        done = api.wait(import_id, timeout=180)
+        assert done["status"] == "completed", done
+        assert [h["status"] for h in done["statusHistory"]] == ["requested", "started", "completed"]
+        summary = api.get("/data").json()["items"][0]
+        assert (summary["dataSetName"], summary["rowCount"]) == ("big", rows)
+        last = api.get("/data/big", params={"page": rows // 1000 - 1, "pageSize": 1000}).json()
+        assert last["data"][-1] == {"k": rows - 1, "v": (rows - 1) * 3, "w": f"x{rows - 1}"}
+    assert not any((data_dir / "staging").iterdir())
