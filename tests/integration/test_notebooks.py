@@ -1,0 +1,126 @@
+"""The notebooks in ``notebooks/`` run from top to bottom and show what they teach.
+
+Each is executed with nbclient in a ``python3`` kernel (this interpreter's ipykernel), offline:
+the notebooks start their own sandbox on loopback ports. The committed files carry no outputs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat as _nbformat
+import pytest
+from nbclient import NotebookClient
+
+nbformat: Any = _nbformat  # its functions carry no annotations
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CELL_TIMEOUT = 120  # seconds per cell; a whole notebook takes a few seconds
+
+# Text each notebook must print or display once run: the lines that show it did its job.
+EXPECTED: dict[str, list[str]] = {
+    "quickstart.ipynb": [
+        "completed\n",
+        "Imported 84 rows into dataset 'store-sales': 84 appended, 0 replaced",
+        "completed - Imported 42 rows into dataset 'store-sales': 21 appended, 21 replaced",
+        "105 rows; 2026-01-01 to 2026-02-04",
+        "<Sandbox stopped>",
+    ],
+    "import-history.ipynb": [
+        "ImportFailedError: Import ",
+        "ended failed: Malformed CSV at line 2",
+        "raw/no-such-file.csv: The object 'raw/no-such-file.csv' does not exist",
+        "<ImportStatus.COMPLETED: 'completed'>",
+        "7 imports: {'completed': 5, 'failed': 2}",
+    ],
+    "column-metadata.ipynb": [
+        "long free text",
+        "target='unit' is not a column of the DataFrame. Did you mean 'units'?",
+        "target='store' must be numeric or logical",
+        "timestamp='price' must hold dates or datetimes",
+        "is named as both target and key",
+        "key='store' must identify each row",
+        "key='store' has 1 missing value(s)",
+        "Column name 0 (int) is not a string",
+        "appears more than once",
+        "is empty",
+        "MultiIndex columns",
+        "holds complex numbers",
+        "holds timedeltas",
+        "numericMeasure",
+        "BadRequestError: POST ",
+        "InvalidColumnMetadata",
+    ],
+}
+
+
+def notebook_paths() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def output_text(nb: Any) -> str:
+    """Everything the executed notebook printed or displayed as text, in order."""
+    parts: list[str] = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif output.output_type in ("execute_result", "display_data"):
+                parts.append(output.data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def execute(nb: Any, cwd: Path) -> Any:
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    return client.execute()
+
+
+def test_every_notebook_has_expectations() -> None:
+    names = [path.name for path in notebook_paths()]
+    assert names == sorted(EXPECTED), "add the new notebook's expected output to EXPECTED"
+
+
+def test_kernel_is_this_interpreter(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")]
+    )
+    execute(nb, tmp_path)
+    assert output_text(nb).strip() == sys.executable
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_notebook_runs(path: Path, tmp_path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    execute(nb, tmp_path)  # raises CellExecutionError, naming the cell, if one fails
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+    text = output_text(nb)
+    missing = [expected for expected in EXPECTED[path.name] if expected not in text]
+    assert missing == [], f"{path.name} did not show {missing}; it showed:\n{text}"
+    if path.name == "import-history.ipynb":
+        images = [
+            o
+            for c in nb.cells
+            for o in c.get("outputs", [])
+            if o.output_type == "display_data" and "image/png" in o.data
+        ]
+        assert len(images) == 1, "the durations plot is drawn once, inline"
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code, "a notebook without code teaches nothing here"
+    assert [c.execution_count for c in code] == [None] * len(code)
+    assert [c.outputs for c in code] == [[]] * len(code)
+    assert "widgets" not in nb.metadata, "saved widget state is an output too"
+    assert nb.metadata.kernelspec.name == "python3"
