@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from lab_harness import (
+
+from .lab_harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LAB_SETTINGS,

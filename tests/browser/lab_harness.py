@@ -5,12 +5,14 @@ The fixtures in ``conftest.py`` build on these; test modules import the helpers 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +178,16 @@ class JupyterLab:
         """The output area of the ``index``-th cell."""
         return self.cell(page, index).locator(".jp-OutputArea")
 
+    @contextlib.contextmanager
+    def explained(self, page: Page, what: str) -> Iterator[None]:
+        """Re-raise a failed wait or assertion with what the notebook showed at the time."""
+        try:
+            yield
+        except Exception as exc:
+            raise AssertionError(
+                f"{what}: {exc}\n-- the notebook's outputs --\n{self.outputs_text(page)}"
+            ) from exc
+
     def outputs_text(self, page: Page) -> str:
         """Every cell's output text, numbered (for error messages)."""
         texts: list[str] = page.evaluate(
@@ -228,3 +240,12 @@ def expect_progress_bar(bar: Locator, *, width: str, style: str | None = None) -
     expect(bar).to_have_attribute("style", re.compile(rf"(^|;)\s*width: {re.escape(width)};"))
     if style is not None:
         expect(bar).to_have_class(re.compile(rf"(^|\s)progress-bar-{re.escape(style)}(\s|$)"))
+
+
+def export_html(notebook: Path, dest: Path) -> Path:
+    """Export a notebook, outputs as saved, to HTML with nbconvert's default (lab) template."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))  # type: ignore[no-untyped-call]
+    dest.write_text(body, encoding="utf-8")
+    return dest

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from lab_harness import JupyterLab, expect_progress_bar
+
+from .lab_harness import JupyterLab, expect_progress_bar
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
