@@ -1,7 +1,9 @@
 """Waiting for an import: one poll loop with a monotonic deadline.
 
 The clock and the sleep are parameters so tests can drive the loop without waiting; the
-progress reporter sees every state the loop sees.
+progress reporter sees every state the loop sees. A poll that fails for a reason that passes (the
+connection broke, a 5xx, a 429) is not the import failing: the loop keeps polling through such an
+outage for up to :data:`MAX_POLL_OUTAGE` seconds, since the import goes on on the server.
 """
 
 from __future__ import annotations
@@ -10,14 +12,26 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError
+from nexosis_pandas.exceptions import (
+    APIConnectionError,
+    ImportFailedError,
+    ImportTimeoutError,
+    QuotaExceededError,
+    ServerError,
+)
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 if TYPE_CHECKING:
     from nexosis_pandas.job import ImportJob
 
-__all__ = ["FIRST_POLL_INTERVAL", "MAX_POLL_INTERVAL", "poll_intervals", "wait_for_import"]
+__all__ = [
+    "FIRST_POLL_INTERVAL",
+    "MAX_POLL_INTERVAL",
+    "MAX_POLL_OUTAGE",
+    "poll_intervals",
+    "wait_for_import",
+]
 
 FIRST_POLL_INTERVAL = 0.25
 """Seconds before the first poll: small imports finish in well under a second."""
@@ -25,7 +39,11 @@ FIRST_POLL_INTERVAL = 0.25
 MAX_POLL_INTERVAL = 2.0
 """The interval polling backs off to (the official dashboard polled every 2 s)."""
 
+MAX_POLL_OUTAGE = 120.0
+"""Seconds of polls failing in a row (unreachable, 5xx, 429) a wait rides out before it gives up."""
+
 _BACKOFF = 1.5
+_TRANSIENT = (APIConnectionError, ServerError, QuotaExceededError)
 
 
 def poll_intervals(poll_interval: float | None = None) -> Iterator[float]:
@@ -65,6 +83,7 @@ def wait_for_import(
     progress: ProgressArg = "auto",
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] = time.sleep,
+    max_outage: float = MAX_POLL_OUTAGE,
 ) -> ImportJob:
     """Poll ``job`` until the import ends; return it once it has completed.
 
@@ -86,6 +105,9 @@ def wait_for_import(
         :func:`nexosis_pandas.progress.resolve_progress`).
     clock, sleep
         A monotonic clock and a sleep function; tests pass fakes.
+    max_outage
+        Seconds of polls failing in a row with a connection error, a 5xx or a 429 that the
+        wait rides out (the transport has already retried each one).
 
     Returns
     -------
@@ -98,6 +120,8 @@ def wait_for_import(
         The import ended ``failed`` or ``cancelled``; the message carries the server's messages.
     ImportTimeoutError
         ``timeout`` passed before the import ended.
+    APIConnectionError
+        Polls kept failing for ``max_outage`` seconds; the import goes on on the server.
     KeyboardInterrupt
         The user interrupted the wait (re-raised after the reporter was told).
 
@@ -112,6 +136,8 @@ def wait_for_import(
     reporter = resolve_progress(progress)
     intervals = poll_intervals(poll_interval)
     deadline = None if timeout is None else clock() + timeout
+    outage_start: float | None = None
+    last_error: Exception | None = None
     try:
         reporter.import_update(job)
         while not job.done():
@@ -119,10 +145,19 @@ def wait_for_import(
             if deadline is not None:
                 remaining = deadline - clock()
                 if remaining <= 0:
-                    raise ImportTimeoutError(job, float(timeout or 0))
+                    raise ImportTimeoutError(job, float(timeout or 0)) from last_error
                 delay = min(delay, remaining)
             sleep(delay)
-            job.refresh()
+            try:
+                job.refresh()
+            except _TRANSIENT as error:
+                now = clock()
+                outage_start = now if outage_start is None else outage_start
+                if now - outage_start >= max_outage:
+                    raise _lost_touch(job, error, now - outage_start) from error
+                last_error = error
+                continue
+            outage_start, last_error = None, None
             reporter.import_update(job)
     except KeyboardInterrupt:
         reporter.interrupted(job)
@@ -136,3 +171,12 @@ def wait_for_import(
         raise failure
     reporter.import_end(job)
     return job
+
+
+def _lost_touch(job: ImportJob, error: Exception, seconds: float) -> APIConnectionError:
+    return APIConnectionError(
+        f"Lost touch with the API while waiting for import {job.import_id} into dataset "
+        f"{job.dataset_name!r}: polls failed for {seconds:.0f} s, the last with: {error} "
+        "The import goes on on the server; once the API answers again, resume with "
+        f'nexosis_pandas.get_import("{job.import_id}").wait()'
+    )

@@ -135,3 +135,37 @@ def test_job_wait_goes_through_the_loop() -> None:
     job = job_with(record("completed"))
     assert job.wait(poll_interval=0.001, progress=False) is job
     assert job.status is ImportStatus.COMPLETED
+
+
+def test_a_passing_outage_is_ridden_out() -> None:
+    from nexosis_pandas.exceptions import ServerError
+
+    t = FakeTime()
+    outage = [
+        APIConnectionError("connection reset"),
+        ServerError("boom", status_code=500),
+        ServerError("busy", status_code=503),
+    ]
+    job = job_with(record("started"), *outage, record("completed"))
+    reporter = RecordingReporter()
+    assert wait_for_import(job, progress=reporter, clock=t.clock, sleep=t.sleep) is job
+    assert job.status is ImportStatus.COMPLETED
+    assert reporter.calls[-1] == ("import_end", None)
+
+
+def test_a_lasting_outage_gives_up_saying_how_to_resume() -> None:
+    t = FakeTime()
+    job = job_with(record("started"), APIConnectionError("connection refused"))
+    with pytest.raises(APIConnectionError, match=r"polls failed for \d+ s.*get_import\("):
+        wait_for_import(job, progress=False, clock=t.clock, sleep=t.sleep, max_outage=10)
+    assert 10 <= t.now - 1000.0 <= 13
+
+
+def test_errors_that_do_not_pass_are_raised_at_once() -> None:
+    from nexosis_pandas.exceptions import NotFoundError
+
+    t = FakeTime()
+    job = job_with(NotFoundError("gone", status_code=404))
+    with pytest.raises(NotFoundError):
+        wait_for_import(job, progress=False, clock=t.clock, sleep=t.sleep)
+    assert len(t.sleeps) == 1
