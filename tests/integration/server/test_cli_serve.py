@@ -57,7 +57,9 @@ def test_serve_with_given_keys_does_not_show_them(tmp_path: Any) -> None:
         match = READY.match(line)
         assert match and match.group(2) is None, line
         for key in ("first", "second"):
-            assert requests.get(f"{match.group(1)}/imports", headers={"api-key": key}, timeout=10).ok
+            assert requests.get(
+                f"{match.group(1)}/imports", headers={"api-key": key}, timeout=10
+            ).ok
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
         assert process.returncode == 0

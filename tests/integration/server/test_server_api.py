@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Api
+from server_helpers import Api
 
 ACCOUNT_HEADERS = [
     f"Nexosis-Account-{kind}Count-{which}"
@@ -37,7 +37,9 @@ def assert_envelope(
 def test_missing_or_wrong_key_is_401(reference_server: Any, key: str | None) -> None:
     headers = {} if key is None else {"api-key": key}
     for method, path in [("GET", "/imports"), ("POST", "/imports/s3"), ("GET", "/nowhere")]:
-        response = requests.request(method, reference_server.url + path, headers=headers, timeout=10)
+        response = requests.request(
+            method, reference_server.url + path, headers=headers, timeout=10
+        )
         body = assert_envelope(response, 401, None)
         assert body["message"].startswith("Access denied due to invalid subscription key.")
 
@@ -83,9 +85,7 @@ def test_post_validation_errors(api: Api) -> None:
         "path": ["The path field is required."],
     }
     body = assert_envelope(
-        api.post(
-            "/imports/s3", data="{not json", headers={"Content-Type": "application/json"}
-        ),
+        api.post("/imports/s3", data="{not json", headers={"Content-Type": "application/json"}),
         400,
         "RequestValidation",
     )
@@ -172,8 +172,14 @@ def test_case_insensitive_paths_properties_and_query(api: Api, put: Any) -> None
     put("a.csv", "x\n1\n")
     response = api.session.post(
         api.url.replace("/v1", "/V1") + "/Imports/S3/",
-        json={"DATASETNAME": "Mixed", "Bucket": "test-bucket", "PATH": "a.csv", "Region": None,
-              "Columns": None, "ContentType": ""},
+        json={
+            "DATASETNAME": "Mixed",
+            "Bucket": "test-bucket",
+            "PATH": "a.csv",
+            "Region": None,
+            "Columns": None,
+            "ContentType": "",
+        },
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -198,7 +204,11 @@ def test_list_imports_filters_sorting_and_paging(api: Api, put: Any) -> None:
         api.wait(import_id)
     everything = api.get("/imports").json()
     assert [i["importId"] for i in everything["items"]] == ids
-    assert (everything["pageNumber"], everything["pageSize"], everything["totalCount"]) == (0, 50, 3)
+    assert (everything["pageNumber"], everything["pageSize"], everything["totalCount"]) == (
+        0,
+        50,
+        3,
+    )
     assert everything["totalPages"] == 1
     assert "Nexosis-Import-Status" not in api.get("/imports").headers
     assert [link["rel"] for link in everything["links"]] == ["self", "first", "last"]
@@ -234,7 +244,10 @@ def test_list_imports_filters_sorting_and_paging(api: Api, put: Any) -> None:
 # -- datasets ------------------------------------------------------------------------------------
 def test_put_json_then_read_json_and_csv(api: Api) -> None:
     body = {
-        "columns": {"when": {"dataType": "date", "role": "timestamp"}, "n": {"dataType": "numeric"}},
+        "columns": {
+            "when": {"dataType": "date", "role": "timestamp"},
+            "n": {"dataType": "numeric"},
+        },
         "data": [
             {"when": "2020-01-01", "n": 1, "label": 'a "quoted", value'},
             {"when": "2020-01-02", "n": 2.5, "label": "ünïcode"},
@@ -267,7 +280,7 @@ def test_put_json_then_read_json_and_csv(api: Api) -> None:
 def test_put_csv_body_and_errors(api: Api) -> None:
     response = api.put(
         "/data/fromcsv",
-        data='a,b\n1,"x\ny"\n'.encode(),
+        data=b'a,b\n1,"x\ny"\n',
         headers={"Content-Type": "text/csv"},
     )
     assert response.status_code == 200, response.text

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Api, error_of
+from server_helpers import Api, error_of
 
 from nexosis_pandas.models import Import, ImportStatus
 
@@ -31,7 +31,11 @@ def test_import_object_follows_the_lifecycle(api: Api, put: Any) -> None:
     started = api.start_import("lifecycle", "a.csv", region="")
     assert started["status"] == "requested"
     assert started["type"] == "s3"
-    assert started["parameters"] == {"bucket": "test-bucket", "path": "a.csv", "region": "us-east-1"}
+    assert started["parameters"] == {
+        "bucket": "test-bucket",
+        "path": "a.csv",
+        "region": "us-east-1",
+    }
     assert [h["status"] for h in started["statusHistory"]] == ["requested"]
     done = api.wait(started["importId"])
     response = api.get(f"/imports/{started['importId']}")
@@ -66,7 +70,9 @@ def test_json_array_of_objects(api: Api, put: Any, gz: bool) -> None:
 def test_json_object_with_columns_and_data(api: Api, put: Any, columns_last: bool) -> None:
     columns = {"code": {"dataType": "string", "role": "key"}, "n": {"dataType": "numericMeasure"}}
     data = [{"code": "007", "n": "1"}, {"code": "008", "n": "2"}, {"code": "007", "n": "3"}]
-    body = {"data": data, "columns": columns} if columns_last else {"columns": columns, "data": data}
+    body = (
+        {"data": data, "columns": columns} if columns_last else {"columns": columns, "data": data}
+    )
     put("codes.json", json.dumps(body, indent=2))
     done = api.run_import("codes", "codes.json")
     assert done["status"] == "completed", done
@@ -126,7 +132,12 @@ def test_logical_values_and_metadata_defaults(api: Api, put: Any) -> None:
     done = api.run_import("flags", "flags.csv", columns=columns)
     assert done["status"] == "completed", done
     assert done["columns"] == {
-        "flag": {"dataType": "logical", "role": "feature", "imputation": "mode", "aggregation": "mode"},
+        "flag": {
+            "dataType": "logical",
+            "role": "feature",
+            "imputation": "mode",
+            "aggregation": "mode",
+        },
         "amount": {
             "dataType": "numericMeasure",
             "role": "feature",
@@ -240,7 +251,9 @@ def test_access_denied_fails_naming_it(api: Api, put: Any, s3: Any) -> None:
     # moto checks credentials only once told to; restore its default afterwards.
     requests.post(f"{s3.endpoint_url}/moto-api/reset-auth", data=b"0", timeout=10)
     try:
-        done = api.run_import("private", "private.csv", accessKeyId="AKIAWRONG", secretAccessKey="x")
+        done = api.run_import(
+            "private", "private.csv", accessKeyId="AKIAWRONG", secretAccessKey="x"
+        )
     finally:
         requests.post(f"{s3.endpoint_url}/moto-api/reset-auth", data=b"inf", timeout=10)
     message = error_of(done)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import BUCKET, Api
+from server_helpers import BUCKET, Api
 
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.server import ReferenceServer
@@ -26,7 +26,7 @@ def test_requested_and_started_imports_resume(s3: Any, put: Any, tmp_path: Any) 
     put("one.csv", "k,v\n1,a\n2,b\n")
     data_dir = tmp_path / "data"
     store = Store(data_dir)
-    left = {}
+    left: dict[ImportStatus, str] = {}
     for status in (ImportStatus.REQUESTED, ImportStatus.STARTED):
         record = store.create_import(
             import_id=f"0000000{len(left)}-0000-4000-8000-000000000000",
@@ -61,7 +61,9 @@ def test_stop_in_the_middle_of_an_import(s3: Any, put: Any, tmp_path: Any) -> No
     data_dir = tmp_path / "data"
     with _server(s3, data_dir, workers=1) as server:
         api = Api(server)
-        import_id = api.start_import("big", "big.csv.gz", columns={"k": {"role": "key"}})["importId"]
+        import_id = api.start_import("big", "big.csv.gz", columns={"k": {"role": "key"}})[
+            "importId"
+        ]
         deadline = time.monotonic() + 60
         while api.get(f"/imports/{import_id}").json()["status"] == "requested":
             assert time.monotonic() < deadline
