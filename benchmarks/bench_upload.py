@@ -5,8 +5,9 @@ Run from the repository root::
     python benchmarks/bench_upload.py            # 100k, 1M and 3M rows
     python benchmarks/bench_upload.py --rows 1000000 --repeat 3
 
-moto's S3 server runs in a child process, so the objects it keeps in memory do not count
-towards this process's memory. For each size it prints the CSV throughput (MB of uncompressed
+moto's S3 server runs in a child process, so the objects it keeps in memory do not count, and
+each frame size is measured in a fresh process, so memory freed by an earlier run cannot hide
+this one's peak. For each size it prints the CSV throughput (MB of uncompressed
 CSV per second), rows per second, the compressed size, the peak resident memory above the
 frame (RSS sampled every 5 ms in a thread, minus the RSS just before the call) and the ratio of
 throughputs. pandas writes without its index (``index=False``) so both write the same columns.
@@ -148,6 +149,7 @@ def bench_size(n: int, options: dict[str, Any], fs: Any, *, repeat: int, with_pa
 
         runs.append((measure(ours), result[0]))
     run, obj = min(runs, key=lambda r: r[0].seconds)
+    run.peak_rss = max(r.peak_rss for r, _ in runs)
     csv_mb = obj.bytes_uncompressed / 1e6
     ours_rate = csv_mb / run.seconds
     lines = []
@@ -180,28 +182,46 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000, 3_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs of ours; the best is shown")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)  # set for the per-size child
     args = parser.parse_args()
 
-    import s3fs
-
+    if args.endpoint:
+        run_child(args)
+        return
     print(
         f"pandas {pd.__version__}, {os.cpu_count()} CPUs, "
         f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    header = (
+    print(
         f"{'rows':>9} {'who':<7} {'CSV MB':>7} {'s':>6} {'MB/s':>6} {'rows/s':>10} "
-        f"{'gzip MB':>8} {'peak MB':>8} {'x pandas':>8}"
+        f"{'gzip MB':>8} {'peak MB':>8} {'x pandas':>8}",
+        flush=True,
     )
     with local_s3_process() as options:
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
-        # first calls load botocore's service models and start fsspec's IO thread: not measured
-        warm = make_frame(1000)
-        upload_dataframe(warm, f"s3://{BUCKET}/warm.csv.gz", storage_options=options)
-        warm.to_csv(f"s3://{BUCKET}/warm-pandas.csv.gz", storage_options=options, index=False)
-        print(header)
         for n in args.rows:
-            print(bench_size(n, options, fs, repeat=args.repeat, with_pandas=not args.no_pandas))
+            command = [sys.executable, __file__, "--endpoint", options["endpoint_url"]]
+            command += ["--rows", str(n), "--repeat", str(args.repeat)]
+            command += ["--no-pandas"] if args.no_pandas else []
+            subprocess.run(command, check=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def run_child(args: argparse.Namespace) -> None:
+    import s3fs
+
+    options = {
+        "endpoint_url": args.endpoint,
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"region_name": "us-east-1"},
+    }
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+    # first calls load botocore's service models and start fsspec's IO thread: not measured
+    warm = make_frame(1000)
+    upload_dataframe(warm, f"s3://{BUCKET}/warm.csv.gz", storage_options=options)
+    warm.to_csv(f"s3://{BUCKET}/warm-pandas.csv.gz", storage_options=options, index=False)
+    for n in args.rows:
+        print(bench_size(n, options, fs, repeat=args.repeat, with_pandas=not args.no_pandas))
 
 
 if __name__ == "__main__":
