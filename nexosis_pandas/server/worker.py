@@ -26,6 +26,7 @@ from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,
     TypeInference,
+    all_fit,
     checker,
     complete_metadata,
     merge_metadata,
@@ -174,27 +175,34 @@ def _load_once(
     existing = store.get_dataset(dataset_name)
     reader = records(text, kind, ignore_file_columns=file_columns is not None)
     rows = iter(reader)
-    batch: list[tuple[str | None, str]] = []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     plan: _Plan | None = None
+    lines: list[int] = []
+    batch: list[dict[str, Any]] = []
+
+    def flush(plan: _Plan) -> None:
+        plan.check_batch(lines, batch)
+        key = plan.key
+        staging.add([(key(row), dumps(row)) for row in batch])
+        lines.clear()
+        batch.clear()
+
     for line, row in rows:
         if plan is None:
             declared = _declared(
                 existing.columns if existing else {}, reader, file_columns, columns
             )
             plan = _Plan(declared)
-        check_row = plan.check_row
-        check_row(line, row)
-        batch.append((plan.key(row), dumps(row)))
+        lines.append(line)
+        batch.append(row)
         if len(batch) >= BATCH_ROWS:
-            staging.add(batch)
-            batch = []
+            flush(plan)
             if cancelled():
                 raise ImportCancelled
     if plan is None:
         plan = _Plan(_declared(existing.columns if existing else {}, reader, file_columns, columns))
     if batch:
-        staging.add(batch)
+        flush(plan)
     final = plan.final_metadata(reader.header)
     staging.close()
 
@@ -249,23 +257,29 @@ class _Plan:
         keys += [n for n, s in self.declared.items() if s.get("role") == Role.TIMESTAMP.value]
         self.key_columns = keys
 
-    def check_row(self, line: int, row: Mapping[str, Any]) -> None:
-        checks = self.checks
-        for name, value in row.items():
-            found = checks.get(name)
-            if found is not None:
-                if not found[1](value):
-                    raise FileFormatError(
-                        f"Malformed row at line {line}: the value {value!r} in column {name!r} "
-                        f"does not fit its data type {found[0]} "
-                        f"(expected {_describe_type(found[0])})"
-                    )
-                continue
-            inference = self.inferred.get(name)
-            if inference is None:
-                inference = self.inferred[name] = TypeInference()
-            if not inference.settled:
-                inference.add(value)
+    def check_batch(self, lines: list[int], rows: list[dict[str, Any]]) -> None:
+        """Check a batch column by column (each check runs over a whole list, mostly in C)."""
+        names: dict[str, None] = {}
+        for row in rows:
+            if len(row) != len(names) or row.keys() - names.keys():
+                names.update(dict.fromkeys(row))
+        for name in names:
+            values = [row.get(name) for row in rows]
+            present = [v for v in values if v is not None]
+            found = self.checks.get(name)
+            if found is None:
+                inference = self.inferred.get(name)
+                if inference is None:
+                    inference = self.inferred[name] = TypeInference()
+                if not inference.settled:
+                    inference.update(present)
+            elif not all_fit(present, found[0]):
+                bad = next(i for i, v in enumerate(values) if v is not None and not found[1](v))
+                raise FileFormatError(
+                    f"Malformed row at line {lines[bad]}: the value {values[bad]!r} in column "
+                    f"{name!r} does not fit its data type {found[0]} "
+                    f"(expected {_describe_type(found[0])})"
+                )
 
     def key(self, row: Mapping[str, Any]) -> str | None:
         if not self.key_columns:
