@@ -169,6 +169,11 @@ def run(browser: Browser, jupyter_lab: JupyterLab, screenshot_dir: Path) -> Iter
         _widget(lab, page, IMPORT).screenshot(path=str(screenshot_dir / "progress-completed.png"))
         _widget(lab, page, FAILING).screenshot(path=str(screenshot_dir / "progress-failed.png"))
         lab.save_notebook(page)
+    except Exception:
+        page.screenshot(path=str(screenshot_dir / "FAILED-notebook-run.png"), full_page=True)
+        context.close()
+        raise
+    try:
         yield RunNotebook(lab, page, notebook, screenshot_dir, uploaded, importing)
     finally:
         context.close()
