@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from nexosis_pandas import api
-from nexosis_pandas.columns import check_frame
+from nexosis_pandas.s3 import validate_column_names
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client
@@ -43,7 +43,7 @@ class NexosisAccessor:
     """
 
     def __init__(self, pandas_obj: pd.DataFrame) -> None:
-        check_frame(pandas_obj)
+        validate_column_names(pandas_obj, index=False)
         self._obj = pandas_obj
 
     def to_dataset(

@@ -41,11 +41,11 @@ import pandas as pd
 
 from nexosis_pandas.exceptions import ColumnError
 from nexosis_pandas.models import ColumnMetadata, DataType, Role
+from nexosis_pandas.s3 import validate_column_names
 
 __all__ = [
     "TEXT_MIN_MEDIAN_LENGTH",
     "TEXT_SAMPLE_SIZE",
-    "check_frame",
     "infer_column_metadata",
     "infer_data_type",
     "merge_column_metadata",
@@ -67,60 +67,6 @@ _OBJECT_KINDS: dict[str, DataType] = {
     "datetime64": DataType.DATE,
     "date": DataType.DATE,
 }
-
-
-def check_frame(df: pd.DataFrame) -> None:
-    """Check that a frame's column names can be sent: unique, non-empty strings.
-
-    Parameters
-    ----------
-    df
-        The frame to check.
-
-    Raises
-    ------
-    ColumnError
-        A column name is not a string, is empty, or appears more than once.
-
-    Examples
-    --------
-    >>> check_frame(pd.DataFrame({"a": [1], "b": [2]}))
-    >>> check_frame(pd.DataFrame([[1, 2]]))
-    Traceback (most recent call last):
-    ...
-    nexosis_pandas.exceptions.ColumnError: Column name 0 (int) is not a string; ...
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"Expected a pandas DataFrame, got {type(df).__name__}")
-    if isinstance(df.columns, pd.MultiIndex):
-        raise ColumnError(
-            f"The DataFrame has MultiIndex columns ({df.columns.nlevels} levels), which a "
-            "dataset cannot hold; flatten them first, e.g. "
-            'df.columns = ["_".join(map(str, c)) for c in df.columns]',
-            column=df.columns[0] if len(df.columns) else None,
-        )
-    for name in df.columns:
-        if not isinstance(name, str):
-            raise ColumnError(
-                f"Column name {name!r} ({type(name).__name__}) is not a string; dataset "
-                "columns are named by strings. Rename the columns first, e.g. "
-                "df.columns = df.columns.astype(str)",
-                column=name,
-            )
-        if not name.strip():
-            raise ColumnError(
-                f"Column name {name!r} is empty; give the column a name, e.g. "
-                f"df = df.rename(columns={{{name!r}: 'value'}})",
-                column=name,
-            )
-    duplicated = df.columns[df.columns.duplicated()].unique().tolist()
-    if duplicated:
-        raise ColumnError(
-            f"Column name {duplicated[0]!r} appears more than once "
-            f"(duplicated: {', '.join(map(repr, duplicated))}); a dataset needs unique column "
-            "names. Rename or drop the copies, e.g. df = df.loc[:, ~df.columns.duplicated()]",
-            column=duplicated[0],
-        )
 
 
 def infer_data_type(series: pd.Series) -> DataType:
@@ -311,7 +257,7 @@ def infer_column_metadata(
      'store': {'dataType': 'string', 'role': 'feature'},
      'units': {'dataType': 'numeric', 'role': 'target'}}
     """
-    check_frame(df)
+    validate_column_names(df, index=False)
     roles: dict[str, Role] = {}
     named: list[tuple[str, str, Role]] = [("target", n, Role.TARGET) for n in _as_names(target)]
     named += [("timestamp", n, Role.TIMESTAMP) for n in _as_names(timestamp)]

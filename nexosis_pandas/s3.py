@@ -228,7 +228,8 @@ def validate_column_names(df: pd.DataFrame, *, index: bool | None = None) -> lis
     Traceback (most recent call last):
     ...
     nexosis_pandas.exceptions.ColumnError: Column name 'a' appears 2 times (positions 0, 1); \
-column names must be unique. Rename them, e.g. df.columns = ['a', 'a_1'].
+column names must be unique. Rename or drop the copies, \
+e.g. df = df.loc[:, ~df.columns.duplicated()].
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"Expected a pandas DataFrame, got {type(df).__name__}")
@@ -236,7 +237,8 @@ column names must be unique. Rename them, e.g. df.columns = ['a', 'a_1'].
         raise ColumnError(
             f"The columns are a MultiIndex with {df.columns.nlevels} levels; a file has one "
             "header row. Flatten them first, e.g. "
-            "df.columns = ['_'.join(map(str, c)) for c in df.columns]."
+            "df.columns = ['_'.join(map(str, c)) for c in df.columns].",
+            column=df.columns[0] if len(df.columns) else None,
         )
     names: list[object] = []
     where: list[str] = []
@@ -279,7 +281,7 @@ column names must be unique. Rename them, e.g. df.columns = ['a', 'a_1'].
                 " The index has the same name as a column: rename it (df.index.name = ...) or "
                 "pass index=False."
                 if "the index" in places
-                else f" Rename them, e.g. df.columns = [{name!r}, {name + '_1'!r}]."
+                else " Rename or drop the copies, e.g. df = df.loc[:, ~df.columns.duplicated()]."
             )
             raise ColumnError(
                 f"Column name {name!r} appears {len(places)} times ({_plural(places)} "

@@ -11,7 +11,6 @@ import pytest
 
 from nexosis_pandas.columns import (
     TEXT_MIN_MEDIAN_LENGTH,
-    check_frame,
     infer_column_metadata,
     infer_data_type,
     merge_column_metadata,
@@ -170,8 +169,8 @@ def test_one_column_in_two_roles(sales: pd.DataFrame) -> None:
 
 def test_duplicate_column_names() -> None:
     frame = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
-    with pytest.raises(ColumnError, match="'a' appears more than once") as info:
-        check_frame(frame)
+    with pytest.raises(ColumnError, match="'a' appears 2 times") as info:
+        infer_column_metadata(frame)
     assert "df.columns.duplicated()" in str(info.value)
     assert info.value.column == "a"
 
@@ -180,25 +179,25 @@ def test_duplicate_column_names() -> None:
 def test_non_string_column_names(name: Any) -> None:
     frame = pd.DataFrame({"ok": [1]})
     frame.columns = pd.Index([name], dtype=object)
-    with pytest.raises(ColumnError, match="is not a string") as info:
+    with pytest.raises(ColumnError, match="not a string") as info:
         infer_column_metadata(frame)
     assert "df.columns.astype(str)" in str(info.value)
 
 
 def test_multiindex_columns() -> None:
     frame = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")]))
-    with pytest.raises(ColumnError, match="MultiIndex columns"):
-        check_frame(frame)
+    with pytest.raises(ColumnError, match="MultiIndex"):
+        infer_column_metadata(frame)
 
 
 def test_empty_column_name() -> None:
     with pytest.raises(ColumnError, match="empty"):
-        check_frame(pd.DataFrame({" ": [1]}))
+        infer_column_metadata(pd.DataFrame({" ": [1]}))
 
 
 def test_not_a_frame() -> None:
     with pytest.raises(TypeError, match="DataFrame"):
-        check_frame([1, 2])  # type: ignore[arg-type]
+        infer_column_metadata([1, 2])  # type: ignore[arg-type]
 
 
 def test_errors_are_value_errors(sales: pd.DataFrame) -> None:
