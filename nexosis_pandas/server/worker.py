@@ -367,6 +367,13 @@ def open_s3_object(fs: Any, bucket: str, path: str, region: str) -> Iterator[IO[
         handle.close()
 
 
+def _is_network_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the connection to S3 failing (after s3fs's own retries)."""
+    if isinstance(exc, OSError):
+        return True
+    return type(exc).__module__.startswith(("aiohttp", "botocore", "aiobotocore", "urllib3"))
+
+
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
@@ -473,6 +480,14 @@ class ImportWorker:
         except ImportCancelled:
             raise
         except Exception as exc:
+            if _is_network_error(exc):
+                self._fail(
+                    import_id,
+                    f"Reading s3://{bucket}/{path} broke off part-way ({type(exc).__name__}: "
+                    f"{exc}); nothing was loaded into dataset {job.dataset_name!r}. Check that S3 "
+                    "is reachable, then start the import again",
+                )
+                return
             logger.exception("Import %s failed unexpectedly", import_id)
             self._fail(import_id, f"The import failed unexpectedly: {type(exc).__name__}: {exc}")
         finally:
