@@ -14,7 +14,9 @@ connection to ``127.0.0.1:target_port``. Faults are switched on and off while it
   client's connection is reset as soon as the target starts answering (the request took effect,
   the client never learns how);
 - :meth:`FaultProxy.hold_responses`: the next *n* requests reach the target, and the answers are
-  withheld until :meth:`FaultProxy.clear` (the client times out).
+  withheld until :meth:`FaultProxy.clear` (the client times out);
+- :meth:`FaultProxy.stall_after`: once this many bytes have come back from the target (over all
+  connections), answers stop flowing until :meth:`FaultProxy.clear` (a download hangs mid-way).
 
 Requests are parsed (HTTP/1.1, ``Content-Length`` or chunked bodies) only in ``http=True``
 mode; otherwise the proxy is a byte pipe and only latency, resets and cuts apply.
@@ -54,6 +56,7 @@ class ProxyStats:
     injected: list[int] = field(default_factory=list)
     killed_responses: int = 0
     held: int = 0
+    stalled: int = 0
 
 
 def _reset(sock: socket.socket) -> None:
@@ -201,6 +204,9 @@ class _Connection:
                 if self.hold_response:
                     self.proxy._released.wait()
                     break
+                if self.proxy._stall(len(data)):
+                    self.proxy._released.wait()
+                    break
                 self.sent_down = self._relay(data, self.client, self.sent_down)
         except (_Closed, OSError):
             pass
@@ -272,6 +278,8 @@ class FaultProxy:
         self.http = http
         self.latency = 0.0
         self.cut_after_bytes: int | None = None
+        self.stall_after_bytes: int | None = None
+        self._down_total = 0
         self.stats = ProxyStats()
         self._lock = threading.Lock()
         self._reset_budget = 0
@@ -319,6 +327,16 @@ class FaultProxy:
             setattr(self, budget, left - 1)
             return True
 
+    def _stall(self, n_bytes: int) -> bool:
+        with self._lock:
+            if self.stall_after_bytes is None:
+                return False
+            self._down_total += n_bytes
+            if self._down_total <= self.stall_after_bytes:
+                return False
+            self.stats.stalled += 1
+            return True
+
     def _next_error(self) -> int | None:
         with self._lock:
             if not self._errors:
@@ -353,6 +371,13 @@ class FaultProxy:
         with self._lock:
             self._hold_budget = n
 
+    def stall_after(self, n_bytes: int) -> None:
+        """Stop relaying answers once ``n_bytes`` more have come back, until :meth:`clear`."""
+        self._released.clear()
+        with self._lock:
+            self._down_total = 0
+            self.stall_after_bytes = n_bytes
+
     def drop_open_connections(self) -> None:
         """Reset every connection now open (e.g. kept alive by a client's pool)."""
         with self._lock:
@@ -372,6 +397,7 @@ class FaultProxy:
         with self._lock:
             self.latency = 0.0
             self.cut_after_bytes = None
+            self.stall_after_bytes = None
             self._reset_budget = self._kill_budget = self._hold_budget = 0
             self._errors = []
         self._released.set()
