@@ -21,7 +21,7 @@ from nexosis_pandas._version import __version__
 from nexosis_pandas.columns import infer_column_metadata, merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
-from nexosis_pandas.s3 import S3Object, upload_dataframe, validate_column_names
+from nexosis_pandas.s3 import S3Object, file_format, upload_dataframe, validate_column_names
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client, DateLike
@@ -134,23 +134,6 @@ def import_history(
 
 
 # -- import_dataframe -------------------------------------------------------------------------
-
-_SUFFIXES: dict[str, tuple[Literal["csv", "json"], Literal["gzip"] | None]] = {
-    ".csv.gz": ("csv", "gzip"),
-    ".json.gz": ("json", "gzip"),
-    ".csv": ("csv", None),
-    ".json": ("json", None),
-}
-
-
-def _format_for(s3_url: str) -> tuple[Literal["csv", "json"], Literal["gzip"] | None]:
-    for suffix, choice in _SUFFIXES.items():
-        if s3_url.lower().endswith(suffix):
-            return choice
-    raise ValueError(
-        f"s3_url={s3_url!r} must end in .csv.gz, .csv, .json.gz or .json, so that the file "
-        "and the import agree on what it holds; e.g. s3://bucket/path/sales.csv.gz"
-    )
 
 
 def frame_digest(df: pd.DataFrame) -> str:
@@ -350,7 +333,7 @@ def import_dataframe(
     api = default_client(client)
     reuse = s3_url is None
     url = content_url(df, dataset_name) if s3_url is None else s3_url
-    fmt, compression = _format_for(url)
+    fmt, compression = file_format(url)
     options = config.storage_options(storage_options)
     reporter = resolve_progress(progress)
 

@@ -53,6 +53,7 @@ from nexosis_pandas.progress import ProgressReporter
 __all__ = [
     "S3Object",
     "encode_dataframe",
+    "file_format",
     "upload_dataframe",
     "validate_column_names",
 ]
@@ -568,6 +569,56 @@ def _column_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
 # --------------------------------------------------------------------------------------------
 
 
+_SUFFIXES: dict[str, tuple[Format, Compression]] = {
+    ".csv.gz": ("csv", "gzip"),
+    ".json.gz": ("json", "gzip"),
+    ".csv": ("csv", None),
+    ".json": ("json", None),
+}
+
+
+def file_format(
+    s3_url: str,
+    format: Format | None = None,
+    compression: Compression | Literal["infer"] = "infer",
+) -> tuple[Format, Compression]:
+    """The format and compression of the file at ``s3_url``: as given, else from its suffix.
+
+    Parameters
+    ----------
+    s3_url
+        The object's URL; ``.csv.gz``, ``.json.gz``, ``.csv`` and ``.json`` are understood.
+    format
+        ``"csv"`` or ``"json"``; ``None`` takes it from the suffix.
+    compression
+        ``"gzip"`` or ``None``; ``"infer"`` takes it from the suffix.
+
+    Raises
+    ------
+    ValueError
+        The suffix is none of those and ``format`` or ``compression`` is left to it.
+
+    Examples
+    --------
+    >>> file_format("s3://bucket/sales.json")
+    ('json', None)
+    >>> file_format("s3://bucket/sales", "csv", "gzip")
+    ('csv', 'gzip')
+    """
+    suffix = next((c for s, c in _SUFFIXES.items() if s3_url.lower().endswith(s)), None)
+    if suffix is None and (format is None or compression == "infer"):
+        raise ValueError(
+            f"Can't tell the file format from {s3_url!r}: end the key in .csv.gz, .csv, "
+            ".json.gz or .json (e.g. s3://bucket/path/sales.csv.gz), or pass both format= "
+            "and compression="
+        )
+    inferred_format, inferred_compression = suffix or ("csv", None)
+    chosen_format = inferred_format if format is None else format
+    chosen_compression = inferred_compression if compression == "infer" else compression
+    _check_options(chosen_format, chosen_compression)
+    return chosen_format, chosen_compression
+
+
 def _check_options(format: str, compression: str | None) -> None:
     if format not in ("csv", "json"):
         raise ValueError(f"format must be 'csv' or 'json', not {format!r}")
@@ -854,8 +905,8 @@ def upload_dataframe(
     df: pd.DataFrame,
     s3_url: str,
     *,
-    format: Format = "csv",
-    compression: Compression = "gzip",
+    format: Format | None = None,
+    compression: Compression | Literal["infer"] = "infer",
     index: bool | None = None,
     storage_options: dict[str, Any] | None = None,
     fs: Any = None,
@@ -876,9 +927,10 @@ def upload_dataframe(
     s3_url
         ``s3://bucket/key``.
     format
-        ``"csv"`` or ``"json"`` (an array of flat objects).
+        ``"csv"`` or ``"json"`` (an array of flat objects); by default from the suffix of
+        ``s3_url`` (``.csv.gz``, ``.csv``, ``.json.gz``, ``.json``), see :func:`file_format`.
     compression
-        ``"gzip"`` or ``None``.
+        ``"gzip"`` or ``None``; ``"infer"`` (the default) takes it from the suffix.
     index
         ``None`` writes the index only when it carries information (it is named, or is not the
         default ``RangeIndex``); ``True`` always; ``False`` never.
@@ -912,7 +964,7 @@ def upload_dataframe(
     ('s3://my-bucket/data/sales.csv.gz', 1000000)
     """
     started = time.perf_counter()
-    _check_options(format, compression)
+    format, compression = file_format(s3_url, format, compression)
     bucket, key = _split_url(s3_url)
     url = f"s3://{bucket}/{key}"
     reporter = progress if progress is not None else ProgressReporter()

@@ -159,6 +159,34 @@ def test_json_without_compression(s3: Any, s3fs_fs: Any) -> None:
     assert obj.bytes_written == obj.bytes_uncompressed
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt", "compression"),
+    [
+        ("a.csv.gz", "csv", "gzip"),
+        ("a.csv", "csv", None),
+        ("a.json.gz", "json", "gzip"),
+        ("a.json", "json", None),
+    ],
+)
+def test_the_suffix_chooses_format_and_compression(
+    s3: Any, s3fs_fs: Any, name: str, fmt: str, compression: str | None
+) -> None:
+    obj = upload_dataframe(mixed_frame(5), f"s3://{BUCKET}/{name}", fs=s3fs_fs)
+    assert (obj.format, obj.compression) == (fmt, compression)
+    raw = get(s3fs_fs, name)
+    assert raw.startswith(b"\x1f\x8b") == (compression == "gzip")
+
+
+def test_a_key_without_a_known_suffix_needs_format_and_compression(s3: Any, s3fs_fs: Any) -> None:
+    with pytest.raises(ValueError, match="pass both format= and compression="):
+        upload_dataframe(mixed_frame(5), f"s3://{BUCKET}/data", fs=s3fs_fs)
+    assert not s3fs_fs.exists(f"{BUCKET}/data")
+    obj = upload_dataframe(
+        mixed_frame(5), f"s3://{BUCKET}/data", format="csv", compression="gzip", fs=s3fs_fs
+    )
+    assert obj.rows == 5
+
+
 def test_index_rules_on_s3(s3: Any, s3fs_fs: Any) -> None:
     df = pd.DataFrame({"v": [1, 2]}, index=pd.date_range("2024-01-01", periods=2, name="day"))
     upload_dataframe(df, f"s3://{BUCKET}/i.csv", compression=None, fs=s3fs_fs)

@@ -171,7 +171,7 @@ def test_the_suffix_chooses_the_format(sales: pd.DataFrame, uploads: Uploads, cl
     assert (uploads.calls[0]["format"], uploads.calls[0]["compression"]) == ("json", None)
     assert client.requests[0]["content_type"] == "json"
     assert job.upload is not None
-    with pytest.raises(ValueError, match=r"must end in \.csv\.gz"):
+    with pytest.raises(ValueError, match=r"end the key in \.csv\.gz"):
         api.import_dataframe(sales, "s", "s3://b/k.parquet", progress=False, client=client)
 
 
