@@ -22,7 +22,7 @@ from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTrans
 from nexosis_pandas.exceptions import ConfigurationError, NotFoundError
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import DataType, Import
+from nexosis_pandas.models import DataType, Import, column_metadata_to_wire
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -50,13 +50,6 @@ _CREDENTIAL_KEYS = (
     ("key", "secret"),
     ("aws_access_key_id", "aws_secret_access_key"),
 )
-_COLUMN_FIELDS = {
-    "datatype": "dataType",
-    "data_type": "dataType",
-    "role": "role",
-    "imputation": "imputation",
-    "aggregation": "aggregation",
-}
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
 
@@ -204,7 +197,7 @@ class Client:
             "region": _required_text("region", region),
         }
         if columns is not None:
-            body["columns"] = _column_metadata(columns)
+            body["columns"] = column_metadata_to_wire(columns)
         if content_type is not None:
             if str(content_type).lower() not in ("csv", "json"):
                 raise ValueError(
@@ -613,33 +606,6 @@ def _credentials(credentials: S3Credentials) -> tuple[str, str]:
         "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
         f"got a {type(credentials).__name__} that is neither."
     )
-
-
-def _column_metadata(columns: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
-    if not isinstance(columns, Mapping):
-        raise ValueError(
-            "columns must map column names to {'dataType': ..., 'role': ..., ...}, "
-            f"got {type(columns).__name__}."
-        )
-    wire: dict[str, dict[str, str]] = {}
-    for name, spec in columns.items():
-        if not isinstance(spec, Mapping):
-            raise ValueError(
-                f"columns[{name!r}] must be a mapping such as {{'dataType': 'numeric'}}, "
-                f"got {spec!r}."
-            )
-        entry: dict[str, str] = {}
-        for field_name, value in spec.items():
-            wire_name = _COLUMN_FIELDS.get(str(field_name).lower())
-            if wire_name is None:
-                raise ValueError(
-                    f"columns[{name!r}] has the unknown field {field_name!r}; use dataType, "
-                    "role, imputation or aggregation."
-                )
-            if value is not None:
-                entry[wire_name] = str(value)
-        wire[str(name)] = entry
-    return wire
 
 
 def _dataset_frame(rows: list[Mapping[str, Any]], columns: Mapping[str, Any]) -> pd.DataFrame:

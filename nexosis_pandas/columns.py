@@ -40,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.models import ColumnMetadata, DataType, Role
+from nexosis_pandas.models import ColumnMetadata, DataType, Role, column_metadata_to_wire
 from nexosis_pandas.s3 import validate_column_names
 
 __all__ = [
@@ -305,7 +305,8 @@ def merge_column_metadata(
     Raises
     ------
     ColumnError
-        ``given`` names a column the frame does not have.
+        ``given`` names a column the frame does not have, or a field or value the API does
+        not know.
 
     Examples
     --------
@@ -314,8 +315,8 @@ def merge_column_metadata(
     {'note': {'dataType': 'text', 'role': 'feature'}}
     """
     merged = {name: dict(fields) for name, fields in inferred.items()}
-    for name, fields in given.items():
+    for name, fields in column_metadata_to_wire(given).items():
         if name not in merged:
             raise _missing_column(df, name, "columns")
-        merged[name].update({str(k): str(v) for k, v in fields.items()})
+        merged[name].update(fields)
     return merged

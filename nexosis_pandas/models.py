@@ -25,6 +25,7 @@ __all__ = [
     "Message",
     "Role",
     "StatusChange",
+    "column_metadata_to_wire",
     "parse_timestamp",
 ]
 
@@ -136,6 +137,71 @@ COLUMN_DEFAULTS: dict[DataType, tuple[Imputation | None, Aggregation | None]] = 
     DataType.TEXT: (Imputation.MODE, None),
 }
 """The imputation and aggregation each data type gets when none is given (spec: Defaults)."""
+
+
+_COLUMN_FIELDS: dict[str, tuple[str, type[_LenientEnum]]] = {
+    "datatype": ("dataType", DataType),
+    "data_type": ("dataType", DataType),
+    "role": ("role", Role),
+    "imputation": ("imputation", Imputation),
+    "aggregation": ("aggregation", Aggregation),
+}
+
+
+def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnMetadata:
+    """Check column metadata and write it as the wire has it (camelCase names, enum values).
+
+    Field names may be ``dataType`` or ``data_type`` in any case; values may be enum members or
+    their text in any case; ``None`` leaves a field unset.
+
+    Raises
+    ------
+    ColumnError
+        A column's spec is not a mapping, or has an unknown field or value; the message names
+        the column and lists what is allowed.
+
+    Examples
+    --------
+    >>> column_metadata_to_wire({"units": {"data_type": "NUMERICMEASURE", "role": Role.TARGET}})
+    {'units': {'dataType': 'numericMeasure', 'role': 'target'}}
+    """
+    from nexosis_pandas.exceptions import ColumnError
+
+    if not isinstance(columns, Mapping):
+        raise ColumnError(
+            "columns must map column names to {'dataType': ..., 'role': ..., ...}, "
+            f"not {type(columns).__name__}."
+        )
+    wire: ColumnMetadata = {}
+    for name, spec in columns.items():
+        if not isinstance(spec, Mapping):
+            raise ColumnError(
+                f"columns[{name!r}] must be a mapping such as {{'dataType': 'numeric'}}, "
+                f"not {spec!r}.",
+                column=name,
+            )
+        entry: dict[str, str] = {}
+        for field_name, value in spec.items():
+            known = _COLUMN_FIELDS.get(str(field_name).lower())
+            if known is None:
+                raise ColumnError(
+                    f"columns[{name!r}] has the unknown field {field_name!r}; use dataType, "
+                    "role, imputation or aggregation.",
+                    column=name,
+                )
+            wire_name, vocabulary = known
+            if value is None:
+                continue
+            try:
+                entry[wire_name] = vocabulary(value).value
+            except ValueError:
+                allowed = ", ".join(m.value for m in vocabulary)
+                raise ColumnError(
+                    f"columns[{name!r}] has {wire_name}={value!r}, which is not one of: {allowed}.",
+                    column=name,
+                ) from None
+        wire[str(name)] = entry
+    return wire
 
 
 def parse_timestamp(value: Any) -> pd.Timestamp:

@@ -166,6 +166,16 @@ def test_a_refused_import_request_ends_the_display_with_the_error(
     assert reporter.calls[-1] == ("import_end", "AuthenticationError")
 
 
+def test_bad_column_metadata_fails_before_the_upload(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    with pytest.raises(ColumnError, match="dataType='money'"):
+        sales.nexosis.to_dataset(
+            "sales", "s3://b/k.csv.gz", columns={"units": {"dataType": "money"}}, client=client
+        )
+    assert uploads.calls == [] and client.requests == []
+
+
 def test_the_suffix_chooses_the_format(sales: pd.DataFrame, uploads: Uploads, client: Any) -> None:
     job = api.import_dataframe(sales, "s", "s3://b/k.json", progress=False, client=client)
     assert (uploads.calls[0]["format"], uploads.calls[0]["compression"]) == ("json", None)

@@ -212,3 +212,20 @@ def test_merge_lays_the_users_fields_over_the_inferred(sales: pd.DataFrame) -> N
     assert inferred["units"]["dataType"] == "numeric"  # not modified
     with pytest.raises(ColumnError, match="columns='unit' is not a column"):
         merge_column_metadata(sales, inferred, {"unit": {"role": "none"}})
+
+
+def test_merge_checks_the_users_values_before_anything_is_sent(sales: pd.DataFrame) -> None:
+    inferred = infer_column_metadata(sales)
+    with pytest.raises(ColumnError, match=r"dataType='money', which is not one of: string") as e:
+        merge_column_metadata(sales, inferred, {"units": {"dataType": "money"}})
+    assert e.value.column == "units"
+    with pytest.raises(ColumnError, match="unknown field 'kind'"):
+        merge_column_metadata(sales, inferred, {"units": {"kind": "numeric"}})
+    merged = merge_column_metadata(
+        sales, inferred, {"units": {"data_type": "NUMERICMEASURE", "imputation": "Mean"}}
+    )
+    assert merged["units"] == {
+        "dataType": "numericMeasure",
+        "role": "feature",
+        "imputation": "mean",
+    }
