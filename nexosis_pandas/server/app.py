@@ -54,6 +54,8 @@ ACCESS_DENIED = (
 ALLOTTED = 10_000
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
+MAX_NAME_LENGTH = 1000
+"""The longest dataset name: longer ones would make URLs HTTP servers refuse."""
 API_PREFIX = "/v1"
 _PUBLIC_PATHS = ("/docs", "/openapi.json", "/docs/", "/")
 
@@ -151,7 +153,13 @@ class _LenientModel(BaseModel):
 class ImportS3Request(_LenientModel):
     """The body of ``POST /imports/s3``."""
 
-    dataset_name: str = Field(alias="dataSetName", min_length=1, examples=["Location-A"])
+    dataset_name: str = Field(
+        alias="dataSetName",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        examples=["Location-A"],
+        description="The dataset's name; it is part of the dataset's URL, hence the limit",
+    )
     bucket: str = Field(min_length=1, examples=["nexosis-sample-data"])
     path: str = Field(min_length=1, examples=["LocationA.csv"])
     region: str | None = Field(default=None, examples=["us-east-1"])
@@ -492,6 +500,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                 None,
                 headers,
             ).response()
+        if exc.status_code == 400:  # FastAPI's own "There was an error parsing the body"
+            return ApiError(
+                400,
+                "Request is invalid",
+                "RequestValidation",
+                {"body": [f"The request body could not be read: {exc.detail}."]},
+                headers,
+            ).response()
         return ApiError(exc.status_code, str(exc.detail), None, None, headers).response()
 
     @app.exception_handler(RequestValidationError)
@@ -526,7 +542,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 ImportIdPath = Annotated[str, Path(alias="importId", description="The import's id (a GUID)")]
 DatasetPath = Annotated[str, Path(alias="dataSetName", description="The dataset's name")]
-PageQuery = Annotated[int, Query(ge=0, description="Zero-based page number")]
+MAX_PAGE = 10**9
+"""The largest page number: page * pageSize must fit SQLite's 64-bit OFFSET."""
+PageQuery = Annotated[int, Query(ge=0, le=MAX_PAGE, description="Zero-based page number")]
 PageSizeQuery = Annotated[
     int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 1000)")
 ]
@@ -660,7 +678,7 @@ def _install_dataset_routes(router: APIRouter, store: Store) -> None:
         )
 
     @router.get(
-        "/data/{dataSetName}",
+        "/data/{dataSetName:path}",
         tags=["datasets"],
         summary="A page of a dataset's rows (JSON, or CSV with Accept: text/csv)",
         responses={200: {"content": {"text/csv": {}}}},
@@ -693,7 +711,7 @@ def _install_dataset_routes(router: APIRouter, store: Store) -> None:
         )
 
     @router.delete(
-        "/data/{dataSetName}", tags=["datasets"], status_code=204, summary="Delete a dataset"
+        "/data/{dataSetName:path}", tags=["datasets"], status_code=204, summary="Delete a dataset"
     )
     def delete_dataset(name: DatasetPath) -> Response:
         if not store.delete_dataset(name):
@@ -701,7 +719,7 @@ def _install_dataset_routes(router: APIRouter, store: Store) -> None:
         return Response(status_code=204)
 
     @router.put(
-        "/data/{dataSetName}",
+        "/data/{dataSetName:path}",
         tags=["datasets"],
         summary="Send rows directly: JSON {columns?, data} or a CSV body",
         openapi_extra={
@@ -723,6 +741,10 @@ def _install_dataset_routes(router: APIRouter, store: Store) -> None:
         },
     )
     async def put_dataset(name: DatasetPath, request: Request) -> Response:
+        if len(name) > MAX_NAME_LENGTH:
+            raise _validation(
+                {"dataSetName": [f"The dataSetName must be at most {MAX_NAME_LENGTH} characters."]}
+            )
         body = await request.body()
         is_csv = "csv" in request.headers.get("content-type", "").lower()
         return await run_in_threadpool(_put_rows, store, request, name, body, is_csv)
@@ -735,7 +757,7 @@ def _put_rows(store: Store, request: Request, name: str, body: bytes, is_csv: bo
     else:
         try:
             parsed = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise _validation({"body": [f"The request body is not valid JSON: {exc}"]}) from None
         if isinstance(parsed, Mapping):
             lowered = {str(k).lower(): v for k, v in parsed.items()}
