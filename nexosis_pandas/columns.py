@@ -16,6 +16,8 @@ datetimes (naive or with a time zone)       ``date``
 strings (``str``, ``string``, ``object``)   ``string``, or ``text`` for long free text
 ``object`` holding other Python values      inferred from the values (``pd.api.types.infer_dtype``)
 complex numbers, timedeltas                 an error: convert them first (the message says how)
+lists, dicts, sets, arrays in cells         an error: spread them or write them as JSON text
+infinite floats                             an error: a numeric column holds finite numbers
 ==========================================  ===========
 
 Long free text
@@ -37,11 +39,12 @@ import difflib
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from nexosis_pandas.exceptions import ColumnError
 from nexosis_pandas.models import ColumnMetadata, DataType, Role, column_metadata_to_wire
-from nexosis_pandas.s3 import validate_column_names
+from nexosis_pandas.s3 import unencodable_text_error, validate_column_names
 
 __all__ = [
     "TEXT_MIN_MEDIAN_LENGTH",
@@ -99,7 +102,10 @@ def infer_data_type(series: pd.Series) -> DataType:
     kind = getattr(dtype, "kind", "O")
     if kind == "b":
         return DataType.LOGICAL
-    if kind in "iuf":
+    if kind in "iu":
+        return DataType.NUMERIC
+    if kind == "f":
+        _check_finite(series)
         return DataType.NUMERIC
     if kind == "M":
         return DataType.DATE
@@ -121,7 +127,46 @@ def infer_data_type(series: pd.Series) -> DataType:
     inferred = pd.api.types.infer_dtype(series, skipna=True)
     if inferred == "string":
         return _string_or_text(series)
-    return _OBJECT_KINDS.get(inferred, DataType.STRING)
+    if inferred.startswith("mixed"):
+        _check_flat(series)
+    data_type = _OBJECT_KINDS.get(inferred, DataType.STRING)
+    if data_type is DataType.NUMERIC:
+        _check_finite(series)
+    return data_type
+
+
+_NESTED = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def _check_flat(series: pd.Series) -> None:
+    """A cell holding a list or a dict would arrive as its Python repr: refuse it."""
+    nested = series.map(lambda value: isinstance(value, _NESTED)).to_numpy(dtype=bool)
+    if not nested.any():
+        return
+    name = series.name
+    label = series.index[nested][0]
+    found = type(series.to_numpy()[nested.argmax()]).__name__
+    raise ColumnError(
+        f"Column {name!r} holds a {found} at row {label!r} ({int(nested.sum())} such cells); "
+        "a dataset holds one value per cell. Spread it into columns, or send it as JSON "
+        f"text: df[{name!r}] = df[{name!r}].map(json.dumps, na_action='ignore')",
+        column=name,
+    )
+
+
+def _check_finite(series: pd.Series) -> None:
+    """Infinities fail the import's numeric check on the server: refuse them before upload."""
+    numbers = pd.to_numeric(series, errors="coerce")
+    infinite = np.isinf(np.asarray(numbers.to_numpy(dtype="float64", na_value=np.nan)))
+    if not infinite.any():
+        return
+    name = series.name
+    raise ColumnError(
+        f"Column {name!r} holds an infinite value at row {series.index[infinite][0]!r} "
+        f"({int(infinite.sum())} in all); a numeric dataset column holds finite numbers. "
+        f"Replace them, e.g. df[{name!r}] = df[{name!r}].replace([np.inf, -np.inf], np.nan)",
+        column=name,
+    )
 
 
 def _string_or_text(series: pd.Series) -> DataType:
@@ -131,7 +176,10 @@ def _string_or_text(series: pd.Series) -> DataType:
     if len(values) > TEXT_SAMPLE_SIZE:
         step = len(values) // TEXT_SAMPLE_SIZE
         values = values.iloc[::step]
-    strings = values.astype(str)
+    try:
+        strings = values.astype(str)
+    except UnicodeEncodeError:
+        raise unencodable_text_error(series.name, values) from None
     long_enough = strings.str.len().median() >= TEXT_MIN_MEDIAN_LENGTH
     if long_enough and strings.str.contains(r"\s", regex=True).mean() >= 0.5:
         return DataType.TEXT

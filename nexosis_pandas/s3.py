@@ -10,7 +10,8 @@ What the file contains
 - The index is written when it carries information (it is named, or it is anything but the
   default ``RangeIndex(0, n)``), or when ``index=True``; never with ``index=False``. An unnamed
   index is written as ``index`` (levels of an unnamed ``MultiIndex`` as ``level_0``, ...).
-- Missing values (``NaN``, ``None``, ``NaT``, ``pd.NA``) are empty fields (``null`` in JSON).
+- Missing values (``NaN``, ``None``, ``NaT``, ``pd.NA``) are empty fields (``null`` in JSON);
+  in a file of one column they are written ``""``, since readers skip a blank line.
 - Integers, nullable ones included, are written as integers; booleans as ``True``/``False``
   (``true``/``false`` in JSON).
 - Floats are written in the shortest form that reads back as the same double (``0.1``,
@@ -54,6 +55,7 @@ __all__ = [
     "S3Object",
     "encode_dataframe",
     "file_format",
+    "unencodable_text_error",
     "upload_dataframe",
     "validate_column_names",
 ]
@@ -272,6 +274,12 @@ e.g. df = df.loc[:, ~df.columns.duplicated()].
                 f"Column name {name!r} ({place}) is empty; column names must be non-empty; {fix}.",
                 column=name,
             )
+        if _surrogate_at(name) is not None:
+            raise ColumnError(
+                f"Column name {name!r} ({place}) holds an unpaired surrogate, which UTF-8 cannot "
+                f"encode; {fix}.",
+                column=name,
+            )
     seen: dict[str, list[str]] = {}
     for name, place in zip(names, where, strict=True):
         seen.setdefault(str(name), []).append(place)
@@ -290,6 +298,49 @@ e.g. df = df.loc[:, ~df.columns.duplicated()].
                 column=name,
             )
     return [str(n) for n in names]
+
+
+def _surrogate_at(text: str) -> int | None:
+    """Where ``text`` stops being encodable as UTF-8 (an unpaired surrogate), if it does."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def unencodable_text_error(name: object, values: pd.Series) -> ColumnError:
+    """The error for a column holding text UTF-8 cannot encode, naming the first such row.
+
+    Parameters
+    ----------
+    name
+        The column's name.
+    values
+        The column (or the part of it being encoded).
+
+    Returns
+    -------
+    ColumnError
+        Naming the column, the row and the repair.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> str(unencodable_text_error("s", pd.Series(["ok", "bad\\ud800"], dtype=object)))[:60]
+    "Column 's' holds text with an unpaired surrogate (row 1), wh"
+    """
+    label: object = None
+    for row, value in values.items():
+        if isinstance(value, str) and _surrogate_at(value) is not None:
+            label = row
+            break
+    return ColumnError(
+        f"Column {name!r} holds text with an unpaired surrogate (row {label!r}), which UTF-8 "
+        "cannot encode, so nothing was uploaded. Repair the text, e.g. "
+        f"df[{name!r}] = df[{name!r}].str.encode('utf-8', 'replace').str.decode('utf-8')",
+        column=name,
+    )
 
 
 def _plural(places: list[str]) -> str:
@@ -649,13 +700,21 @@ class _Encoding:
         return self._hash.hexdigest()
 
     def _arrays(self, start: int, stop: int) -> list[pa.Array]:
-        return [
-            formatter(series.iloc[start:stop])
-            for formatter, series in zip(self._formatters, self._series, strict=True)
-        ]
+        arrays = []
+        for name, formatter, series in zip(self.names, self._formatters, self._series, strict=True):
+            values = series.iloc[start:stop]
+            try:
+                arrays.append(formatter(values))
+            except UnicodeEncodeError:
+                raise unencodable_text_error(name, values) from None
+        return arrays
 
     def _csv_chunk(self, start: int, stop: int) -> bytes:
-        table = pa.Table.from_arrays(self._arrays(start, stop), names=list(self.names))
+        arrays = self._arrays(start, stop)
+        if len(arrays) == 1 and arrays[0].null_count:
+            # A lone missing value would be a blank line, which CSV readers skip: write "".
+            arrays = [pc.fill_null(pc.cast(arrays[0], pa.string()), "")]
+        table = pa.Table.from_arrays(arrays, names=list(self.names))
         sink = pa.BufferOutputStream()
         options = pa_csv.WriteOptions(include_header=start == 0, batch_size=max(stop - start, 1))
         pa_csv.write_csv(table, sink, options)

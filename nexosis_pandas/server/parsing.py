@@ -138,6 +138,8 @@ class _CsvReader(_Reader):
         self.header = []
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        # The csv module refuses fields over 128 KiB by default; allow what a JSON record may be.
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS))
         reader = csv.reader(self._text, strict=True)
         line = 1
         try:
