@@ -154,7 +154,7 @@ def test_odd_values_round_trip(client: Client, s3: Any) -> None:
         pd.Series([1.5, np.nan, 2.0, np.nan]),
         pd.Series(["a", None, "b", None]),
         pd.Series([True, None, False, None], dtype="boolean"),
-        pd.Series(pd.to_datetime(["2024-01-01", None, "2024-01-02", None])),
+        pd.Series([pd.Timestamp("2024-01-01"), pd.NaT, pd.Timestamp("2024-01-02"), pd.NaT]),
     ],
     ids=["float", "string", "boolean", "datetime"],
 )
