@@ -15,11 +15,15 @@ from faultproxy import FaultProxy
 
 from nexosis_pandas.exceptions import APIConnectionError, NexosisError
 from nexosis_pandas.job import ImportJob
+from nexosis_pandas.server.worker import BATCH_ROWS, BLOCK_SIZE
 
 pytestmark = pytest.mark.reliability
 
 BIG_ROWS = 80_000
 PAD = "p" * 130
+FIRST_BLOCK_ROWS = BLOCK_SIZE // (len(PAD) + 12)
+# The kill must find rows already staged, so the first block must fill a batch.
+assert FIRST_BLOCK_ROWS > BATCH_ROWS, "make the rows narrower or BIG_ROWS larger"
 
 
 def _put_big(fs: Any) -> int:
@@ -59,10 +63,10 @@ def test_sigkill_mid_import_loses_nothing(
         client.import_from_s3(name, BUCKET, f"{name}.csv").wait(timeout=60, progress=False)
         earlier[name] = client.read_dataset(name)
     size = _put_big(s3fs_fs)
-    assert size > 10 * 2**20
+    assert size > BLOCK_SIZE + 2 * 2**20
 
-    # The first 8 MiB block is read, parsed and staged; the read of the next one hangs.
-    s3_proxy.stall_after(9 * 2**20)
+    # The first block is read, parsed and staged; the read of the next one hangs.
+    s3_proxy.stall_after(BLOCK_SIZE + 2**20)
     job = client.import_from_s3("big", BUCKET, "big.csv")
     waited: list[ImportJob | BaseException] = []
 
@@ -90,7 +94,7 @@ def test_sigkill_mid_import_loses_nothing(
     assert "may have reached" not in str(refused.value)
 
     # Restarted on the same data directory, it resumes the import and is killed again mid-file.
-    s3_proxy.stall_after(9 * 2**20)
+    s3_proxy.stall_after(BLOCK_SIZE + 2**20)
     second = server_process(data_dir, s3_endpoint_url=s3_proxy.url)
     api_proxy.retarget(second.port)
     _stalled_mid_file(second, s3_proxy, job.import_id)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BUCKET, fast_client, port_of, put_csv
+from conftest import BUCKET, fast_client, port_of, put_csv, wait_until
 from faultproxy import FaultProxy
 
 from nexosis_pandas import upload_dataframe
@@ -149,6 +149,8 @@ def test_a_withheld_answer_times_out_and_is_not_repeated(
     assert "may have reached the server, so it was not repeated" in message
     api_proxy.clear()
     assert _posts(api_proxy) == 1
+    # The client gave up waiting; the server may still be handling the request.
+    wait_until(lambda: _imports_of(direct, "held") > 0, timeout=30, what="the held import")
     assert _imports_of(direct, "held") == 1
 
 
