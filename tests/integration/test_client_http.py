@@ -17,6 +17,7 @@ from nexosis_pandas import (
     AuthenticationError,
     BadRequestError,
     Client,
+    ColumnError,
     ImportJob,
     ImportStatus,
     NotFoundError,
@@ -186,11 +187,14 @@ def test_server_errors_become_exceptions(client: Client, reference_server: Any, 
     assert bad_id.value.status_code == 400
     assert "not-a-guid" in str(bad_id.value)
 
-    with pytest.raises(BadRequestError) as bad_columns:
+    with pytest.raises(ColumnError, match="no-such-type"):  # caught before any request
         client.import_from_s3(
             "sales", BUCKET, "a.csv", columns={"amount": {"dataType": "no-such-type"}}
         )
-    assert "amount" in str(bad_columns.value)
+    two_targets = {"amount": {"role": "target"}, "region": {"role": "target"}}
+    with pytest.raises(BadRequestError) as bad_columns:  # only the server knows this rule
+        client.import_from_s3("sales", BUCKET, "a.csv", columns=two_targets)
+    assert bad_columns.value.error_type == "InvalidColumnMetadata"
 
     wrong_key = "wrong-key-0b1f"
     with (

@@ -59,6 +59,7 @@ COLUMN_ERRORS = [
     "('a', 'x')",  # MultiIndex columns
     "'z'",  # complex numbers
     "'wait'",  # timedeltas
+    "'price'",  # a data type the API does not have
 ]
 
 
