@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import BUCKET, ServerProcess, fast_client, port_of, put_csv, wait_until
 from faultproxy import FaultProxy
+from reliability_helpers import BUCKET, ServerProcess, fast_client, port_of, put_csv, wait_until
 
 from nexosis_pandas.exceptions import APIConnectionError, NexosisError
 from nexosis_pandas.job import ImportJob

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BUCKET, fast_client, port_of, put_csv, wait_until
 from faultproxy import FaultProxy
+from reliability_helpers import BUCKET, fast_client, port_of, put_csv, wait_until
 
 from nexosis_pandas import upload_dataframe
 from nexosis_pandas.client import Client

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BUCKET, fast_client
+from reliability_helpers import BUCKET, fast_client
 
 from nexosis_pandas import import_dataframe
 from nexosis_pandas.client import Client

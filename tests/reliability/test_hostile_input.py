@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import pytest
 import requests
-from conftest import BUCKET, fast_client, put_csv
+from reliability_helpers import BUCKET, fast_client, put_csv
 
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import BadRequestError

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import BUCKET, fast_client, put_csv
+from reliability_helpers import BUCKET, fast_client, put_csv
 
 from nexosis_pandas.job import ImportJob
 

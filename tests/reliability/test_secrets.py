@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import BUCKET, ServerProcess, fast_client, put_csv
+from reliability_helpers import BUCKET, ServerProcess, fast_client, put_csv
 
 from nexosis_pandas.exceptions import AuthenticationError, ImportFailedError, NexosisError
 from nexosis_pandas.server import ReferenceServer
