@@ -20,6 +20,7 @@ from nexosis_pandas.exceptions import ColumnError
 from nexosis_pandas.local_s3 import LocalS3
 from nexosis_pandas.progress import ProgressReporter
 from nexosis_pandas.s3 import encode_dataframe
+from tests.pandas_compat import EXACT_FLOATS
 
 BUCKET = "test-bucket"
 
@@ -92,7 +93,7 @@ def test_round_trip_of_every_dtype(s3: Any, s3fs_fs: Any) -> None:
         f"s3://{BUCKET}/all.csv.gz",
         storage_options=s3.storage_options,
         dtype={"count": "Int64", "nbool": "boolean"},
-        float_precision="round_trip",  # pandas 2's default parser is not exact
+        **EXACT_FLOATS,
     )
     assert list(back.columns) == list(df.columns)
     pd.testing.assert_series_equal(back["id"], df["id"])
@@ -137,9 +138,7 @@ def test_multipart_upload_of_a_large_frame(s3: Any, s3fs_fs: Any) -> None:
     )
     assert obj.bytes_written > s3_module.PART_SIZE
     assert obj.etag is not None and int(obj.etag.rsplit("-", 1)[1]) >= 2  # a multipart upload
-    back = pd.read_csv(
-        io.BytesIO(gzip.decompress(get(s3fs_fs, "big.csv.gz"))), float_precision="round_trip"
-    )
+    back = pd.read_csv(io.BytesIO(gzip.decompress(get(s3fs_fs, "big.csv.gz"))), **EXACT_FLOATS)
     pd.testing.assert_frame_equal(back, df, check_exact=True)
 
     kinds = [c[0] for c in recorder.calls]

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultproxy import FaultProxy
-from reliability_helpers import ServerProcess
+
+from tests.reliability.faultproxy import FaultProxy
+from tests.reliability.reliability_helpers import ServerProcess
 
 
 @pytest.fixture

@@ -10,12 +10,19 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from faultproxy import FaultProxy
-from reliability_helpers import BUCKET, ServerProcess, fast_client, port_of, put_csv, wait_until
 
 from nexosis_pandas.exceptions import APIConnectionError, NexosisError
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.server.worker import BATCH_ROWS, BLOCK_SIZE
+from tests.reliability.faultproxy import FaultProxy
+from tests.reliability.reliability_helpers import (
+    BUCKET,
+    ServerProcess,
+    fast_client,
+    port_of,
+    put_csv,
+    wait_until,
+)
 
 pytestmark = pytest.mark.reliability
 

@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from faultproxy import FaultProxy
-from reliability_helpers import BUCKET, fast_client, port_of, put_csv, wait_until
 
 from nexosis_pandas import upload_dataframe
 from nexosis_pandas.client import Client
@@ -24,6 +22,8 @@ from nexosis_pandas.exceptions import (
 )
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.server import ReferenceServer
+from tests.reliability.faultproxy import FaultProxy
+from tests.reliability.reliability_helpers import BUCKET, fast_client, port_of, put_csv, wait_until
 
 pytestmark = pytest.mark.reliability
 

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from reliability_helpers import BUCKET, fast_client
 
 from nexosis_pandas import import_dataframe
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import ColumnError
+from tests.reliability.reliability_helpers import BUCKET, fast_client
 
 pytestmark = pytest.mark.reliability
 

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import pytest
 import requests
-from reliability_helpers import BUCKET, fast_client, put_csv
 
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import BadRequestError
 from nexosis_pandas.server import ReferenceServer
+from tests.reliability.reliability_helpers import BUCKET, fast_client, put_csv
 
 pytestmark = pytest.mark.reliability
 

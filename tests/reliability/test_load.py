@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from reliability_helpers import BUCKET, fast_client, put_csv
 
 from nexosis_pandas.job import ImportJob
+from tests.reliability.reliability_helpers import BUCKET, fast_client, put_csv
 
 pytestmark = pytest.mark.reliability
 

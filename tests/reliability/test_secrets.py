@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import requests
-from reliability_helpers import BUCKET, ServerProcess, fast_client, put_csv
 
 from nexosis_pandas.exceptions import AuthenticationError, ImportFailedError, NexosisError
 from nexosis_pandas.server import ReferenceServer
+from tests.reliability.reliability_helpers import BUCKET, ServerProcess, fast_client, put_csv
 
 pytestmark = pytest.mark.reliability
 

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import s3fs
-from fake_jobs import FakeClient, RecordingReporter, record
 
 import nexosis_pandas
 from nexosis_pandas import api, config
@@ -16,6 +15,7 @@ from nexosis_pandas.exceptions import ColumnError, ConfigurationError
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.s3 import S3Object
+from tests.unit.fake_jobs import FakeClient, RecordingReporter, record
 
 
 class FakeFS:

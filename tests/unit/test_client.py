@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, guid, import_wire, refused
 
 import nexosis_pandas
 from nexosis_pandas import (
@@ -27,6 +26,15 @@ from nexosis_pandas import (
 )
 from nexosis_pandas.config import DEFAULT_BASE_URL, using_defaults
 from nexosis_pandas.history import HISTORY_DTYPES
+from tests.unit.fake_http import (
+    API_KEY,
+    BASE_URL,
+    FakeAdapter,
+    fake_session,
+    guid,
+    import_wire,
+    refused,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import pytest
 from nexosis_pandas import s3 as s3_module
 from nexosis_pandas.exceptions import ColumnError
 from nexosis_pandas.s3 import S3Object, encode_dataframe, validate_column_names
+from tests.pandas_compat import EXACT_FLOATS
 
 
 def _any(value: Any) -> Any:
@@ -30,7 +31,7 @@ def read_back(df: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
         io.StringIO(text(df, **kwargs)),
         keep_default_na=False,
         na_values=[""],
-        float_precision="round_trip",  # pandas 2's default parser is not exact
+        **EXACT_FLOATS,
     )
 
 
@@ -64,7 +65,7 @@ def test_every_dtype_round_trips_through_pandas() -> None:
     back = pd.read_csv(
         io.StringIO(text(df)),
         dtype={"nullable_int": "Int64", "nullable_bool": "boolean", "str": "object"},
-        float_precision="round_trip",  # pandas 2's default parser is not exact
+        **EXACT_FLOATS,
     )
     assert list(back.columns) == list(df.columns)
     pd.testing.assert_series_equal(back["int"], df["int"])

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-from fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, refused, reset
 
 from nexosis_pandas._http import USER_AGENT, HTTPTransport
 from nexosis_pandas._version import __version__
@@ -26,6 +25,7 @@ from nexosis_pandas.exceptions import (
     QuotaExceededError,
     ServerError,
 )
+from tests.unit.fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, refused, reset
 
 
 @pytest.fixture(autouse=True)

@@ -3,11 +3,11 @@ from __future__ import annotations
 from itertools import islice, pairwise
 
 import pytest
-from fake_jobs import FakeTime, RecordingReporter, job_with, record
 
 from nexosis_pandas.exceptions import APIConnectionError, ImportFailedError, ImportTimeoutError
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.polling import poll_intervals, wait_for_import
+from tests.unit.fake_jobs import FakeTime, RecordingReporter, job_with, record
 
 
 def test_intervals_start_fast_and_back_off_to_two_seconds() -> None:

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fake_jobs import FakeTime, job_with, record
 
 import nexosis_pandas.progress as progress_module
 from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError, UploadError
@@ -20,6 +19,7 @@ from nexosis_pandas.progress import (
     WidgetReporter,
     resolve_progress,
 )
+from tests.unit.fake_jobs import FakeTime, job_with, record
 
 URL = "s3://test-bucket/nexosis/sales-0123456789abcdef.csv.gz"
 

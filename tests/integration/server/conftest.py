@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from server_helpers import BUCKET, Api
+
+from tests.integration.server.server_helpers import BUCKET, Api
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from server_helpers import Api
+
+from tests.integration.server.server_helpers import Api
 
 ACCOUNT_HEADERS = [
     f"Nexosis-Account-{kind}Count-{which}"

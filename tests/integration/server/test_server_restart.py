@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from server_helpers import BUCKET, Api
-
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.server import ReferenceServer
 from nexosis_pandas.server.store import Store
+from tests.integration.server.server_helpers import BUCKET, Api
 
 
 def _server(s3: Any, data_dir: Any, workers: int = 4) -> ReferenceServer:
