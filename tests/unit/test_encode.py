@@ -27,12 +27,10 @@ def text(df: pd.DataFrame, **kwargs: Any) -> str:
 
 
 def read_back(df: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
-    return pd.read_csv(
-        io.StringIO(text(df, **kwargs)),
-        keep_default_na=False,
-        na_values=[""],
-        **EXACT_FLOATS,
+    back: pd.DataFrame = pd.read_csv(
+        io.StringIO(text(df, **kwargs)), keep_default_na=False, na_values=[""], **EXACT_FLOATS
     )
+    return back
 
 
 def every_dtype(n: int = 6) -> pd.DataFrame:
