@@ -34,7 +34,7 @@ def sample_sales(
     frames = []
     for number in range(1, stores + 1):
         n = len(days)
-        weekday = days.dayofweek.to_numpy()
+        weekday = days.day_of_week.to_numpy()
         promo = rng.random(n) < 0.15
         temperature = np.round(rng.normal(5 + number, 6, n), 1)
         temperature[rng.random(n) < 0.08] = np.nan

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Sandbox", "sandbox"]
 
+_running: list[Sandbox] = []
+
 
 class Sandbox:
     """A local S3 (moto's server) and the reference Nexosis server on free loopback ports.
@@ -101,22 +103,35 @@ class Sandbox:
                 storage_options=self._s3.storage_options,
             )
         )
+        _running.append(self)
         atexit.register(self.stop)
         return self
 
     def stop(self) -> None:
-        """Stop both servers, restore the previous defaults, delete a temporary data directory."""
+        """Stop both servers, restore the previous defaults, delete a temporary data directory.
+
+        The defaults are restored only while they are still this sandbox's: a sandbox started
+        later, or defaults set since, stay in force.
+        """
         atexit.unregister(self.stop)
         if self._previous is not None:
-            config.set_defaults(self._previous)
+            if self._client is not None and config.get_defaults().client is self._client:
+                config.set_defaults(self._previous)
+            for later in _running:  # a sandbox started after this one restores what this did
+                if later._previous is not None and later._previous.client is self._client:
+                    later._previous = self._previous
             self._previous = None
+        if self in _running:
+            _running.remove(self)
         if self._server is not None:
             self._server.stop()
             self._server = None
         if self._s3 is not None:
             self._s3.stop()
             self._s3 = None
-        self._client = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
