@@ -29,8 +29,10 @@ Long free text
     ``columns={"name": {"dataType": "string"}}``.
 
 Roles
-    The columns named as ``target``, ``timestamp`` and ``key`` get those roles; every other
-    column is a ``feature``.
+    The columns named as ``target``, ``timestamp`` and ``key`` get those roles. Every other
+    column is sent with its data type only: a new dataset makes it a ``feature``, and a
+    dataset imported into again keeps the roles it has (so a later import need not repeat
+    them, and still upserts by the dataset's key and timestamp).
 """
 
 from __future__ import annotations
@@ -268,8 +270,9 @@ def infer_column_metadata(
     """The column metadata an import of ``df`` sends, checked against the frame.
 
     Data types come from the dtypes (see :mod:`nexosis_pandas.columns` for the table and the
-    rule for free text); the columns named here get their roles and every other column is a
-    ``feature``. The server fills in imputation and aggregation from the data type.
+    rule for free text); the columns named here get their roles. Every other column carries
+    no role, so the server decides: ``feature`` in a new dataset, the role it already has in
+    an existing one. The server fills in imputation and aggregation from the data type.
 
     Parameters
     ----------
@@ -286,7 +289,8 @@ def infer_column_metadata(
     Returns
     -------
     dict
-        Column name to ``{"dataType": ..., "role": ...}``, in the frame's column order.
+        Column name to ``{"dataType": ...}``, with ``"role"`` for the columns named here, in
+        the frame's column order.
 
     Raises
     ------
@@ -302,7 +306,7 @@ def infer_column_metadata(
     ...                    "store": ["a", "b", "a"], "units": [3, 5, 2]})
     >>> infer_column_metadata(df, target="units", timestamp="day")  # doctest: +NORMALIZE_WHITESPACE
     {'day': {'dataType': 'date', 'role': 'timestamp'},
-     'store': {'dataType': 'string', 'role': 'feature'},
+     'store': {'dataType': 'string'},
      'units': {'dataType': 'numeric', 'role': 'target'}}
     """
     validate_column_names(df, index=False)
@@ -324,12 +328,15 @@ def infer_column_metadata(
     metadata: ColumnMetadata = {}
     for name in df.columns:
         data_type = infer_data_type(df[name])
-        role = roles.get(name, Role.FEATURE)
-        if role is Role.TARGET:
+        named_role = roles.get(name)
+        if named_role is Role.TARGET:
             _check_target(df, name, data_type)
-        elif role is Role.TIMESTAMP:
+        elif named_role is Role.TIMESTAMP:
             _check_timestamp(df, name, data_type)
-        metadata[name] = {"dataType": data_type.value, "role": role.value}
+        metadata[name] = {"dataType": data_type.value}
+        if named_role is not None:
+            # Only named roles are sent: a role left out keeps the existing dataset's role.
+            metadata[name]["role"] = named_role.value
     keys = _as_names(key)
     if keys:
         _check_key(df, keys, timestamp)
@@ -360,7 +367,7 @@ def merge_column_metadata(
     --------
     >>> df = pd.DataFrame({"note": ["x"]})
     >>> merge_column_metadata(df, infer_column_metadata(df), {"note": {"dataType": "text"}})
-    {'note': {'dataType': 'text', 'role': 'feature'}}
+    {'note': {'dataType': 'text'}}
     """
     merged = {name: dict(fields) for name, fields in inferred.items()}
     for name, fields in column_metadata_to_wire(given).items():

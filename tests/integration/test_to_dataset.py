@@ -145,3 +145,58 @@ def test_a_failed_import_raises_with_the_servers_message(client: Client, s3: Any
         )
     assert info.value.job.status is ImportStatus.FAILED
     assert "when" in str(info.value)
+
+
+def dataset_columns(server: Any, name: str) -> dict[str, dict[str, Any]]:
+    """The dataset's column metadata, as ``GET /data/{name}`` reports it."""
+    import requests
+
+    response = requests.get(
+        f"{server.url}/data/{name}",
+        params={"pageSize": 1},
+        headers={"api-key": server.api_key},
+        timeout=10,
+    )
+    response.raise_for_status()
+    columns: dict[str, dict[str, Any]] = response.json()["columns"]
+    return columns
+
+
+def test_importing_again_without_roles_keeps_them_and_upserts(
+    sales: pd.DataFrame, client: Client, s3: Any, reference_server: Any
+) -> None:
+    first = sales.iloc[:300]
+    first.nexosis.to_dataset(
+        "sales",
+        f"s3://{BUCKET}/first.csv.gz",
+        target="units",
+        timestamp="day",
+        key="store",
+        client=client,
+        storage_options=s3.storage_options,
+        progress=False,
+        timeout=60,
+    )
+    roles = {
+        name: spec["role"] for name, spec in dataset_columns(reference_server, "sales").items()
+    }
+    assert (roles["day"], roles["store"], roles["units"]) == ("timestamp", "key", "target")
+
+    # rows 200..499: 100 overlap the first import (same store and day), 200 are new
+    second = sales.iloc[200:].assign(units=-1)
+    job = second.nexosis.to_dataset(
+        "sales",
+        f"s3://{BUCKET}/second.csv.gz",
+        client=client,
+        storage_options=s3.storage_options,
+        progress=False,
+        timeout=60,
+    )
+    after = {
+        name: spec["role"] for name, spec in dataset_columns(reference_server, "sales").items()
+    }
+    assert after == roles
+    assert "200 appended, 100 replaced" in job.messages[0].message
+    back = client.read_dataset("sales")
+    assert len(back) == len(sales)
+    assert_same(back, pd.concat([sales.iloc[:200], second]))

@@ -129,7 +129,7 @@ def test_to_dataset_uploads_imports_and_waits(
         "region": "eu-west-1",
         "columns": {
             "day": {"dataType": "date", "role": "timestamp"},
-            "store": {"dataType": "string", "role": "feature"},
+            "store": {"dataType": "string"},
             "units": {"dataType": "numeric", "role": "target"},
         },
         "content_type": "csv",
@@ -251,10 +251,7 @@ def test_columns_mapping_none_and_invalid(
         progress=False,
         client=client,
     )
-    assert client.requests[-1]["columns"]["units"] == {
-        "dataType": "numericMeasure",
-        "role": "feature",
-    }
+    assert client.requests[-1]["columns"]["units"] == {"dataType": "numericMeasure"}
     api.import_dataframe(sales, "s", "s3://b/k.csv.gz", columns=None, progress=False, client=client)
     assert client.requests[-1]["columns"] is None
     with pytest.raises(ValueError, match="columns=None sends no column metadata"):

@@ -108,9 +108,9 @@ def test_roles_and_types(sales: pd.DataFrame) -> None:
     metadata = infer_column_metadata(sales, target="units", timestamp="day", key="order_id")
     assert metadata == {
         "day": {"dataType": "date", "role": "timestamp"},
-        "store": {"dataType": "string", "role": "feature"},
+        "store": {"dataType": "string"},
         "units": {"dataType": "numeric", "role": "target"},
-        "promo": {"dataType": "logical", "role": "feature"},
+        "promo": {"dataType": "logical"},
         "order_id": {"dataType": "string", "role": "key"},
     }
     assert list(metadata) == list(sales.columns)
@@ -208,7 +208,7 @@ def test_errors_are_value_errors(sales: pd.DataFrame) -> None:
 def test_merge_lays_the_users_fields_over_the_inferred(sales: pd.DataFrame) -> None:
     inferred = infer_column_metadata(sales)
     merged = merge_column_metadata(sales, inferred, {"units": {"dataType": "numericMeasure"}})
-    assert merged["units"] == {"dataType": "numericMeasure", "role": "feature"}
+    assert merged["units"] == {"dataType": "numericMeasure"}
     assert inferred["units"]["dataType"] == "numeric"  # not modified
     with pytest.raises(ColumnError, match="columns='unit' is not a column"):
         merge_column_metadata(sales, inferred, {"unit": {"role": "none"}})
@@ -226,6 +226,5 @@ def test_merge_checks_the_users_values_before_anything_is_sent(sales: pd.DataFra
     )
     assert merged["units"] == {
         "dataType": "numericMeasure",
-        "role": "feature",
         "imputation": "mean",
     }
