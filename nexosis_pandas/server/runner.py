@@ -117,9 +117,10 @@ class ReferenceServer:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> ReferenceServer:
-        """Start the store, the import workers and the web server.
+        """Start the store, the import workers and the web server, in that order.
 
-        Returns once the server accepts connections.
+        Returns once the server accepts connections; the workers are running before the first
+        request can arrive.
 
         Raises
         ------
@@ -152,6 +153,9 @@ class ReferenceServer:
                 ),
                 workers=self.workers,
             )
+            # The worker runs (and resumes what a previous run left) before the first request
+            # can arrive: a POST must find it ready to take the import it has just recorded.
+            self._worker.start()
             app = create_app(store=self._store, worker=self._worker, api_keys=self._api_keys)
             config = uvicorn.Config(
                 app,
@@ -177,7 +181,6 @@ class ReferenceServer:
                     )
                 time.sleep(0.01)
             self.port = int(self._uvicorn.servers[0].sockets[0].getsockname()[1])
-            self._worker.start()
         except BaseException:
             self.stop()
             raise

@@ -410,6 +410,10 @@ class ImportWorker:
         self._executor: ThreadPoolExecutor | None = None
         self._filesystems: dict[str, Any] = {}
         self._filesystems_lock = threading.Lock()
+        # Ids queued or running: an import runs at most once at a time, because two runs would
+        # share (and delete) one staging file.
+        self._claimed: set[str] = set()
+        self._claimed_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the threads and resume the imports a previous run left unfinished."""
@@ -424,12 +428,37 @@ class ImportWorker:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        with self._claimed_lock:
+            self._claimed.clear()  # cancelled queue entries never ran to release theirs
 
     def submit(self, import_id: str, credentials: Credentials | None = None) -> None:
-        """Queue an import to run."""
+        """Queue an import to run, unless it is already queued or running.
+
+        An import runs at most once at a time: submitting an id that is queued or running does
+        nothing (its ``credentials`` are not used). Submitting it after its run ended runs it
+        again only if it is still unfinished.
+
+        Raises
+        ------
+        RuntimeError
+            The worker is not started, or is stopping.
+        """
         if self._executor is None:
             raise RuntimeError("The import worker is not running")
-        self._executor.submit(self._run, import_id, credentials)
+        with self._claimed_lock:
+            if import_id in self._claimed:
+                logger.info("Import %s is already queued or running; not queued again", import_id)
+                return
+            self._claimed.add(import_id)
+        try:
+            self._executor.submit(self._run, import_id, credentials)
+        except BaseException:
+            self._release(import_id)
+            raise
+
+    def _release(self, import_id: str) -> None:
+        with self._claimed_lock:
+            self._claimed.discard(import_id)
 
     def _run(self, import_id: str, credentials: Credentials | None) -> None:
         try:
@@ -438,6 +467,8 @@ class ImportWorker:
             logger.info("Import %s interrupted by shutdown; it resumes on restart", import_id)
         except Exception:  # pragma: no cover - the store itself failed; log, keep the pool alive
             logger.exception("Import %s could not be run", import_id)
+        finally:
+            self._release(import_id)
 
     def _run_import(self, import_id: str, credentials: Credentials | None) -> None:
         store = self.store

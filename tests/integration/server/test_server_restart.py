@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.server import ReferenceServer
 from nexosis_pandas.server.store import Store
@@ -86,3 +88,23 @@ def test_stop_in_the_middle_of_an_import(s3: Any, put: Any, tmp_path: Any) -> No
         last = api.get("/data/big", params={"page": rows // 1000 - 1, "pageSize": 1000}).json()
         assert last["data"][-1] == {"k": rows - 1, "v": (rows - 1) * 3, "w": f"x{rows - 1}"}
     assert not any((data_dir / "staging").iterdir())
+
+
+def test_workers_run_before_the_first_request(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POST arriving as soon as the server listens must find the workers ready to take it."""
+    from nexosis_pandas.server.worker import ImportWorker
+
+    listening_when_workers_started: list[bool] = []
+    start = ImportWorker.start
+
+    def recording_start(worker: ImportWorker) -> None:
+        listening_when_workers_started.append(server.running)
+        start(worker)
+
+    monkeypatch.setattr(ImportWorker, "start", recording_start)
+    server = ReferenceServer(data_dir=tmp_path / "data", api_keys=["test-api-key"])
+    with server:
+        assert server.running
+    assert listening_when_workers_started == [False]
