@@ -21,7 +21,13 @@ from nexosis_pandas._version import __version__
 from nexosis_pandas.columns import infer_column_metadata, merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
-from nexosis_pandas.s3 import S3Object, file_format, upload_dataframe, validate_column_names
+from nexosis_pandas.s3 import (
+    S3Object,
+    file_format,
+    upload_dataframe,
+    validate_column_names,
+    writes_index,
+)
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client, DateLike
@@ -251,8 +257,12 @@ def import_dataframe(
     Before anything is sent, the column metadata is inferred and checked against the frame
     (see :func:`infer_column_metadata`). The frame is then streamed to S3 as gzipped CSV, the
     import is requested, and (unless ``wait=False``) followed until it ends, with a progress
-    display: a widget in Jupyter, text lines elsewhere. A named index (after
-    ``set_index("day")``, say) is sent as a column; an unnamed one is left out.
+    display: a widget in Jupyter, text lines elsewhere. The index is sent as a column when it
+    carries information, by the rule of :func:`upload_dataframe`: when it is named (after
+    ``set_index("day")``, say) or is anything but the default ``RangeIndex`` (a
+    ``DatetimeIndex``; the labels left after filtering rows). An unnamed index is called
+    ``index``, so roles can name it (``timestamp="index"``); ``df.reset_index(drop=True)``
+    leaves it out.
 
     Parameters
     ----------
@@ -312,8 +322,10 @@ def import_dataframe(
     start = time.perf_counter()
     if not isinstance(dataset_name, str) or not dataset_name.strip():
         raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
-    if isinstance(df, pd.DataFrame) and any(name is not None for name in df.index.names):
-        # A named index is data (a date, an id): it becomes a column, so roles can name it.
+    if isinstance(df, pd.DataFrame) and writes_index(df):
+        # The index is data (a date, an id): it becomes a column, so roles can name it. The
+        # names are checked first: pandas' own error for an index named like a column is bare.
+        validate_column_names(df)
         df = df.reset_index()
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
     if columns is None:

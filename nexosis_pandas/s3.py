@@ -58,6 +58,7 @@ __all__ = [
     "unencodable_text_error",
     "upload_dataframe",
     "validate_column_names",
+    "writes_index",
 ]
 
 Format = Literal["csv", "json"]
@@ -186,7 +187,21 @@ def _human(n: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _writes_index(df: pd.DataFrame, index: bool | None) -> bool:
+def writes_index(df: pd.DataFrame, index: bool | None = None) -> bool:
+    """Whether ``df``'s index is written as columns, by the rule of :func:`upload_dataframe`.
+
+    ``index=None`` writes it when it carries information: it is named, or it is anything but
+    the default ``RangeIndex(0, n)`` (a ``DatetimeIndex``, the labels left after filtering).
+    ``True`` always writes it, ``False`` never.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> writes_index(pd.DataFrame({"x": [1, 2]}))
+    False
+    >>> writes_index(pd.DataFrame({"x": [1, 2]}, index=pd.date_range("2024-01-01", periods=2)))
+    True
+    """
     if index is not None:
         return bool(index)
     idx = df.index
@@ -245,7 +260,7 @@ e.g. df = df.loc[:, ~df.columns.duplicated()].
         )
     names: list[object] = []
     where: list[str] = []
-    if _writes_index(df, index):
+    if writes_index(df, index):
         for name in _index_names(df):
             names.append(name)
             where.append("the index")
@@ -350,7 +365,7 @@ def _plural(places: list[str]) -> str:
 def _frame_columns(df: pd.DataFrame, index: bool | None) -> list[tuple[str, pd.Series]]:
     names = validate_column_names(df, index=index)
     columns: list[pd.Series] = []
-    if _writes_index(df, index):
+    if writes_index(df, index):
         idx = df.index
         levels = (
             [idx.get_level_values(i) for i in range(idx.nlevels)]

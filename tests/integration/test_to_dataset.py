@@ -183,7 +183,7 @@ def test_importing_again_without_roles_keeps_them_and_upserts(
     assert (roles["day"], roles["store"], roles["units"]) == ("timestamp", "key", "target")
 
     # rows 200..499: 100 overlap the first import (same store and day), 200 are new
-    second = sales.iloc[200:].assign(units=-1)
+    second = sales.iloc[200:].reset_index(drop=True).assign(units=-1)
     job = second.nexosis.to_dataset(
         "sales",
         f"s3://{BUCKET}/second.csv.gz",

@@ -281,6 +281,35 @@ def test_a_named_index_becomes_a_column(uploads: Uploads, client: Any) -> None:
     assert client.requests[0]["columns"]["day"]["role"] == "timestamp"
 
 
+def test_an_unnamed_index_with_information_becomes_a_column_as_upload_names_it(
+    uploads: Uploads, client: Any
+) -> None:
+    days = pd.date_range("2024-01-01", periods=2)
+    frame = pd.DataFrame({"units": [1, 2]}, index=days)
+    frame.nexosis.to_dataset(
+        "s", "s3://b/k.csv.gz", timestamp="index", progress=False, client=client
+    )
+    sent = uploads.calls[0]["df"]
+    assert list(sent.columns) == ["index", "units"]
+    assert sent["index"].tolist() == list(days)
+    assert client.requests[0]["columns"]["index"] == {"dataType": "date", "role": "timestamp"}
+
+
+def test_a_default_range_index_is_left_out(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    sales.nexosis.to_dataset("s", "s3://b/k.csv.gz", progress=False, client=client)
+    assert list(uploads.calls[0]["df"].columns) == list(sales.columns)
+
+
+def test_an_index_named_like_a_column_is_a_column_error(uploads: Uploads, client: Any) -> None:
+    frame = pd.DataFrame({"units": [1, 2]}, index=pd.Index([5, 6], name="units"))
+    with pytest.raises(ColumnError, match="'units' appears 2 times") as info:
+        frame.nexosis.to_dataset("s", "s3://b/k.csv.gz", progress=False, client=client)
+    assert "index.name" in str(info.value) and info.value.column == "units"
+    assert uploads.calls == []
+
+
 def test_to_s3_and_column_metadata_delegate(
     sales: pd.DataFrame, uploads: Uploads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
