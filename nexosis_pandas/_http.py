@@ -155,7 +155,8 @@ class HTTPTransport:
         Raises
         ------
         APIError
-            The server answered with a status of 400 or more (the subclass follows the status).
+            The server answered with a status of 400 or more (the subclass follows the status),
+            or with a redirect that was not followed (3xx).
         APIConnectionError
             The server could not be reached or did not answer in time, after the retries.
         """
@@ -203,8 +204,10 @@ class HTTPTransport:
                 response.status_code,
                 time.monotonic() - started,
             )
-            if response.status_code < 400:
+            if response.status_code < 300:
                 return response
+            if response.status_code < 400:
+                raise self._redirect_error(response, method, url)
             if idempotent and response.status_code in RETRY_STATUSES and attempt < self.max_retries:
                 delay = self.retry_delay(attempt, _retry_after(response.headers.get("Retry-After")))
                 logger.info(
@@ -320,6 +323,27 @@ class HTTPTransport:
             status_code=status,
             error_type=error_type,
             error_details=self._redact_value(details),
+            method=method,
+            url=url,
+            headers=dict(response.headers),
+            body=self._redact(response.text),
+        )
+
+    def _redirect_error(self, response: requests.Response, method: str, url: str) -> APIError:
+        # Only GET, HEAD and OPTIONS follow redirects: a POST redirected would lose its body or
+        # be sent twice. A 3xx here is an unfollowed redirect, or one that led nowhere.
+        status = response.status_code
+        reason = f" {response.reason}" if response.reason else ""
+        location = response.headers.get("Location")
+        where = f" to {location!r}" if location else " with no Location"
+        return APIError(
+            self._redact(
+                f"the server answered HTTP {status}{reason}, a redirect{where}, instead of "
+                f"an answer; the base URL {self.base_url!r} is probably not the API's root "
+                "(does it need /v1 at the end, or https://?). Pass the URL the API answers at "
+                "as base_url= or in NEXOSIS_BASE_URL"
+            ),
+            status_code=status,
             method=method,
             url=url,
             headers=dict(response.headers),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -19,7 +20,7 @@ import requests
 
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
-from nexosis_pandas.exceptions import ConfigurationError, NotFoundError
+from nexosis_pandas.exceptions import APIError, ConfigurationError, NotFoundError
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.models import DataType, Import, column_metadata_to_wire
@@ -207,10 +208,9 @@ class Client:
             body["contentType"] = str(content_type).lower()
         if credentials is not None:
             body["accessKeyId"], body["secretAccessKey"] = _credentials(credentials)
-        wire = self._transport.request_json(
-            "POST", self._transport.url("imports", "s3"), json_body=body
-        )
-        return self._job(wire)
+        url = self._transport.url("imports", "s3")
+        wire = self._transport.request_json("POST", url, json_body=body)
+        return self._job(wire, "POST", url)
 
     def get_import(self, import_id: str) -> ImportJob:
         """Fetch an import's current state.
@@ -227,10 +227,8 @@ class Client:
         >>> client.get_import("015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40").status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
-        wire = self._transport.request_json(
-            "GET", self._transport.url("imports", _required_text("import_id", import_id))
-        )
-        return self._job(wire)
+        url = self._transport.url("imports", _required_text("import_id", import_id))
+        return self._job(self._transport.request_json("GET", url), "GET", url)
 
     def iter_imports(
         self,
@@ -279,8 +277,9 @@ class Client:
         return self._iter_imports(params, page_size)
 
     def _iter_imports(self, params: dict[str, Any], page_size: int) -> Iterator[ImportJob]:
-        for wire in self._paged(self._transport.url("imports"), params, page_size, key=_import_key):
-            yield self._job(wire)
+        url = self._transport.url("imports")
+        for wire in self._paged(url, params, page_size, key=_import_key):
+            yield self._job(wire, "GET", url)
 
     def import_history(
         self,
@@ -405,11 +404,18 @@ class Client:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _job(self, wire: Any) -> ImportJob:
+    def _job(self, wire: Any, method: str, url: str) -> ImportJob:
+        """The import ``method url`` answered with; an ``APIError`` when it is not an object."""
         if not isinstance(wire, Mapping):
-            raise ValueError(
-                f"Expected an import object from {self.base_url}, got {type(wire).__name__}; "
-                "check that base_url points at the Nexosis API."
+            got = _describe_json(wire)
+            # The transport returns only success answers; the API's success status is 200.
+            raise APIError(
+                f"expected an import (a JSON object) but got {got}; check that base_url "
+                f"{self.base_url!r} points at the Nexosis Imports API",
+                status_code=200,
+                method=method,
+                url=url,
+                body=json.dumps(wire),
             )
         return ImportJob(Import.from_wire(wire), self)
 
@@ -467,6 +473,15 @@ class Client:
                 yield from items
             if not _has_next_page(fields, page, len(items), page_size):
                 return
+
+
+def _describe_json(value: Any) -> str:
+    """A JSON value as an error message names it: its kind and the start of its text."""
+    if value is None:
+        return "an empty body"
+    kind = {list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+    text = json.dumps(value)
+    return f"{kind}: {text[:200] + '...' if len(text) > 200 else text}"
 
 
 def _has_next_page(fields: Mapping[str, Any], page: int, n_items: int, page_size: int) -> bool:

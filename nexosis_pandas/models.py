@@ -207,14 +207,23 @@ def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnM
 def parse_timestamp(value: Any) -> pd.Timestamp:
     """Parse an ISO-8601 wire date (6 or 7 fractional digits) to a UTC ``Timestamp``.
 
-    A value without an offset is taken as UTC.
+    A value without an offset is taken as UTC. Anything ``pandas.Timestamp`` reads is accepted
+    (a ``datetime``, a ``date``, a ``numpy.datetime64``).
+
+    Raises
+    ------
+    ValueError
+        The value is not a date, or stands for a missing one (``NaT``, ``None``).
 
     Examples
     --------
     >>> parse_timestamp("2017-07-07T12:47:24.8153474+00:00")
     Timestamp('2017-07-07 12:47:24.815347400+0000', tz='UTC')
     """
-    stamp = pd.Timestamp(value)
+    parsed: Any = pd.Timestamp(value)  # NaT for "NaT", "" and None, though typed Timestamp
+    if parsed is pd.NaT:
+        raise ValueError(f"{value!r} is a missing date, not a date")
+    stamp: pd.Timestamp = parsed
     if stamp.tzinfo is None:
         return stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC")
@@ -248,6 +257,21 @@ def _lower_keys(wire: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in wire.items()}
 
 
+def _status_change(entry: Any) -> StatusChange | None:
+    """A ``statusHistory`` entry, or ``None`` when it lacks a usable date or status."""
+    if not isinstance(entry, Mapping):
+        return None
+    fields = _lower_keys(entry)
+    date, status = fields.get("date"), fields.get("status")
+    if date is None or date == "" or not isinstance(status, str) or not status:
+        return None
+    try:
+        stamp = parse_timestamp(date)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return StatusChange(date=stamp, status=ImportStatus(status))
+
+
 @dataclass(frozen=True)
 class Import:
     """An import as the wire describes it, parsed.
@@ -268,13 +292,23 @@ class Import:
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> Import:
-        """Parse an Import JSON object (property names matched case-insensitively)."""
+        """Parse an Import JSON object (property names matched case-insensitively).
+
+        A ``statusHistory`` entry without a ``date`` or a ``status`` (or with a date that is
+        not one) is skipped rather than failing the whole import: ``status`` still says where
+        the import is, and every entry kept has a timestamp to compute durations with.
+
+        Examples
+        --------
+        >>> wire = {"importId": "a", "status": "started", "statusHistory": [
+        ...     {"status": "requested"}, {"date": "2024-01-02T03:04:05Z", "status": "started"}]}
+        >>> [h.status.value for h in Import.from_wire(wire).status_history]
+        ['started']
+        """
         w = _lower_keys(wire)
         requested = w.get("requesteddate")
-        history = tuple(
-            StatusChange(date=parse_timestamp(h["date"]), status=ImportStatus(h["status"]))
-            for h in (_lower_keys(e) for e in w.get("statushistory") or [])
-        )
+        changes = (_status_change(e) for e in w.get("statushistory") or [])
+        history = tuple(c for c in changes if c is not None)
         messages = tuple(
             Message(severity=str(m.get("severity", "")), message=str(m.get("message", "")))
             for m in (_lower_keys(e) for e in w.get("messages") or [])

@@ -15,6 +15,7 @@ import requests
 import nexosis_pandas
 from nexosis_pandas import (
     APIConnectionError,
+    APIError,
     BadRequestError,
     Client,
     ConfigurationError,
@@ -325,6 +326,28 @@ def test_unknown_and_odd_statuses_do_not_crash(
     assert job.status.value.lower() == status.lower()
 
 
+def test_status_history_entries_without_a_date_are_skipped(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    wire = import_wire(guid(3), status="completed")
+    wire["statusHistory"] = [
+        {"status": "requested"},
+        {"date": None, "status": "started"},
+        {"date": "not a date", "status": "started"},
+        {"date": "2024-01-02T03:04:09+00:00"},
+        "junk",
+        {"Date": "2024-01-02T03:04:10+00:00", "Status": "completed"},
+    ]
+    adapter.answer((200, wire))
+    job = client.get_import(guid(3))
+    assert [(str(h.date), h.status) for h in job.status_history] == [
+        ("2024-01-02 03:04:10+00:00", ImportStatus.COMPLETED)
+    ]
+    assert job.status is ImportStatus.COMPLETED
+    assert job.started is None
+    assert "completed" in job._repr_html_()
+
+
 def test_refresh_asks_again(client: Client, adapter: FakeAdapter) -> None:
     adapter.answer((200, import_wire(guid(2))), (200, import_wire(guid(2), status="completed")))
     job = client.get_import(guid(2))
@@ -333,10 +356,55 @@ def test_refresh_asks_again(client: Client, adapter: FakeAdapter) -> None:
     assert [adapter.path(i) for i in range(2)] == [f"/v1/imports/{guid(2)}"] * 2
 
 
-def test_a_non_object_answer_is_a_clear_error(client: Client, adapter: FakeAdapter) -> None:
-    adapter.answer((200, ["not", "an", "import"]))
-    with pytest.raises(ValueError, match="Expected an import object"):
+@pytest.mark.parametrize(
+    ("body", "got"),
+    [
+        (["not", "an", "import"], 'a list: ["not"'),
+        (b'"hello"', 'a string: "hello"'),
+        (None, "an empty body"),
+    ],
+)
+def test_a_non_object_answer_is_an_api_error(
+    client: Client, adapter: FakeAdapter, body: Any, got: str
+) -> None:
+    adapter.answer((200, body))
+    with pytest.raises(APIError) as info:
         client.get_import(guid(1))
+    text = str(info.value)
+    assert text.startswith(f"GET {BASE_URL}/imports/{guid(1)} failed")
+    assert "expected an import (a JSON object)" in text
+    assert got in text
+    assert "base_url" in text
+
+
+def test_a_non_object_answer_to_the_post_names_the_post(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    adapter.answer((200, [1, 2]))
+    with pytest.raises(
+        APIError, match=r"^POST http://api.test/v1/imports/s3 failed.*a list: \[1, 2\]"
+    ):
+        client.import_from_s3("sales", "b", "p.csv")
+
+
+def test_a_non_object_item_in_an_import_page_is_an_api_error(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    adapter.answer((200, {"items": [import_wire(guid(1)), 7]}))
+    with pytest.raises(APIError, match=r"^GET http://api.test/v1/imports failed.*a number: 7"):
+        list(client.iter_imports())
+
+
+def test_a_redirected_post_says_the_base_url_is_wrong(adapter: FakeAdapter) -> None:
+    client = Client(API_KEY, "http://api.test", session=fake_session(adapter))
+    adapter.answer((301, None, {"Location": "https://api.test/v1/imports/s3"}))
+    with pytest.raises(APIError) as info:
+        client.import_from_s3("sales", "b", "p.csv")
+    assert len(adapter.requests) == 1  # not followed, not retried
+    assert info.value.status_code == 301
+    text = str(info.value)
+    assert "HTTP 301 Moved Permanently, a redirect to 'https://api.test/v1/imports/s3'" in text
+    assert "/v1" in text and "https://" in text and "base_url=" in text
 
 
 # -- paging -------------------------------------------------------------------------------

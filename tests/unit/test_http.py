@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import socket
 import time
 import traceback
@@ -132,6 +133,30 @@ def test_non_json_success_body_is_a_useful_error(
     assert "text/html" in text
     assert "Sign in to the proxy" in text
     assert "base URL" in text
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_that_is_not_followed_is_an_api_error(
+    transport: HTTPTransport, adapter: FakeAdapter, method: str, status: int
+) -> None:
+    # GET follows redirects itself; one answering 3xx still (no Location) is an error too.
+    adapter.answer((status, None))
+    with pytest.raises(APIError) as info:
+        transport.request_json(method, transport.url("imports"))
+    assert type(info.value) is APIError
+    assert info.value.status_code == status
+    text = str(info.value)
+    assert f"{method} {BASE_URL}/imports failed with HTTP {status}" in text
+    assert "a redirect with no Location" in text
+    assert "need /v1 at the end, or https://" in text
+    assert len(adapter.requests) == 1
+
+
+def test_a_redirect_names_where_it_points(transport: HTTPTransport, adapter: FakeAdapter) -> None:
+    adapter.answer((308, None, {"Location": "https://api.test/v1/imports"}))
+    with pytest.raises(APIError, match=re.escape("a redirect to 'https://api.test/v1/imports'")):
+        transport.request_json("POST", transport.url("imports"), json_body={})
 
 
 @pytest.mark.parametrize(
