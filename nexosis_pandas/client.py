@@ -23,7 +23,7 @@ from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTrans
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NotFoundError
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import DataType, Import, column_metadata_to_wire
+from nexosis_pandas.models import DataType, Import, column_metadata_to_wire, parse_logical
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -51,8 +51,6 @@ _CREDENTIAL_KEYS = (
     ("key", "secret"),
     ("aws_access_key_id", "aws_secret_access_key"),
 )
-_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
-_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
 
 
 class Client:
@@ -657,7 +655,7 @@ def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
             return pd.Series(np.nan, index=column.index, dtype="float64")
         return pd.to_numeric(values, errors="coerce")
     if data_type is DataType.LOGICAL:
-        return values.map(_logical).astype("boolean")
+        return values.map(parse_logical).astype("boolean")
     if data_type is DataType.DATE:
         return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
     if data_type in (DataType.STRING, DataType.TEXT):
@@ -668,16 +666,3 @@ def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
         except (ValueError, TypeError):
             return column
     return column
-
-
-def _logical(value: Any) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    return None

@@ -15,6 +15,7 @@ import pandas as pd
 
 __all__ = [
     "COLUMN_DEFAULTS",
+    "LOGICAL_VALUES",
     "Aggregation",
     "ColumnMetadata",
     "DataType",
@@ -26,6 +27,7 @@ __all__ = [
     "Role",
     "StatusChange",
     "column_metadata_to_wire",
+    "parse_logical",
     "parse_timestamp",
 ]
 
@@ -202,6 +204,41 @@ def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnM
                 ) from None
         wire[str(name)] = entry
     return wire
+
+
+LOGICAL_VALUES: dict[str, bool] = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "on": True,
+    "off": False,
+    "yes": True,
+    "no": False,
+}
+"""The texts a logical value may be (lower case; spec: True/False, 1/0, On/Off, Yes/No)."""
+
+
+def parse_logical(value: Any) -> bool | None:
+    """The boolean a logical value stands for, or ``None`` when it is not one.
+
+    Text is one of :data:`LOGICAL_VALUES` in any case, with surrounding blanks ignored; a
+    number is ``1`` or ``0``; a ``bool`` is itself. Anything else, ``None`` included, is
+    ``None``. The server checks and renders logical columns with it, and the client reads
+    them back with it.
+
+    Examples
+    --------
+    >>> parse_logical("Yes"), parse_logical(" off "), parse_logical(0), parse_logical("maybe")
+    (True, False, False, None)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return True if value == 1 else False if value == 0 else None
+    if isinstance(value, str):
+        return LOGICAL_VALUES.get(value.strip().lower())
+    return None
 
 
 def parse_timestamp(value: Any) -> pd.Timestamp:

@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from nexosis_pandas.models import COLUMN_DEFAULTS, Aggregation, DataType, Imputation, Role
+from nexosis_pandas.models import (
+    COLUMN_DEFAULTS,
+    LOGICAL_VALUES,
+    Aggregation,
+    DataType,
+    Imputation,
+    Role,
+    parse_logical,
+)
 
 __all__ = [
     "FIELDS",
@@ -30,7 +38,6 @@ __all__ = [
     "fits",
     "merge_metadata",
     "normalize_date",
-    "parse_logical",
     "render_value",
     "validate_metadata",
 ]
@@ -77,9 +84,6 @@ _DOTNET_ORDER: dict[str, tuple[Enum, ...]] = {
 _CANONICAL_FIELD = {f.lower(): f for f in FIELDS}
 _NUMERIC_ONLY = {"mean", "median", "sum"}
 _NUMERIC_TYPES = {DataType.NUMERIC.value, DataType.NUMERIC_MEASURE.value}
-
-_TRUE = frozenset({"true", "1", "on", "yes"})
-_FALSE = frozenset({"false", "0", "off", "no"})
 
 
 class MetadataError(ValueError):
@@ -242,27 +246,6 @@ def merge_metadata(
     return merged
 
 
-def parse_logical(value: Any) -> bool | None:
-    """The boolean a logical value stands for, or ``None`` when it is not a logical value.
-
-    Examples
-    --------
-    >>> parse_logical("Yes"), parse_logical(0), parse_logical("maybe")
-    (True, False, None)
-    """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return True if value == 1 else False if value == 0 else None
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    return None
-
-
 def normalize_date(value: Any) -> str | None:
     """An ISO-8601 date in one canonical form (UTC offset added when missing), or ``None``.
 
@@ -367,7 +350,7 @@ def _all_numbers(values: list[Any]) -> bool:
 
 def _all_logical(values: list[Any]) -> bool:
     if _all_strings(values):
-        return set(map(str.lower, map(str.strip, values))) <= _TRUE | _FALSE
+        return set(map(str.lower, map(str.strip, values))) <= LOGICAL_VALUES.keys()
     return all(map(_is_logical, values))
 
 

@@ -27,6 +27,7 @@ from nexosis_pandas import (
 )
 from nexosis_pandas.config import DEFAULT_BASE_URL, using_defaults
 from nexosis_pandas.history import HISTORY_DTYPES
+from nexosis_pandas.server.columns import fits
 from tests.unit.fake_http import (
     API_KEY,
     BASE_URL,
@@ -788,6 +789,20 @@ def test_read_dataset_reads_every_page_with_dtypes(client: Client, adapter: Fake
     assert frame.promo.tolist() == [True, False, pd.NA]
     assert frame.store.tolist() == ["a", "b", "c"]
     assert frame.day.iloc[2] == pd.Timestamp("2024-01-03", tz="UTC")
+
+
+def test_read_dataset_reads_logical_values_as_the_spec_and_the_server_do(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    # spec: logical values accept True/False, 1/0, On/Off, Yes/No (any case); nothing else.
+    values: list[Any] = ["True", "off", " YES ", "0", "No", 1, 0.0, False, "t", "y", "n", 2, "x"]
+    expected = [True, False, True, False, False, True, False, False] + [pd.NA] * 5
+    adapter.answer((200, dataset_page([{"promo": v} for v in values])))
+    frame = client.read_dataset("sales")
+    assert frame.promo.dtype == "boolean"
+    assert frame.promo.tolist() == expected
+    # The server accepts into a logical column exactly the values the client reads back.
+    assert [fits(v, "logical") for v in values] == [e is not pd.NA for e in expected]
 
 
 def test_read_dataset_infers_numbers_without_metadata(client: Client, adapter: FakeAdapter) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nexosis_pandas.models import parse_logical
 from nexosis_pandas.server.columns import (
     MetadataError,
     TypeInference,
@@ -11,7 +12,6 @@ from nexosis_pandas.server.columns import (
     fits,
     merge_metadata,
     normalize_date,
-    parse_logical,
     render_value,
     validate_metadata,
 )
