@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,8 +21,8 @@ from nexosis_pandas.columns import infer_column_metadata, merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 from nexosis_pandas.s3 import (
-    S3Object,
     file_format,
+    find_existing,
     upload_dataframe,
     validate_column_names,
     writes_index,
@@ -204,39 +203,6 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
     return f"{where.rstrip('/')}/{_slug(dataset_name)}-{frame_digest(df)[:16]}.csv.gz"
 
 
-def _existing_object(df: pd.DataFrame, s3_url: str, fs: Any, start: float) -> S3Object | None:
-    bucket, _, key = s3_url.removeprefix("s3://").partition("/")
-    path = f"{bucket}/{key}"
-    fs.invalidate_cache(path)
-    if not fs.exists(path):
-        return None
-    info = fs.info(path)
-    etag = info.get("ETag") or info.get("etag")
-    return S3Object(
-        url=s3_url,
-        bucket=bucket,
-        key=key,
-        region=None,
-        format="csv",
-        compression="gzip",
-        rows=len(df),
-        columns=tuple(validate_column_names(df, index=False)),
-        # Known only to the process that encoded it; this one found the object by its name.
-        bytes_uncompressed=0,
-        bytes_written=int(info.get("size") or 0),
-        etag=str(etag).strip('"') if etag else None,
-        sha256="",
-        seconds=time.perf_counter() - start,
-    )
-
-
-def _region(storage_options: Mapping[str, Any], obj: S3Object) -> str:
-    if obj.region:
-        return obj.region
-    client_kwargs = storage_options.get("client_kwargs") or {}
-    return str(client_kwargs.get("region_name") or "us-east-1")
-
-
 def import_dataframe(
     df: pd.DataFrame,
     dataset_name: str,
@@ -319,7 +285,6 @@ def import_dataframe(
     >>> job.status  # doctest: +SKIP
     <ImportStatus.COMPLETED: 'completed'>
     """
-    start = time.perf_counter()
     if not isinstance(dataset_name, str) or not dataset_name.strip():
         raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
     if isinstance(df, pd.DataFrame) and writes_index(df):
@@ -352,7 +317,11 @@ def import_dataframe(
     import s3fs
 
     fs = s3fs.S3FileSystem(**options)
-    obj = _existing_object(df, url, fs, start) if reuse else None
+    try:
+        obj = find_existing(df, url, index=False, fs=fs) if reuse else None
+    except BaseException as exc:  # UploadError: S3 could not be asked; or an interrupt
+        reporter.upload_end(None, exc)
+        raise
     if obj is not None:
         reporter.upload_end(obj)
     else:
@@ -364,7 +333,7 @@ def import_dataframe(
             dataset_name,
             obj.bucket,
             obj.key,
-            region=_region(options, obj),
+            region=obj.region or "us-east-1",
             columns=sent,
             content_type=fmt,
         )

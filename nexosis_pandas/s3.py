@@ -55,6 +55,7 @@ __all__ = [
     "S3Object",
     "encode_dataframe",
     "file_format",
+    "find_existing",
     "unencodable_text_error",
     "upload_dataframe",
     "validate_column_names",
@@ -908,7 +909,9 @@ def _split_url(s3_url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _upload_error(exc: BaseException, bucket: str, key: str, endpoint: str | None) -> UploadError:
+def _upload_error(
+    exc: BaseException, bucket: str, key: str, endpoint: str | None, *, looking: bool = False
+) -> UploadError:
     where = f"s3://{bucket}/{key}"
     cause = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, FileNotFoundError):
@@ -926,6 +929,13 @@ def _upload_error(exc: BaseException, bucket: str, key: str, endpoint: str | Non
         )
     else:
         hint = "Check the bucket, the credentials and the endpoint, then try again."
+    if looking:
+        return UploadError(
+            f"Looking for an existing object at {where} failed ({cause}). {hint} Nothing was "
+            "uploaded.",
+            bucket=bucket,
+            key=key,
+        )
     return UploadError(
         f"Uploading to {where} failed ({cause}). {hint} The upload was aborted: no object was "
         "written, and an object already at that key is unchanged.",
@@ -1101,6 +1111,85 @@ def upload_dataframe(
     reporter.upload_update(encoding.rows, result.bytes_written)
     reporter.upload_end(result, None)
     return result
+
+
+def find_existing(
+    df: pd.DataFrame,
+    s3_url: str,
+    *,
+    index: bool | None = None,
+    storage_options: dict[str, Any] | None = None,
+    fs: Any = None,
+) -> S3Object | None:
+    """The object already at ``s3_url``, described as if ``df`` had been uploaded there.
+
+    For content-addressed keys (named by a hash of the frame, see
+    :func:`nexosis_pandas.api.content_url`), an object at the key already holds ``df``'s data,
+    so :func:`nexosis_pandas.import_dataframe` imports it instead of uploading again. Only the
+    object's size and ETag are read: rows and columns are ``df``'s (by the index rule of
+    :func:`upload_dataframe`), and ``bytes_uncompressed`` and ``sha256`` are unknown (``0``
+    and ``""``).
+
+    Parameters
+    ----------
+    df
+        The frame the object holds.
+    s3_url
+        ``s3://bucket/key``; the suffix gives the format and compression.
+    index, storage_options, fs
+        As for :func:`upload_dataframe`.
+
+    Returns
+    -------
+    S3Object or None
+        ``None`` when there is no object at ``s3_url`` (or no such bucket: the upload says so).
+
+    Raises
+    ------
+    UploadError
+        S3 could not be asked (endpoint unreachable, access denied, ...); the message names the
+        bucket, the key and the cause.
+
+    Examples
+    --------
+    >>> find_existing(df, "s3://my-bucket/nexosis/sales-1f2e3d4c5b6a7988.csv.gz")  # doctest: +SKIP
+    S3Object(url='s3://my-bucket/nexosis/sales-1f2e3d4c5b6a7988.csv.gz', rows=10000, ...)
+    """
+    started = time.perf_counter()
+    format, compression = file_format(s3_url)
+    bucket, key = _split_url(s3_url)
+    columns = tuple(validate_column_names(df, index=index))
+    if fs is None:
+        import s3fs
+
+        fs = s3fs.S3FileSystem(**config.storage_options(storage_options))
+    path = f"{bucket}/{key}"
+    try:
+        fs.invalidate_cache(path)
+        info = dict(fs.info(path))
+    except FileNotFoundError:
+        return None
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        raise _upload_error(exc, bucket, key, _endpoint(fs), looking=True) from exc
+    etag = info.get("ETag") or info.get("etag")
+    return S3Object(
+        url=f"s3://{bucket}/{key}",
+        bucket=bucket,
+        key=key,
+        region=_region(fs),
+        format=format,
+        compression=compression,
+        rows=len(df),
+        columns=columns,
+        # Known only to the process that encoded it; this one found the object by its name.
+        bytes_uncompressed=0,
+        bytes_written=int(info.get("size") or 0),
+        etag=str(etag).strip('"') if etag else None,
+        sha256="",
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _info(fs: Any, path: str) -> dict[str, Any]:

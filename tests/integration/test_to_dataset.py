@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 import nexosis_pandas  # noqa: F401 - registers df.nexosis
-from nexosis_pandas import Client, ImportFailedError, ImportStatus, config
+from nexosis_pandas import Client, ImportFailedError, ImportStatus, UploadError, config
 from nexosis_pandas.progress import ProgressReporter, WidgetReporter
 
 BUCKET = "test-bucket"
@@ -200,3 +201,28 @@ def test_importing_again_without_roles_keeps_them_and_upserts(
     back = client.read_dataset("sales")
     assert len(back) == len(sales)
     assert_same(back, pd.concat([sales.iloc[:200], second]))
+
+
+def test_an_unreachable_s3_under_the_prefix_is_an_upload_error(
+    sales: pd.DataFrame, client: Client
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    options = {
+        "endpoint_url": f"http://127.0.0.1:{port}",
+        "key": "k",
+        "secret": "s",
+        "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2},
+    }
+    reporter = WidgetReporter(display=lambda obj, **kw: None)
+    with (
+        config.using_defaults(s3_prefix=f"s3://{BUCKET}/nexosis/"),
+        pytest.raises(UploadError, match="could not be reached") as info,
+    ):
+        sales.nexosis.to_dataset(
+            "sales", client=client, storage_options=options, progress=reporter, timeout=60
+        )
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert reporter.bar.bar_style == "danger"
+    assert client.import_history().empty

@@ -8,10 +8,11 @@ from typing import Any
 import pandas as pd
 import pytest
 import s3fs
+from botocore.exceptions import EndpointConnectionError
 
 import nexosis_pandas
-from nexosis_pandas import api, config
-from nexosis_pandas.exceptions import ColumnError, ConfigurationError
+from nexosis_pandas import api, config, s3
+from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.s3 import S3Object
@@ -19,18 +20,21 @@ from tests.unit.fake_jobs import FakeClient, RecordingReporter, record
 
 
 class FakeFS:
-    """The three calls import_dataframe makes on s3fs before uploading."""
+    """What import_dataframe uses of s3fs before uploading: its options and two calls."""
 
     def __init__(self) -> None:
         self.objects: dict[str, int] = {}
+        self.client_kwargs: dict[str, Any] = {}
+        self.error: Exception | None = None
 
     def invalidate_cache(self, path: str) -> None:
         pass
 
-    def exists(self, path: str) -> bool:
-        return path in self.objects
-
     def info(self, path: str) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        if path not in self.objects:
+            raise FileNotFoundError(path)
         return {"size": self.objects[path], "ETag": '"abc"'}
 
 
@@ -52,7 +56,7 @@ class Uploads:
             url=s3_url,
             bucket=bucket,
             key=key,
-            region=None,
+            region=s3._region(kwargs.get("fs")),
             format=kwargs["format"],
             compression=kwargs["compression"],
             rows=len(df),
@@ -70,7 +74,12 @@ class Uploads:
 @pytest.fixture
 def fs(monkeypatch: pytest.MonkeyPatch) -> FakeFS:
     fake = FakeFS()
-    monkeypatch.setattr(s3fs, "S3FileSystem", lambda **options: fake)
+
+    def make(**options: Any) -> FakeFS:
+        fake.client_kwargs = dict(options.get("client_kwargs") or {})
+        return fake
+
+    monkeypatch.setattr(s3fs, "S3FileSystem", make)
     return fake
 
 
@@ -225,6 +234,35 @@ def test_content_addressed_upload_happens_once(
     )
     assert len(uploads.calls) == 2
     assert changed.upload is not None and changed.upload.url != first.upload.url
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), "could not be reached"),
+        (PermissionError("Access Denied"), "Access was denied"),
+    ],
+)
+def test_a_failed_existence_check_is_an_upload_error_the_display_hears_of(
+    sales: pd.DataFrame,
+    uploads: Uploads,
+    fs: FakeFS,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    hint: str,
+) -> None:
+    monkeypatch.setenv("NEXOSIS_S3_PREFIX", "s3://bucket/nexosis/")
+    fs.error = error
+    reporter = RecordingReporter()
+    with pytest.raises(UploadError) as info:
+        sales.nexosis.to_dataset("sales", progress=reporter, client=client)
+    message = str(info.value)
+    assert message.startswith("Looking for an existing object at s3://bucket/nexosis/sales-")
+    assert hint in message and "Nothing was uploaded" in message
+    assert (info.value.bucket, info.value.__cause__) == ("bucket", error)
+    assert reporter.calls == [("upload_end", info.value)]
+    assert uploads.calls == [] and client.requests == []
 
 
 def test_the_prefix_can_come_from_the_defaults(sales: pd.DataFrame) -> None:
