@@ -23,7 +23,13 @@ from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTrans
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NotFoundError
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import DataType, Import, column_metadata_to_wire, parse_logical
+from nexosis_pandas.models import (
+    DataType,
+    Import,
+    column_metadata_to_wire,
+    parse_logical,
+    parse_timestamp,
+)
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -591,17 +597,9 @@ def _utc_timestamp(name: str, value: DateLike | None) -> pd.Timestamp | None:
         "'2024-01-31T12:00:00+00:00', a datetime, a date or a pandas.Timestamp."
     )
     try:
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            stamp = pd.Timestamp(value.year, value.month, value.day)
-        else:
-            stamp = pd.Timestamp(value)
+        return parse_timestamp(value)
     except (ValueError, OverflowError) as exc:
         raise ValueError(hint) from exc
-    if pd.isna(stamp):
-        raise ValueError(hint)
-    if stamp.tzinfo is None:
-        return stamp.tz_localize("UTC")
-    return stamp.tz_convert("UTC")
 
 
 def _credentials(credentials: S3Credentials) -> tuple[str, str]:

@@ -598,6 +598,8 @@ def test_sort_by_names(client: Client, adapter: FakeAdapter, sort_by: str, sent:
         ),
         ({"requested_after": "last tuesday"}, "requested_after='last tuesday' is not a date"),
         ({"requested_before": ""}, "requested_before='' is not a date"),
+        ({"requested_before": "NaT"}, "requested_before='NaT' is not a date"),
+        ({"requested_after": pd.NaT}, "requested_after=NaT is not a date"),
         ({"dataset_name": ""}, "dataset_name must be a non-empty string"),
     ],
 )
