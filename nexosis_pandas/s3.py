@@ -49,7 +49,7 @@ from isal import isal_zlib
 
 from nexosis_pandas import config
 from nexosis_pandas.exceptions import ColumnError, UploadError
-from nexosis_pandas.progress import ProgressReporter
+from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 __all__ = [
     "S3Object",
@@ -994,7 +994,7 @@ def upload_dataframe(
     index: bool | None = None,
     storage_options: dict[str, Any] | None = None,
     fs: Any = None,
-    progress: ProgressReporter | None = None,
+    progress: ProgressArg = None,
 ) -> S3Object:
     """Write ``df`` to ``s3_url`` as compressed CSV (or JSON), streamed as a multipart upload.
 
@@ -1025,8 +1025,10 @@ def upload_dataframe(
     fs
         A ready ``s3fs.S3FileSystem`` (or other fsspec filesystem) to use instead.
     progress
-        Receives ``upload_start``, ``upload_update`` after each chunk is handed to S3, and
-        ``upload_end``.
+        ``None`` or ``False`` (the default): nothing. ``"auto"``, ``"widget"`` or ``"text"``:
+        a display, as for :func:`nexosis_pandas.import_dataframe`. A
+        :class:`~nexosis_pandas.progress.ProgressReporter` receives ``upload_start``,
+        ``upload_update`` after each chunk is handed to S3, and ``upload_end``.
 
     Returns
     -------
@@ -1051,7 +1053,7 @@ def upload_dataframe(
     format, compression = file_format(s3_url, format, compression)
     bucket, key = _split_url(s3_url)
     url = f"s3://{bucket}/{key}"
-    reporter = progress if progress is not None else ProgressReporter()
+    reporter = resolve_progress(progress)
     encoding = _Encoding(df, format=format, index=index)  # ColumnError before any byte is sent
 
     if fs is None:

@@ -152,6 +152,22 @@ def test_multipart_upload_of_a_large_frame(s3: Any, s3fs_fs: Any) -> None:
     assert recorder.calls[-1] == ("end", obj, None)
 
 
+def test_progress_takes_the_same_values_as_everywhere_else(
+    s3: Any, s3fs_fs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"s3://{BUCKET}/p.csv.gz"
+    df = mixed_frame(10)
+    df.nexosis.to_s3(url, storage_options=s3.storage_options, progress="text")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"nexosis: uploading 10 rows to {url}"
+    assert lines[-1].startswith(f"nexosis: uploaded {url} (")
+    for quiet in (None, False):
+        upload_dataframe(df, url, fs=s3fs_fs, progress=quiet)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress must be"):
+        upload_dataframe(df, url, fs=s3fs_fs, progress="loud")  # type: ignore[arg-type]
+
+
 def test_json_without_compression(s3: Any, s3fs_fs: Any) -> None:
     df = mixed_frame(50)
     obj = upload_dataframe(df, f"s3://{BUCKET}/d.json", format="json", compression=None, fs=s3fs_fs)
