@@ -21,15 +21,10 @@ import requests
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NotFoundError
+from nexosis_pandas.frames import dataset_frame
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import (
-    DataType,
-    Import,
-    column_metadata_to_wire,
-    parse_logical,
-    parse_timestamp,
-)
+from nexosis_pandas.models import Import, column_metadata_to_wire, parse_timestamp
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -341,7 +336,7 @@ class Client:
         Column dtypes follow the dataset's column metadata: ``numeric`` and ``numericMeasure``
         become numbers, ``logical`` the nullable ``boolean``, ``date`` UTC timestamps;
         ``string`` and ``text`` stay text. Columns without metadata become numbers when every
-        value is one.
+        value is one (see :func:`~nexosis_pandas.frames.dataset_frame`).
 
         Raises
         ------
@@ -363,7 +358,7 @@ class Client:
                 rows.append(row)
         lowered = {str(k).lower(): v for k, v in metadata.items()}
         columns = lowered.get("columns") or {}
-        return _dataset_frame(rows, columns if isinstance(columns, Mapping) else {})
+        return dataset_frame(rows, columns if isinstance(columns, Mapping) else {})
 
     def list_datasets(self) -> list[str]:
         """The names of the account's datasets.
@@ -617,50 +612,3 @@ def _credentials(credentials: S3Credentials) -> tuple[str, str]:
         "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
         f"got a {type(credentials).__name__} that is neither."
     )
-
-
-def _dataset_frame(rows: list[Mapping[str, Any]], columns: Mapping[str, Any]) -> pd.DataFrame:
-    names: list[str] = [str(c) for c in columns]
-    for row in rows:
-        names.extend(str(k) for k in row if str(k) not in names)
-    frame = pd.DataFrame.from_records(
-        [{str(k): v for k, v in row.items()} for row in rows], columns=names
-    )
-    for name in names:
-        spec = columns.get(name)
-        data_type = _data_type(spec)
-        frame[name] = _typed_column(frame[name], data_type)
-    return frame
-
-
-def _data_type(spec: Any) -> DataType | None:
-    if not isinstance(spec, Mapping):
-        return None
-    for k, v in spec.items():
-        if str(k).lower() == "datatype" and v:
-            try:
-                return DataType(str(v))
-            except ValueError:
-                return None
-    return None
-
-
-def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
-    values = column.astype(object).where(column.notna(), None)
-    values = values.where(values.map(lambda v: v != ""), None)
-    if data_type in (DataType.NUMERIC, DataType.NUMERIC_MEASURE):
-        if values.isna().all():
-            return pd.Series(np.nan, index=column.index, dtype="float64")
-        return pd.to_numeric(values, errors="coerce")
-    if data_type is DataType.LOGICAL:
-        return values.map(parse_logical).astype("boolean")
-    if data_type is DataType.DATE:
-        return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-    if data_type in (DataType.STRING, DataType.TEXT):
-        return column
-    if len(values) and values.notna().any():
-        try:
-            return pd.to_numeric(values)
-        except (ValueError, TypeError):
-            return column
-    return column
