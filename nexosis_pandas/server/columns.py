@@ -34,7 +34,6 @@ __all__ = [
     "all_fit",
     "checker",
     "complete_metadata",
-    "first_misfit",
     "fits",
     "merge_metadata",
     "normalize_date",
@@ -386,15 +385,6 @@ def all_fit(values: list[Any], data_type: str) -> bool:
     (True, False)
     """
     return _ALL_CHECKS[data_type](values)
-
-
-def first_misfit(values: list[Any], data_type: str) -> int | None:
-    """The index of the first value that does not fit ``data_type``, or ``None``."""
-    check = _CHECKS[data_type]
-    for index, value in enumerate(values):
-        if not check(value):
-            return index
-    return None
 
 
 def checker(data_type: str) -> Callable[[Any], bool]:

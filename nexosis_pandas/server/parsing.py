@@ -18,8 +18,6 @@ __all__ = [
     "ColumnsAfterData",
     "FileFormatError",
     "content_kind",
-    "csv_records",
-    "json_records",
     "open_text",
     "records",
 ]
@@ -103,16 +101,6 @@ def records(text: IO[str], kind: str, *, ignore_file_columns: bool = False) -> _
     if kind == "csv":
         return _CsvReader(text)
     return _JsonReader(text, ignore_file_columns=ignore_file_columns)
-
-
-def csv_records(text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The rows of an RFC 4180 CSV stream (header row first)."""
-    return iter(_CsvReader(text))
-
-
-def json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The records of a JSON stream: an array of flat objects, or ``{"columns", "data"}``."""
-    return iter(_JsonReader(text))
 
 
 class _Reader:
