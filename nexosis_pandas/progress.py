@@ -61,7 +61,7 @@ class ProgressReporter:
         """The upload of ``total_rows`` rows to ``url`` begins."""
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
-        """``rows_done`` rows are encoded and ``bytes_sent`` compressed bytes sent, so far."""
+        """S3 has taken ``bytes_sent`` bytes of the object, holding the first ``rows_done`` rows."""
 
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:
         """The upload ended: ``obj`` describes the object written, or ``error`` says why not."""

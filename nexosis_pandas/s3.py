@@ -35,6 +35,7 @@ import math
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -75,6 +76,9 @@ _CHUNK_BYTES = 4 * 2**20  # uncompressed bytes per encoded chunk: bounds memory,
 _FIRST_CHUNK_ROWS = 2_000  # measures the row width before the chunk size is chosen
 _MAX_CHUNK_ROWS = 1_000_000
 _QUEUE_CHUNKS = 2
+
+_Chunk = tuple[int, bytes]
+"""Bytes of the file, with the number of the frame's rows encoded up to their end."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -707,7 +711,6 @@ class _Encoding:
         self._series = [series for _, series in columns]
         self._formatters = [_column_formatter(series, format) for series in self._series]
         self.rows = len(df)
-        self.rows_done = 0
         self.bytes_uncompressed = 0
         self._hash = hashlib.sha256()
 
@@ -753,8 +756,8 @@ class _Encoding:
             data = data[:-2] + b"\n"
         return head + data + (b"]\n" if stop == self.rows else b"")
 
-    def chunks(self) -> Iterator[bytes]:
-        """Yield the uncompressed text in chunks of about ``_CHUNK_BYTES``."""
+    def chunks(self) -> Iterator[_Chunk]:
+        """Yield the uncompressed text in chunks of about ``_CHUNK_BYTES``, with the rows done."""
         if self.rows == 0:
             if self.format == "csv":
                 empty = pa.Table.from_arrays(
@@ -777,21 +780,21 @@ class _Encoding:
             step = int(min(max(_CHUNK_BYTES // bytes_per_row, 1), _MAX_CHUNK_ROWS))
             start = stop
 
-    def _account(self, data: bytes, rows_done: int) -> bytes:
+    def _account(self, data: bytes, rows_done: int) -> _Chunk:
         self._hash.update(data)
         self.bytes_uncompressed += len(data)
-        self.rows_done = rows_done
-        return data
+        return rows_done, data
 
 
-def _gzip(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
+def _gzip(chunks: Iterable[_Chunk], level: int = GZIP_LEVEL) -> Iterator[_Chunk]:
     # ISA-L writes a gzip header with mtime 0 and no file name: the same input gives the same bytes
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS)
-    for chunk in chunks:
-        out = compressor.compress(chunk)
-        if out:
-            yield out
-    yield compressor.flush()
+    rows_done = 0
+    for rows_done, chunk in chunks:
+        # The rows travel with their bytes, so progress counts rows sent, not rows encoded; the
+        # sync flush (a few bytes a chunk) puts all of the chunk's text into those bytes.
+        yield rows_done, compressor.compress(chunk) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
+    yield rows_done, compressor.flush()
 
 
 def encode_dataframe(
@@ -835,7 +838,7 @@ def encode_dataframe(
     _check_options(format, compression)
     encoding = _Encoding(df, format=format, index=index)
     chunks = encoding.chunks()
-    return _gzip(chunks) if compression == "gzip" else chunks
+    return (data for _, data in (_gzip(chunks) if compression == "gzip" else chunks))
 
 
 # --------------------------------------------------------------------------------------------
@@ -843,14 +846,14 @@ def encode_dataframe(
 # --------------------------------------------------------------------------------------------
 
 
-class _Background(Iterator[bytes]):
+class _Background(Iterator[_Chunk]):
     """Run an iterator in a daemon thread, at most ``size`` items ahead of the consumer."""
 
     _DONE = object()
 
     def __init__(
         self,
-        source: Iterator[bytes],
+        source: Iterator[_Chunk],
         size: int = _QUEUE_CHUNKS,
         on_close: Callable[[], None] | None = None,
     ) -> None:
@@ -880,7 +883,7 @@ class _Background(Iterator[bytes]):
             return
         self._put(self._DONE)
 
-    def __next__(self) -> bytes:
+    def __next__(self) -> _Chunk:
         item = self._queue.get()
         if item is self._DONE:
             raise StopIteration
@@ -1027,8 +1030,9 @@ def upload_dataframe(
     progress
         ``None`` or ``False`` (the default): nothing. ``"auto"``, ``"widget"`` or ``"text"``:
         a display, as for :func:`nexosis_pandas.import_dataframe`. A
-        :class:`~nexosis_pandas.progress.ProgressReporter` receives ``upload_start``,
-        ``upload_update`` after each chunk is handed to S3, and ``upload_end``.
+        :class:`~nexosis_pandas.progress.ProgressReporter` receives ``upload_start``;
+        ``upload_update`` each time S3 takes a part, with the rows and bytes sent so far (all
+        the rows only once the object is complete); and ``upload_end``.
 
     Returns
     -------
@@ -1069,14 +1073,25 @@ def upload_dataframe(
         pipeline = _Background(_gzip(pipeline), on_close=pipeline.close)
     f: Any = None
     written = 0
+    # (bytes written to f up to the end of a block, rows whose text those bytes hold): a row
+    # counts as sent once S3 has taken a part holding its bytes
+    ends: deque[tuple[int, int]] = deque()
+    rows_sent = sent = 0
     try:
         try:
             f = fs.open(path, "wb", block_size=PART_SIZE)
-            for block in pipeline:
+            for rows_done, block in pipeline:
                 f.write(block)
                 written += len(block)
-                reporter.upload_update(encoding.rows_done, int(f.offset or 0))
-            f.close()
+                ends.append((written, rows_done))
+                offset = int(f.offset or 0)  # bytes in the parts S3 has taken
+                if offset > sent:
+                    sent = offset
+                    while ends and ends[0][0] <= sent:
+                        rows_sent = ends.popleft()[1]
+                    # every row is sent only once the object is complete, after the loop
+                    reporter.upload_update(min(rows_sent, max(encoding.rows - 1, 0)), sent)
+            f.close()  # the last part, then CompleteMultipartUpload
         except BaseException:
             pipeline.close()
             if f is not None:
