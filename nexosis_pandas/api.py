@@ -343,5 +343,6 @@ def import_dataframe(
     job.upload = obj
     if not wait:
         reporter.import_update(job)
+        reporter.detached(job)  # the display ends here; job.wait() starts a new one
         return job
     return job.wait(timeout, progress=reporter)

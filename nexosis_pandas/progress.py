@@ -53,8 +53,8 @@ class ProgressReporter:
     Subclass it and override what you need. Calls arrive in this order: ``upload_start``,
     ``upload_update`` (repeatedly), ``upload_end``; then ``import_update`` (for each report of the
     import's state, the first right after it was requested), and ``import_end`` once, or
-    ``interrupted`` when the user stops the wait. A reporter used only for an upload, or only for
-    a wait, sees only that part.
+    ``interrupted`` when the user stops the wait, or ``detached`` when the caller does not wait
+    (``wait=False``). A reporter used only for an upload, or only for a wait, sees only that part.
     """
 
     def upload_start(self, url: str, total_rows: int) -> None:
@@ -78,6 +78,9 @@ class ProgressReporter:
     def interrupted(self, job: ImportJob) -> None:
         """The user interrupted the wait; the import goes on on the server."""
 
+    def detached(self, job: ImportJob) -> None:
+        """The import was requested and the caller does not wait for it (``wait=False``)."""
+
 
 ProgressArg = Union[ProgressReporter, bool, Literal["auto", "widget", "text"], None]  # noqa: UP007
 """``"auto"``, ``"widget"``, ``"text"``, ``True`` (same as ``"auto"``), ``False``/``None``
@@ -97,6 +100,14 @@ _FAILURES = ("failed", "cancelled", "error", "upload failed")
 def _resume_hint(import_id: str) -> str:
     """The line that resumes waiting for an import."""
     return f'nexosis_pandas.get_import("{import_id}").wait()'
+
+
+def _wait_hint(import_id: str) -> str:
+    """How to wait for an import that was requested without waiting."""
+    return (
+        "The import continues on the server; wait for it with job.wait(), or later with "
+        + _resume_hint(import_id)
+    )
 
 
 def _object_facts(obj: S3Object | None) -> tuple[str | None, int | None, int | None]:
@@ -221,6 +232,10 @@ class _Journey:
         self.import_update(job)
         self.outcome = "interrupted"
 
+    def detached(self, job: ImportJob) -> None:
+        self.import_update(job)
+        self.outcome = "requested"
+
     # words -----------------------------------------------------------------------------
 
     def stage_marks(self) -> list[tuple[str, str]]:
@@ -278,6 +293,8 @@ class _Journey:
             )
         elif self.outcome == "interrupted":
             text += ": the upload was stopped; nothing was written"
+        elif self.outcome == "requested" and self.job is not None:
+            text += f". {_wait_hint(self.job.import_id)}"
         return text
 
 
@@ -388,6 +405,11 @@ class TextReporter(ProgressReporter):
             f"{job.import_id} continues on the server; resume with {_resume_hint(job.import_id)}"
         )
 
+    def detached(self, job: ImportJob) -> None:
+        self.import_update(job)
+        self._journey.detached(job)
+        self._write(self._journey.summary_text())
+
 
 # -- widget ------------------------------------------------------------------------------------
 
@@ -405,6 +427,7 @@ _BAR_STYLES = {
     "upload failed": "danger",
     "timed out": "warning",
     "interrupted": "warning",
+    "requested": "info",
 }
 _DESCRIPTIONS = {
     "completed": "Completed",
@@ -414,6 +437,7 @@ _DESCRIPTIONS = {
     "upload failed": "Upload failed",
     "timed out": "Timed out",
     "interrupted": "Stopped",
+    "requested": "Import requested",
 }
 _STAGE_FILL = {"requested": 100 / 3, "started": 200 / 3, "completed": 100.0}
 
@@ -439,7 +463,8 @@ class WidgetReporter(ProgressReporter):
     bar is the share of rows sent (with the bytes sent beside it); during the import it moves
     a third per stage. The bar is blue (``info``) while running, green (``success``) when the
     import completed, red (``danger``) on failure with the server's message, and amber
-    (``warning``) when the wait timed out or was interrupted, with how to resume. The widget
+    (``warning``) when the wait timed out or was interrupted, with how to resume; it stays blue,
+    with how to wait, when the call returned without waiting (``wait=False``). The widget
     stays on screen when the journey ends; an HTML summary is displayed below it, because
     exported notebooks, nbviewer and GitHub show that where they cannot draw widgets.
 
@@ -521,7 +546,9 @@ class WidgetReporter(ProgressReporter):
         if j.outcome is not None:
             self.bar.bar_style = _BAR_STYLES[j.outcome]
             self.bar.description = _DESCRIPTIONS[j.outcome]
-            if self.bar.bar_style != "warning":
+            if j.outcome == "requested":
+                self.bar.value = _STAGE_FILL["requested"]
+            elif self.bar.bar_style != "warning":
                 # A full bar makes the red or green visible even if the journey stopped at 0%.
                 self.bar.value = 100.0
             self.percent.value = ""
@@ -562,6 +589,12 @@ class WidgetReporter(ProgressReporter):
             )
         elif j.outcome == "interrupted":
             self.detail.value = "The upload was stopped; nothing was written."
+        elif j.outcome == "requested" and j.job is not None:
+            self.detail.value = (
+                f"Import <code>{escape(j.job.import_id)}</code> requested; it continues on the "
+                "server. Wait for it with <code>job.wait()</code>, or later with "
+                f"<code>{escape(_resume_hint(j.job.import_id))}</code>"
+            )
         elif j.job is not None:
             rows = f" &middot; {format_count(j.rows)} rows" if j.rows is not None else ""
             self.detail.value = f"import <code>{escape(j.job.import_id)}</code>{rows}"
@@ -641,6 +674,11 @@ class WidgetReporter(ProgressReporter):
 
     def interrupted(self, job: ImportJob) -> None:
         self._journey.interrupted(job)
+        self._draw()
+        self._summarise()
+
+    def detached(self, job: ImportJob) -> None:
+        self._journey.detached(job)
         self._draw()
         self._summarise()
 

@@ -310,6 +310,17 @@ def test_wait_false_returns_the_requested_job(
     assert client.calls == 0
 
 
+def test_wait_false_ends_the_display_with_how_to_wait(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    reporter = RecordingReporter()
+    ended: list[str] = []
+    reporter.detached = lambda job: ended.append(job.status.value)  # type: ignore[method-assign]
+    sales.nexosis.to_dataset("s", "s3://b/k.csv.gz", wait=False, progress=reporter, client=client)
+    assert reporter.calls[-1] == ("import_update", "requested")
+    assert ended == ["requested"]
+
+
 def test_a_named_index_becomes_a_column(uploads: Uploads, client: Any) -> None:
     frame = pd.DataFrame(
         {"units": [1, 2]}, index=pd.date_range("2024-01-01", periods=2, name="day")

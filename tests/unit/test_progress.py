@@ -136,6 +136,47 @@ def test_widget_says_how_to_resume_after_an_interrupt() -> None:
     assert resume in shown.bundles[0]["text/html"]
 
 
+def test_widget_ends_in_blue_with_how_to_wait_when_not_waiting() -> None:
+    t = FakeTime()
+    r, shown = widget(t)
+    r.upload_start(URL, 1000)
+    r.upload_end(uploaded())
+    job = job_in("requested")
+    r.import_update(job)
+    r.detached(job)
+    assert r.bar.bar_style == "info"
+    assert r.bar.description == "Import requested"
+    assert r.bar.value == pytest.approx(100 / 3)
+    assert "&#10004; upload" in r.stages.value and "&#9673; requested" in r.stages.value
+    later = f"nexosis_pandas.get_import(&quot;{job.import_id}&quot;).wait()"
+    assert (
+        "continues on the server" in r.detail.value and "<code>job.wait()</code>" in r.detail.value
+    )
+    assert later in r.detail.value
+    assert shown.items[0][0] is r.container and len(shown.items) == 2
+    summary = shown.bundles[0]
+    assert "<b>nexosis import</b>" in summary["text/html"] and later in summary["text/html"]
+    assert "#1565c0" in summary["text/html"] and "#c62828" not in summary["text/html"]
+    assert summary["text/plain"] == (
+        "dataset 'sales' · requested · 1,000 rows · 0.0 s. The import continues on the server; "
+        f'wait for it with job.wait(), or later with nexosis_pandas.get_import("{job.import_id}")'
+        ".wait()"
+    )
+
+
+def test_text_reporter_says_how_to_wait_when_not_waiting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    t = FakeTime()
+    r = TextReporter(clock=t.clock)
+    job = job_in("requested")
+    r.detached(job)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"nexosis: import {job.import_id} into dataset 'sales' requested"
+    assert lines[-1].startswith("nexosis: dataset 'sales' · requested · ")
+    assert lines[-1].endswith(f'or later with nexosis_pandas.get_import("{job.import_id}").wait()')
+
+
 def test_widget_on_timeout_is_amber_and_resumable() -> None:
     t = FakeTime()
     r, _ = widget(t)
