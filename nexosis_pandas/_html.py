@@ -75,10 +75,12 @@ def format_bytes(count: int) -> str:
     --------
     >>> format_bytes(812), format_bytes(81_234), format_bytes(1_400_000)
     ('812 B', '81.2 kB', '1.4 MB')
+    >>> format_bytes(2_500_000_000_000)
+    '2.5 TB'
     """
     value = float(count)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")  # pragma: no cover

@@ -49,6 +49,7 @@ import pyarrow.csv as pa_csv
 from isal import isal_zlib
 
 from nexosis_pandas import config
+from nexosis_pandas._html import format_bytes
 from nexosis_pandas.exceptions import ColumnError, UploadError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
@@ -160,8 +161,8 @@ class S3Object:
             ("format", f"{self.format}" + (f" ({self.compression})" if self.compression else "")),
             (
                 "size",
-                f"{_human(self.bytes_written)} written, {_human(self.bytes_uncompressed)} "
-                "uncompressed",
+                f"{format_bytes(self.bytes_written)} written, "
+                f"{format_bytes(self.bytes_uncompressed)} uncompressed",
             ),
             ("time", f"{self.seconds:.2f} s ({self.mb_per_second:.1f} MB/s)"),
             ("etag", self.etag or ""),
@@ -174,17 +175,6 @@ class S3Object:
             for k, v in rows
         )
         return f"<table><caption style='text-align:left'>S3Object</caption>{body}</table>"
-
-
-def _human(n: int) -> str:
-    if n < 1000:
-        return f"{n} B"
-    size, unit = n / 1000, "kB"
-    for bigger in ("MB", "GB", "TB"):
-        if size < 1000:
-            break
-        size, unit = size / 1000, bigger
-    return f"{size:.1f} {unit}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 from nexosis_pandas import s3 as s3_module
+from nexosis_pandas._html import format_bytes
 from nexosis_pandas.exceptions import ColumnError
 from nexosis_pandas.s3 import S3Object, encode_dataframe, validate_column_names
 from tests.pandas_compat import EXACT_FLOATS
@@ -391,3 +393,7 @@ def test_s3object_reprs() -> None:
     page = obj._repr_html_()
     assert "<table>" in page and "&lt;b&gt;" in page and "2.5 MB uncompressed" in page
     assert obj.mb_per_second == pytest.approx(5.0)
+    # sizes read as everywhere else (ImportJob, the progress display): one formatter
+    huge = dataclasses.replace(obj, bytes_written=1_500_000_000_000)
+    assert format_bytes(huge.bytes_written) == "1.5 TB"
+    assert "1.5 TB written" in huge._repr_html_()
