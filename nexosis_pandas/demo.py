@@ -71,8 +71,9 @@ def run_demo(*, echo: Callable[[str], None] = print) -> pd.DataFrame:
 
     started = time.monotonic()
     sales = sample_sales()
-    first = sales[sales["date"] < "2026-03-01"]
-    corrected = sales[sales["date"] >= "2026-02-22"].copy()
+    # Filtered rows keep their labels, an index that would be sent as a column: drop it.
+    first = sales[sales["date"] < "2026-03-01"].reset_index(drop=True)
+    corrected = sales[sales["date"] >= "2026-02-22"].reset_index(drop=True)
     corrected.loc[corrected["date"] < "2026-03-01", "units"] += 100
 
     with nxp.sandbox() as sb:

@@ -52,6 +52,11 @@ def test_the_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.count("completed") >= 2
 
 
+def test_the_demo_dataset_holds_the_sample_columns() -> None:
+    back = run_demo(echo=lambda line: None)
+    assert list(back.columns) == list(sample_sales().columns)
+
+
 def test_the_demo_fails_with_a_sentence_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
