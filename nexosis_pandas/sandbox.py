@@ -209,7 +209,15 @@ class Sandbox:
 
 
 def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox") -> Sandbox:
-    """Start a :class:`Sandbox` and return it (also usable as a context manager).
+    """Start a :class:`Sandbox` and return it, or return the one already running.
+
+    When a sandbox with the same ``bucket`` (and, if ``data_dir`` is given, the same
+    ``data_dir``) already runs in this process, that one is returned, still holding its data and
+    still the default: re-running a notebook cell ``sb = nxp.sandbox()`` is harmless. A separate
+    sandbox is started with ``Sandbox(...).start()``.
+
+    Also usable as a context manager: ``with nxp.sandbox() as sb:`` stops the sandbox at the end
+    of the block (the running one, when it returned that).
 
     Parameters
     ----------
@@ -224,6 +232,14 @@ def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbo
     >>> sb = nxp.sandbox()  # doctest: +SKIP
     >>> sb.api_url  # doctest: +SKIP
     'http://127.0.0.1:40123/v1'
+    >>> nxp.sandbox() is sb  # doctest: +SKIP
+    True
     >>> sb.stop()  # doctest: +SKIP
     """
+    wanted = Path(data_dir).resolve() if data_dir is not None else None
+    for running in reversed(_running):  # the latest started is the default
+        given = running._given_dir
+        same_dir = wanted is None or (given is not None and given.resolve() == wanted)
+        if running.running and running.bucket == bucket and same_dir:
+            return running
     return Sandbox(data_dir=data_dir, bucket=bucket).start()

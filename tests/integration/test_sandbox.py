@@ -28,12 +28,29 @@ def test_the_sandbox_is_the_default_while_it_runs() -> None:
 
 def test_sandboxes_stopped_in_any_order_leave_no_dead_default() -> None:
     before = config.get_defaults()
-    first = nxp.sandbox()
-    second = nxp.sandbox()
+    first = nxp.Sandbox().start()
+    second = nxp.Sandbox().start()
+    assert second is not first
     first.stop()  # the second is still the default and still answers
     assert config.get_defaults().client is second.client
     assert nxp.import_history().empty
     second.stop()
+    assert config.get_defaults() == before
+
+
+def test_calling_sandbox_again_returns_the_running_one_with_its_data() -> None:
+    before = config.get_defaults()
+    sb = nxp.sandbox()
+    try:
+        pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
+        again = nxp.sandbox()  # a notebook cell run a second time
+        assert again is sb and sb.running
+        assert config.get_defaults().client is sb.client
+        assert sb.client.read_dataset("numbers")["x"].tolist() == [1, 2, 3]
+        with nxp.sandbox(bucket="other") as other:  # other options: another sandbox
+            assert other is not sb
+    finally:
+        sb.stop()
     assert config.get_defaults() == before
 
 
