@@ -6,17 +6,21 @@ dispatches to the handler it sets.
 Examples
 --------
 ``nexosis-pandas serve --port 8111`` runs the reference server until Ctrl+C;
-``nexosis-pandas demo`` runs the embedded demo.
+``nexosis-pandas demo`` runs the embedded demo; ``nexosis-pandas --version`` prints the version.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
+
+from nexosis_pandas._version import __version__
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -47,7 +51,8 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from nexosis_pandas.server import ReferenceServer
+    from nexosis_pandas.exceptions import NexosisError
+    from nexosis_pandas.server import ListenError, ReferenceServer
 
     stop = threading.Event()
 
@@ -64,7 +69,22 @@ def _serve(args: argparse.Namespace) -> int:
         s3_region=args.s3_region,
     )
     try:
-        server.start()
+        try:
+            with _quiet_uvicorn_start():
+                server.start()
+        except ListenError as exc:
+            return _fail(
+                f"cannot listen on {exc.host}:{exc.port} (is the port in use?); choose another "
+                "with --port, or --port 0 for a free one"
+            )
+        except OSError as exc:
+            where = f"--data-dir {args.data_dir}" if args.data_dir else "a temporary data directory"
+            return _fail(
+                f"cannot create or write {where}: {exc.strerror or exc}; pass --data-dir a "
+                "directory you can write to"
+            )
+        except NexosisError as exc:
+            return _fail(str(exc))
         shown = f" (api key: {server.api_key})" if server.api_key_generated else ""
         print(f"Nexosis reference server listening on {server.url}{shown}", flush=True)
         while not stop.wait(0.5):
@@ -74,6 +94,26 @@ def _serve(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"nexosis-pandas serve: {message}", file=sys.stderr)
+    return 1
+
+
+@contextlib.contextmanager
+def _quiet_uvicorn_start() -> Iterator[None]:
+    """Keep uvicorn's own start-up error lines out: the failure is reported in one line."""
+    logger = logging.getLogger("uvicorn.error")
+
+    def drop(record: logging.LogRecord) -> bool:
+        return False
+
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nexosis-pandas", description="nexosis-pandas: tools around the Nexosis Imports API."
     )
+    parser.add_argument("--version", action="version", version=f"nexosis-pandas {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(subparsers)

@@ -12,6 +12,6 @@ The parts::
     columns.py  column metadata validation, defaults and inference; value type checks
 """
 
-from nexosis_pandas.server.runner import ReferenceServer
+from nexosis_pandas.server.runner import ListenError, ReferenceServer
 
-__all__ = ["ReferenceServer"]
+__all__ = ["ListenError", "ReferenceServer"]

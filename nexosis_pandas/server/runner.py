@@ -15,9 +15,27 @@ from typing import Any
 
 from nexosis_pandas.exceptions import ConfigurationError
 
-__all__ = ["ReferenceServer"]
+__all__ = ["ListenError", "ReferenceServer"]
 
 START_TIMEOUT = 30.0
+
+
+class ListenError(ConfigurationError):
+    """The reference server could not listen on ``host``:``port`` (in use, or not this machine's).
+
+    Parameters
+    ----------
+    host, port
+        The address the server was asked to listen on.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(
+            f"The reference server could not listen on {host}:{port}; is the port in use? "
+            "Pass port=0 for a free one"
+        )
 
 
 class ReferenceServer:
@@ -125,7 +143,11 @@ class ReferenceServer:
         Raises
         ------
         ConfigurationError
-            FastAPI or uvicorn is missing, or the server could not listen (port in use...).
+            FastAPI or uvicorn is missing.
+        ListenError
+            The server could not listen (port in use...); a ``ConfigurationError``.
+        OSError
+            The data directory cannot be created or written.
         """
         if self._thread is not None:
             return self
@@ -175,10 +197,7 @@ class ReferenceServer:
             deadline = time.monotonic() + START_TIMEOUT
             while not self._uvicorn.started:
                 if not self._thread.is_alive() or time.monotonic() > deadline:
-                    raise ConfigurationError(
-                        f"The reference server could not listen on {self.host}:{self.port}; "
-                        "is the port in use? Pass port=0 for a free one"
-                    )
+                    raise ListenError(self.host, self.port)
                 time.sleep(0.01)
             self.port = int(self._uvicorn.servers[0].sockets[0].getsockname()[1])
         except BaseException:

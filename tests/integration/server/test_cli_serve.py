@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -71,3 +72,50 @@ def test_no_subcommand_prints_help() -> None:
     from nexosis_pandas.cli import main
 
     assert main([]) == 2
+
+
+def _serve_fails(tmp_path: Any, *args: str) -> str:
+    """Run ``serve`` expecting it to fail; return its stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "NEXOSIS_API_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "nexosis_pandas.cli", "serve", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    return done.stderr
+
+
+def test_serve_on_a_busy_port_says_which_flag_to_change(tmp_path: Any) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        err = _serve_fails(tmp_path, "--port", str(port))
+    assert err == (
+        f"nexosis-pandas serve: cannot listen on 127.0.0.1:{port} (is the port in use?); "
+        "choose another with --port, or --port 0 for a free one\n"
+    )
+
+
+def test_serve_with_an_unusable_data_dir_says_so_in_one_line(tmp_path: Any) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    err = _serve_fails(tmp_path, "--port", "0", "--data-dir", str(blocker / "data"))
+    assert err.startswith(f"nexosis-pandas serve: cannot create or write --data-dir {blocker}")
+    assert err.endswith("pass --data-dir a directory you can write to\n")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from nexosis_pandas import __version__
+    from nexosis_pandas.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"nexosis-pandas {__version__}\n"
