@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import uuid
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -216,17 +217,17 @@ class Client:
 
         Raises
         ------
+        ValueError
+            ``import_id`` is not a GUID (a dataset name, say); raised before any request.
         NotFoundError
             No import has this id.
-        BadRequestError
-            ``import_id`` is not a GUID.
 
         Examples
         --------
         >>> client.get_import("015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40").status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
-        url = self._transport.url("imports", _required_text("import_id", import_id))
+        url = self._transport.url("imports", _import_id(import_id))
         return self._job(self._transport.request_json("GET", url), "GET", url)
 
     def iter_imports(
@@ -530,6 +531,19 @@ def _required_text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
     return value
+
+
+def _import_id(value: Any) -> str:
+    text = _required_text("import_id", value)
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an import id (a GUID such as "
+            "015d1d17-2a45-4f61-aa97-f21cc4fd656c); to find the imports of a dataset, use "
+            f"import_history(dataset_name={text!r})"
+        ) from None
+    return text
 
 
 def _import_query(

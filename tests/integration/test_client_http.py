@@ -182,8 +182,10 @@ def test_server_errors_become_exceptions(client: Client, reference_server: Any, 
     assert not_found.value.error_type == "NotFound"
     assert missing in str(not_found.value)
 
-    with pytest.raises(BadRequestError) as bad_id:
-        client.get_import("not-a-guid")
+    with pytest.raises(ValueError, match="'not-a-guid' is not an import id"):
+        client.get_import("not-a-guid")  # caught before any request
+    with pytest.raises(BadRequestError) as bad_id:  # the server's own check, as the API sends it
+        client.transport.request_json("GET", client.transport.url("imports", "not-a-guid"))
     assert bad_id.value.status_code == 400
     assert "not-a-guid" in str(bad_id.value)
 

@@ -309,6 +309,19 @@ def test_get_import_needs_an_id(client: Client) -> None:
         client.get_import("")
 
 
+def test_get_import_of_a_dataset_name_says_what_an_id_is_before_any_request(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    with pytest.raises(ValueError) as info:
+        client.get_import("sales")
+    assert str(info.value) == (
+        "'sales' is not an import id (a GUID such as 015d1d17-2a45-4f61-aa97-f21cc4fd656c); "
+        "to find the imports of a dataset, use import_history(dataset_name='sales')"
+    )
+    assert not isinstance(info.value, nexosis_pandas.NexosisError)
+    assert adapter.requests == []
+
+
 @pytest.mark.parametrize(
     ("status", "name", "terminal"),
     [
