@@ -8,6 +8,7 @@ error translation are the transport's (:mod:`nexosis_pandas._http`).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import itertools
 import json
 import uuid
@@ -21,7 +22,7 @@ import requests
 
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
-from nexosis_pandas.exceptions import APIError, ConfigurationError, NotFoundError
+from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
 from nexosis_pandas.frames import dataset_frame
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
@@ -342,7 +343,7 @@ class Client:
         Raises
         ------
         NotFoundError
-            No dataset has this name.
+            No dataset has this name; the message suggests a close one when there is one.
 
         Examples
         --------
@@ -354,9 +355,16 @@ class Client:
         pages = self._paged(
             url, {}, MAX_PAGE_SIZE, key=None, on_page=lambda body: metadata.update(body)
         )
-        for row in pages:
-            if isinstance(row, Mapping):
-                rows.append(row)
+        try:
+            for row in pages:
+                if isinstance(row, Mapping):
+                    rows.append(row)
+        except NotFoundError as exc:
+            close = self._close_dataset_name(dataset_name)
+            if close is not None:
+                exc.message = f"{exc.message}; did you mean {close!r}?"
+                exc.args = (exc.message,)
+            raise
         lowered = {str(k).lower(): v for k, v in metadata.items()}
         columns = lowered.get("columns") or {}
         return dataset_frame(rows, columns if isinstance(columns, Mapping) else {})
@@ -375,6 +383,15 @@ class Client:
             if name is not None:
                 names.append(str(name))
         return names
+
+    def _close_dataset_name(self, dataset_name: str) -> str | None:
+        """The account's dataset name closest to ``dataset_name`` (a typo's fix), if any."""
+        try:
+            names = self.list_datasets()
+        except NexosisError:  # the suggestion is a courtesy: the NotFoundError stays the error
+            return None
+        close = difflib.get_close_matches(dataset_name, names, n=1)
+        return close[0] if close else None
 
     def delete_dataset(self, dataset_name: str, *, missing_ok: bool = False) -> None:
         """Delete a dataset and its data.

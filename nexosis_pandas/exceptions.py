@@ -133,10 +133,18 @@ class AuthenticationError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: the import or dataset does not exist."""
+    """404: the import or dataset does not exist; ``error_details["itemType"]`` says which."""
 
     def _hint(self) -> str:
-        return "Check the id or name; import_history() lists the imports this account has."
+        item_type = str(self.error_details.get("itemType", "")).lower()
+        if item_type == "dataset":
+            return "Check the dataset name; Client.list_datasets() lists this account's datasets."
+        if item_type == "import":
+            return "Check the import id; import_history() lists the imports this account has."
+        return (
+            "Check the id or name; import_history() lists the imports this account has, "
+            "Client.list_datasets() its datasets."
+        )
 
 
 class QuotaExceededError(APIError):

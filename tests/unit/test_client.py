@@ -859,9 +859,40 @@ def test_read_dataset_quotes_the_name(client: Client, adapter: FakeAdapter) -> N
 
 
 def test_read_missing_dataset(client: Client, adapter: FakeAdapter) -> None:
-    adapter.answer((404, {"message": "Item not found", "errorType": "NotFound"}))
-    with pytest.raises(NotFoundError):
+    adapter.answer(
+        (404, {"message": "Item not found", "errorType": "NotFound"}),
+        (200, {"items": [{"dataSetName": "sales"}], "totalPages": 1}),
+    )
+    with pytest.raises(NotFoundError) as info:
         client.read_dataset("nope")
+    assert "did you mean" not in str(info.value)
+
+
+def test_read_a_misspelt_dataset_suggests_the_name_and_lists_datasets(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    details = {"itemType": "dataSet", "itemId": "sale"}
+    adapter.answer(
+        (404, {"message": "No dataSet with id 'sale' was found", "errorDetails": details}),
+        (200, {"items": [{"dataSetName": "sales"}, {"dataSetName": "stores"}], "totalPages": 1}),
+    )
+    with pytest.raises(NotFoundError) as info:
+        client.read_dataset("sale")
+    text = str(info.value)
+    assert "No dataSet with id 'sale' was found; did you mean 'sales'?" in text
+    assert text.endswith(
+        "Check the dataset name; Client.list_datasets() lists this account's datasets."
+    )
+    assert "import_history" not in text
+
+
+def test_a_failed_suggestion_leaves_the_not_found_error(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    adapter.answer((404, {"message": "Item not found"}), (500, {"message": "broken"}))
+    client.transport.max_retries = 0
+    with pytest.raises(NotFoundError, match="Item not found"):
+        client.read_dataset("sale")
 
 
 def test_list_datasets(client: Client, adapter: FakeAdapter) -> None:

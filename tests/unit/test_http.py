@@ -230,7 +230,7 @@ def test_bad_timeouts_and_retry_counts_are_value_errors(kwargs: dict[str, Any]) 
             },
             NotFoundError,
             "POST http://api.test/v1/imports/s3 failed with HTTP 404 NotFound: Item not found "
-            "(itemType: import; itemId: abc). Check the id or name; import_history() lists the "
+            "(itemType: import; itemId: abc). Check the import id; import_history() lists the "
             "imports this account has.",
         ),
         (
