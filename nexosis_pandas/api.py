@@ -15,18 +15,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
 from nexosis_pandas._version import __version__
-from nexosis_pandas.columns import infer_column_metadata, merge_column_metadata
+from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
+from nexosis_pandas.models import ColumnMetadata
 from nexosis_pandas.progress import ProgressArg, resolve_progress
-from nexosis_pandas.s3 import (
-    file_format,
-    find_existing,
-    upload_dataframe,
-    validate_column_names,
-    writes_index,
-)
+from nexosis_pandas.s3 import file_format, find_existing, upload_dataframe, validate_column_names
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client, DateLike
@@ -141,6 +137,91 @@ def import_history(
 # -- import_dataframe -------------------------------------------------------------------------
 
 
+def _frame_to_import(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as an import sends it: the index becomes a column unless it only numbers the rows.
+
+    The index is sent when it is named (``set_index("day")``), or when its labels are not
+    integers (an unnamed ``DatetimeIndex`` or string labels, sent as a column called ``index``;
+    a ``MultiIndex``). An unnamed integer index (the default ``RangeIndex``, or the labels
+    left after filtering or slicing rows) numbers the rows and is left out. The upload alone
+    (:func:`upload_dataframe`) has its own rule: there, any index but the default
+    ``RangeIndex`` is written.
+
+    Raises
+    ------
+    ColumnError
+        The index would be sent with a name that is not a string or that a column has.
+    """
+    validate_column_names(df, index=False)  # a MultiIndex of columns, say: checked first
+    idx = df.index
+    named = any(name is not None for name in idx.names)
+    numbers_rows = not isinstance(idx, pd.MultiIndex) and pd.api.types.is_integer_dtype(idx)
+    if not named and numbers_rows:
+        return df
+    # The names are checked first: pandas' own error for an index named like a column is bare.
+    validate_column_names(df, index=True)
+    return df.reset_index()
+
+
+def infer_column_metadata(
+    df: pd.DataFrame,
+    *,
+    target: str | None = None,
+    timestamp: str | None = None,
+    key: str | Sequence[str] | None = None,
+) -> ColumnMetadata:
+    """The column metadata an import of ``df`` sends, checked against the frame.
+
+    The frame is taken as :func:`import_dataframe` sends it, index included when it is sent
+    (see there): after ``df.set_index("day")``, ``timestamp="day"`` names the index. Data
+    types come from the dtypes (see :mod:`nexosis_pandas.columns` for the table and the rule
+    for free text); the columns named here get their roles. Every other column carries no
+    role, so the server decides: ``feature`` in a new dataset, the role it already has in an
+    existing one. The server fills in imputation and aggregation from the data type.
+
+    Parameters
+    ----------
+    df
+        The frame to describe.
+    target
+        The column to predict; it must be numeric or logical.
+    timestamp
+        The column that places rows in time; it must hold datetimes.
+    key
+        The column (or columns) that identify a row, together with the timestamp when one is
+        given; no missing values, no duplicates. An import into an existing dataset replaces
+        the rows with the same key.
+
+    Returns
+    -------
+    dict
+        Column name to ``{"dataType": ...}``, with ``"role"`` for the columns named here, in
+        the order they are sent.
+
+    Raises
+    ------
+    ColumnError
+        A column name is not a unique, non-empty string; a named column does not exist; the
+        target is not numeric or logical; the timestamp is not datetime-like; the key has
+        missing values or duplicates; a column is named for two roles; or a column's dtype
+        cannot be sent. The message names the column and the fix.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=3),
+    ...                    "store": ["a", "b", "a"], "units": [3, 5, 2]})
+    >>> infer_column_metadata(df, target="units", timestamp="day")  # doctest: +NORMALIZE_WHITESPACE
+    {'day': {'dataType': 'date', 'role': 'timestamp'},
+     'store': {'dataType': 'string'},
+     'units': {'dataType': 'numeric', 'role': 'target'}}
+    >>> infer_column_metadata(df.set_index("day"), timestamp="day")["day"]
+    {'dataType': 'date', 'role': 'timestamp'}
+    """
+    return _columns.infer_column_metadata(
+        _frame_to_import(df), target=target, timestamp=timestamp, key=key
+    )
+
+
 def frame_digest(df: pd.DataFrame) -> str:
     """A hex SHA-256 of a frame's content: column names, dtypes and values (not the index).
 
@@ -193,7 +274,8 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
             "name.csv.gz', or set a prefix for uploads, e.g. "
             "export NEXOSIS_S3_PREFIX=s3://my-bucket/nexosis/ (in a notebook: "
             "os.environ['NEXOSIS_S3_PREFIX'] = 's3://my-bucket/nexosis/'); uploads are then "
-            "named by dataset and content, so the same data is uploaded once."
+            "named by dataset and content, so the same data is uploaded once. Or, to try it "
+            "locally, start a sandbox: nexosis_pandas.sandbox()."
         )
     if not where.startswith("s3://") or len(where.rstrip("/")) <= len("s3://"):
         raise ConfigurationError(
@@ -223,12 +305,16 @@ def import_dataframe(
     Before anything is sent, the column metadata is inferred and checked against the frame
     (see :func:`infer_column_metadata`). The frame is then streamed to S3 as gzipped CSV, the
     import is requested, and (unless ``wait=False``) followed until it ends, with a progress
-    display: a widget in Jupyter, text lines elsewhere. The index is sent as a column when it
-    carries information, by the rule of :func:`upload_dataframe`: when it is named (after
-    ``set_index("day")``, say) or is anything but the default ``RangeIndex`` (a
-    ``DatetimeIndex``; the labels left after filtering rows). An unnamed index is called
-    ``index``, so roles can name it (``timestamp="index"``); ``df.reset_index(drop=True)``
-    leaves it out.
+    display: a widget in Jupyter, text lines elsewhere.
+
+    The index is sent as a column when it is data rather than row numbers: when it is named
+    (after ``set_index("day")``, say), or when its labels are not integers (an unnamed
+    ``DatetimeIndex`` or string labels, sent as a column called ``index`` so roles can name
+    it: ``timestamp="index"``; each level of a ``MultiIndex``). An unnamed integer index, the
+    default ``RangeIndex`` or the labels left after filtering or slicing rows, numbers the
+    rows and is left out. :func:`infer_column_metadata` (and ``df.nexosis.column_metadata``)
+    take the frame the same way. The upload alone (:func:`upload_dataframe`,
+    ``df.nexosis.to_s3``) differs: it writes any index but the default ``RangeIndex``.
 
     Parameters
     ----------
@@ -287,11 +373,7 @@ def import_dataframe(
     """
     if not isinstance(dataset_name, str) or not dataset_name.strip():
         raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
-    if isinstance(df, pd.DataFrame) and writes_index(df):
-        # The index is data (a date, an id): it becomes a column, so roles can name it. The
-        # names are checked first: pandas' own error for an index named like a column is bare.
-        validate_column_names(df)
-        df = df.reset_index()
+    df = _frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
     if columns is None:
         if target is not None or timestamp is not None or key is not None:

@@ -267,8 +267,10 @@ def infer_column_metadata(
     timestamp: str | None = None,
     key: str | Sequence[str] | None = None,
 ) -> ColumnMetadata:
-    """The column metadata an import of ``df`` sends, checked against the frame.
+    """The column metadata an import of ``df``'s columns sends, checked against the frame.
 
+    This describes the columns as they are; :func:`nexosis_pandas.infer_column_metadata`
+    first takes the frame as an import sends it, its index included when that is data.
     Data types come from the dtypes (see :mod:`nexosis_pandas.columns` for the table and the
     rule for free text); the columns named here get their roles. Every other column carries
     no role, so the server decides: ``feature`` in a new dataset, the role it already has in

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["run_demo", "sample_sales"]
+__all__ = ["check_read_back", "run_demo", "sample_sales"]
 
 
 def sample_sales(
@@ -55,12 +55,52 @@ def sample_sales(
     return pd.concat(frames, ignore_index=True)
 
 
+def check_read_back(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Check that a dataset read back holds the data imported, row for row.
+
+    Both frames must be in the same row order. The column names and the row count must match,
+    and every column's values; the dtypes may differ (numbers may come back as floats, flags
+    as the nullable ``boolean``, text as ``object``), and naive datetimes compare as UTC, as
+    the API reads them.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first difference: the columns, the row count, or the column whose values
+        differ.
+
+    Examples
+    --------
+    >>> sent = pd.DataFrame({"day": pd.to_datetime(["2026-01-01"]), "units": [3]})
+    >>> back = pd.DataFrame({"day": pd.to_datetime(["2026-01-01"], utc=True), "units": [3.0]})
+    >>> check_read_back(back, sent)
+    """
+    assert list(got.columns) == list(expected.columns), (
+        f"expected the columns {list(expected.columns)}, read back {list(got.columns)}"
+    )
+    assert len(got) == len(expected), f"expected {len(expected)} rows, read back {len(got)}"
+    for name in expected.columns:
+        want, have = expected[name].reset_index(drop=True), got[name].reset_index(drop=True)
+        if pd.api.types.is_datetime64_any_dtype(want):
+            want = want.dt.tz_localize("UTC") if want.dt.tz is None else want.dt.tz_convert("UTC")
+            have = pd.to_datetime(have, utc=True)
+        elif pd.api.types.is_numeric_dtype(want):  # ints, floats and bools
+            want = want.astype("float64")
+            have = pd.to_numeric(have.astype("object"), errors="coerce").astype("float64")
+        else:
+            want, have = want.astype("object"), have.astype("object")
+        try:
+            pd.testing.assert_series_equal(have, want, check_dtype=False, check_names=False)
+        except AssertionError as exc:
+            raise AssertionError(f"column {name!r} differs from the data imported: {exc}") from None
+
+
 def run_demo(*, echo: Callable[[str], None] = print) -> pd.DataFrame:
     """Run the demo end to end in a sandbox; return the dataset as read back.
 
     Builds a sample frame, imports January and February, then imports March with a correction
     of the last week of February into the same dataset (an upsert on store and date), shows the
-    import history, reads the dataset back and checks it.
+    import history, reads the dataset back and checks every column (:func:`check_read_back`).
 
     Raises
     ------
@@ -71,9 +111,8 @@ def run_demo(*, echo: Callable[[str], None] = print) -> pd.DataFrame:
 
     started = time.monotonic()
     sales = sample_sales()
-    # Filtered rows keep their labels, an index that would be sent as a column: drop it.
-    first = sales[sales["date"] < "2026-03-01"].reset_index(drop=True)
-    corrected = sales[sales["date"] >= "2026-02-22"].reset_index(drop=True)
+    first = sales[sales["date"] < "2026-03-01"]
+    corrected = sales[sales["date"] >= "2026-02-22"].copy()
     corrected.loc[corrected["date"] < "2026-03-01", "units"] += 100
 
     with nxp.sandbox() as sb:
@@ -98,8 +137,7 @@ def run_demo(*, echo: Callable[[str], None] = print) -> pd.DataFrame:
             .reset_index(drop=True)
         )
         got = data.sort_values(["store", "date"]).reset_index(drop=True)
-        assert len(got) == len(sales), f"expected {len(sales)} rows, read back {len(got)}"
-        assert list(got["units"].astype("int64")) == list(expected["units"]), "units differ"
+        check_read_back(got, expected)
         echo(
             f"   {len(got)} rows, {got['store'].nunique()} stores, "
             f"{got['date'].min():%Y-%m-%d} to {got['date'].max():%Y-%m-%d}: as imported"

@@ -201,6 +201,7 @@ def test_without_s3_url_or_prefix_says_how_to_set_one(
         sales.nexosis.to_dataset("sales", progress=False, client=client)
     message = str(info.value)
     assert "NEXOSIS_S3_PREFIX" in message and "s3_url=" in message
+    assert message.endswith("Or, to try it locally, start a sandbox: nexosis_pandas.sandbox().")
     assert uploads.calls == [] and client.requests == []
 
 
@@ -349,6 +350,72 @@ def test_a_default_range_index_is_left_out(
 ) -> None:
     sales.nexosis.to_dataset("s", "s3://b/k.csv.gz", progress=False, client=client)
     assert list(uploads.calls[0]["df"].columns) == list(sales.columns)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param(lambda f: f[f["store"] != "b"], id="filtered"),
+        pytest.param(lambda f: f.iloc[1:], id="sliced"),
+        pytest.param(lambda f: f.set_axis([10, 20, 30]), id="int-labels"),
+        pytest.param(lambda f: f.set_axis(pd.Index([7, 8, 9], dtype="uint64")), id="uint"),
+    ],
+)
+def test_an_unnamed_integer_index_numbers_rows_and_is_left_out(
+    sales: pd.DataFrame, uploads: Uploads, client: Any, rows: Any
+) -> None:
+    frame = rows(sales)
+    frame.nexosis.to_dataset("s", "s3://b/k.csv.gz", progress=False, client=client)
+    assert list(uploads.calls[0]["df"].columns) == ["day", "store", "units"]
+    assert list(client.requests[0]["columns"]) == ["day", "store", "units"]
+    assert list(frame.nexosis.column_metadata()) == ["day", "store", "units"]
+
+
+@pytest.mark.parametrize(
+    ("index", "sent"),
+    [
+        pytest.param(pd.Index(["x", "y", "z"]), ["index"], id="string-labels"),
+        pytest.param(pd.Index([1, 2, 3], name="row"), ["row"], id="named-int"),
+        pytest.param(pd.RangeIndex(3, name="n"), ["n"], id="named-range"),
+        pytest.param(pd.Index([0.5, 1.5, 2.5]), ["index"], id="float"),
+        pytest.param(
+            pd.MultiIndex.from_tuples([(1, "a"), (1, "b"), (2, "a")], names=["g", None]),
+            ["g", "level_1"],
+            id="multi",
+        ),
+    ],
+)
+def test_an_index_that_is_data_is_sent_and_shown_in_the_preview(
+    sales: pd.DataFrame, uploads: Uploads, client: Any, index: pd.Index, sent: list[str]
+) -> None:
+    frame = sales.set_axis(index)
+    expected = [*sent, "day", "store", "units"]
+    assert list(frame.nexosis.column_metadata()) == expected
+    assert list(nexosis_pandas.infer_column_metadata(frame)) == expected
+    frame.nexosis.to_dataset("s", "s3://b/k.csv.gz", progress=False, client=client)
+    assert list(uploads.calls[0]["df"].columns) == expected
+    assert list(client.requests[0]["columns"]) == expected
+
+
+def test_the_preview_names_a_set_index_as_the_import_does(
+    sales: pd.DataFrame, uploads: Uploads, client: Any
+) -> None:
+    by_day = sales.set_index("day")
+    preview = by_day.nexosis.column_metadata(timestamp="day", key="store")
+    assert nexosis_pandas.infer_column_metadata(by_day, timestamp="day", key="store") == preview
+    by_day.nexosis.to_dataset(
+        "s", "s3://b/k.csv.gz", timestamp="day", key="store", progress=False, client=client
+    )
+    assert client.requests[0]["columns"] == preview
+    assert preview["day"] == {"dataType": "date", "role": "timestamp"}
+
+
+def test_an_index_named_like_a_column_is_a_column_error_in_the_preview_too(
+    uploads: Uploads,
+) -> None:
+    frame = pd.DataFrame({"units": [1, 2]}, index=pd.Index([5, 6], name="units"))
+    with pytest.raises(ColumnError, match="'units' appears 2 times"):
+        frame.nexosis.column_metadata()
 
 
 def test_an_index_named_like_a_column_is_a_column_error(uploads: Uploads, client: Any) -> None:
