@@ -102,7 +102,8 @@ class Client:
         if not key:
             raise ConfigurationError(
                 "No Nexosis api key: pass Client(api_key=...) or set the NEXOSIS_API_KEY "
-                "environment variable (e.g. export NEXOSIS_API_KEY=...)."
+                "environment variable (e.g. export NEXOSIS_API_KEY=...); or, to try it locally, "
+                "start a sandbox: nexosis_pandas.sandbox()."
             )
         self._transport = HTTPTransport(
             config.base_url(base_url),

@@ -78,6 +78,7 @@ def test_missing_key_says_how_to_set_it() -> None:
         Client()
     assert "Client(api_key=...)" in str(info.value)
     assert "NEXOSIS_API_KEY" in str(info.value)
+    assert str(info.value).endswith("to try it locally, start a sandbox: nexosis_pandas.sandbox().")
 
 
 def test_key_and_base_url_come_from_the_environment(
