@@ -212,7 +212,9 @@ class ImportJob:
             fields.append(("Requested", escape(self.requested_date.isoformat(sep=" "))))
         fields.append(
             (
-                "Duration",
+                # The server's time from request to end; the progress summary's "Duration" is
+                # this session's wall time, upload included.
+                "Import time (server)",
                 format_seconds(duration.total_seconds()) if duration is not None else "running",
             )
         )

@@ -363,6 +363,20 @@ def test_status_history_entries_without_a_date_are_skipped(
     assert "completed" in job._repr_html_()
 
 
+def test_the_job_labels_its_time_as_the_servers(client: Client, adapter: FakeAdapter) -> None:
+    wire = import_wire(
+        guid(4),
+        status="completed",
+        history=[
+            ("2024-01-02T03:04:05+00:00", "requested"),
+            ("2024-01-02T03:04:09+00:00", "completed"),
+        ],
+    )
+    adapter.answer((200, wire))
+    html = client.get_import(guid(4))._repr_html_()
+    assert "Import time (server)" in html and "Duration" not in html
+
+
 def test_refresh_asks_again(client: Client, adapter: FakeAdapter) -> None:
     adapter.answer((200, import_wire(guid(2))), (200, import_wire(guid(2), status="completed")))
     job = client.get_import(guid(2))
