@@ -12,6 +12,11 @@ exponential backoff with jitter, or the server's ``Retry-After`` when it sends o
 request (the ``POST`` that starts an import) is retried only when it certainly never left this
 machine: the connection was refused or timed out while connecting. Repeating it after it may
 have reached the server could start a second import.
+
+Redirects
+---------
+None is followed, for any method: ``requests`` would send the ``api-key`` header on to whatever
+host a redirect names. A 3xx answer raises an ``APIError`` saying the base URL is probably wrong.
 """
 
 from __future__ import annotations
@@ -156,7 +161,7 @@ class HTTPTransport:
         ------
         APIError
             The server answered with a status of 400 or more (the subclass follows the status),
-            or with a redirect that was not followed (3xx).
+            or with a redirect (3xx): none is followed, so the api key goes to no other host.
         APIConnectionError
             The server could not be reached or did not answer in time, after the retries.
         """
@@ -175,7 +180,9 @@ class HTTPTransport:
                     json=json_body,
                     headers=all_headers,
                     timeout=self.timeout,
-                    allow_redirects=idempotent,
+                    # requests re-sends custom headers (api-key) to wherever a redirect points;
+                    # following none keeps the key with the base URL's host.
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 never_sent = _never_sent(exc)
@@ -330,8 +337,8 @@ class HTTPTransport:
         )
 
     def _redirect_error(self, response: requests.Response, method: str, url: str) -> APIError:
-        # Only GET, HEAD and OPTIONS follow redirects: a POST redirected would lose its body or
-        # be sent twice. A 3xx here is an unfollowed redirect, or one that led nowhere.
+        # No redirect is followed: the api-key header would go along to any host, and a POST
+        # redirected would lose its body or be sent twice. The API itself never redirects.
         status = response.status_code
         reason = f" {response.reason}" if response.reason else ""
         location = response.headers.get("Location")

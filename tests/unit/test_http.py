@@ -140,7 +140,6 @@ def test_non_json_success_body_is_a_useful_error(
 def test_a_redirect_that_is_not_followed_is_an_api_error(
     transport: HTTPTransport, adapter: FakeAdapter, method: str, status: int
 ) -> None:
-    # GET follows redirects itself; one answering 3xx still (no Location) is an error too.
     adapter.answer((status, None))
     with pytest.raises(APIError) as info:
         transport.request_json(method, transport.url("imports"))
@@ -151,6 +150,16 @@ def test_a_redirect_that_is_not_followed_is_an_api_error(
     assert "a redirect with no Location" in text
     assert "need /v1 at the end, or https://" in text
     assert len(adapter.requests) == 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_api_key_never_follows_a_redirect_to_another_host(
+    transport: HTTPTransport, adapter: FakeAdapter, method: str
+) -> None:
+    adapter.answer((302, None, {"Location": "http://elsewhere.test/v1/imports"}), (200, {}))
+    with pytest.raises(APIError, match=re.escape("a redirect to 'http://elsewhere.test/")):
+        transport.request_json(method, transport.url("imports"))
+    assert [request.url for request in adapter.requests] == [f"{BASE_URL}/imports"]
 
 
 def test_a_redirect_names_where_it_points(transport: HTTPTransport, adapter: FakeAdapter) -> None:
