@@ -234,7 +234,7 @@ def _check_timestamp(df: pd.DataFrame, name: str, data_type: DataType) -> None:
     )
 
 
-def _check_key(df: pd.DataFrame, names: list[str], timestamp: str | None) -> None:
+def _check_key(df: pd.DataFrame, names: list[str], timestamp: str | None, dates: list[str]) -> None:
     # A row is identified by its key together with its timestamp, as the server upserts.
     for name in names:
         missing = int(df[name].isna().sum())
@@ -247,17 +247,38 @@ def _check_key(df: pd.DataFrame, names: list[str], timestamp: str | None) -> Non
             )
     identity = [*names, timestamp] if timestamp is not None else names
     duplicated = df.duplicated(subset=identity, keep=False)
-    if duplicated.any():
-        label = names[0] if len(names) == 1 else names
-        with_time = f" with timestamp={timestamp!r}" if timestamp is not None else ""
-        first = df.loc[duplicated, identity].iloc[0].tolist()
-        shown = first[0] if len(identity) == 1 else tuple(first)
-        raise ColumnError(
-            f"key={label!r}{with_time} must identify each row, but {int(duplicated.sum())} "
-            f"rows share a value (e.g. {shown!r}). Remove the duplicates, e.g. "
-            f"df = df.drop_duplicates(subset={identity!r}), or choose another key.",
-            column=names[0],
+    if not duplicated.any():
+        return
+    label = names[0] if len(names) == 1 else names
+    with_time = f" with timestamp={timestamp!r}" if timestamp is not None else ""
+    counts = df.value_counts(subset=identity, dropna=False, sort=True)
+    counts = counts[counts > 0]  # categories that no row has
+    top = counts.index[0] if isinstance(counts.index[0], tuple) else (counts.index[0],)
+    shown = top[0] if len(identity) == 1 else top
+    kind = "key value" if len(identity) == 1 else f"({', '.join(identity)}) combination"
+    message = (
+        f"key={label!r}{with_time} must identify each row, but {int(duplicated.sum())} of "
+        f"{len(df)} rows share their {kind} with another row; there are {len(counts)} "
+        f"distinct {kind}s (e.g. {shown!r} is in {int(counts.iloc[0])} rows). "
+    )
+    # A key repeats over time by design (a store, every day): a timestamp may complete it.
+    together = [
+        c
+        for c in (dates if timestamp is None else [])
+        if c not in names and not df.duplicated([*names, c]).any()
+    ]
+    if together:
+        message += (
+            f"A row is identified by its key together with its timestamp, and {label!r} with "
+            f"{together[0]!r} is unique: pass timestamp={together[0]!r}. Otherwise, find"
         )
+    else:
+        message += "Find"
+    message += (
+        f" the repeated rows with df[df.duplicated({identity!r}, keep=False)], then correct "
+        "them or choose another key."
+    )
+    raise ColumnError(message, column=names[0])
 
 
 def infer_column_metadata(
@@ -341,7 +362,8 @@ def infer_column_metadata(
             metadata[name]["role"] = named_role.value
     keys = _as_names(key)
     if keys:
-        _check_key(df, keys, timestamp)
+        dates = [name for name, meta in metadata.items() if meta["dataType"] == DataType.DATE]
+        _check_key(df, keys, timestamp, dates)
     return metadata
 
 

@@ -39,6 +39,7 @@ EXPECTED: dict[str, list[str]] = {
     "column-metadata.ipynb": [
         "long free text",
         "Did you mean 'units'?",
+        "'store' with 'date' is unique: pass timestamp='date'",
         "numericMeasure",
         "BadRequestError: POST ",
         "InvalidColumnMetadata",

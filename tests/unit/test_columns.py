@@ -149,10 +149,52 @@ def test_timestamp_must_be_datetime_like(sales: pd.DataFrame) -> None:
 
 def test_key_with_duplicates(sales: pd.DataFrame) -> None:
     with pytest.raises(ColumnError, match="key='store' must identify each row") as info:
-        infer_column_metadata(sales, key="store")
-    assert "2 rows share a value (e.g. 'a')" in str(info.value)
-    assert "drop_duplicates(subset=['store'])" in str(info.value)
+        infer_column_metadata(sales.drop(columns="day"), key="store")
+    message = str(info.value)
+    assert "2 of 4 rows share their key value with another row" in message
+    assert "there are 3 distinct key values (e.g. 'a' is in 2 rows)" in message
+    assert "Find the repeated rows with df[df.duplicated(['store'], keep=False)]" in message
+    assert "timestamp=" not in message and "drop_duplicates" not in message
     infer_column_metadata(sales, key=["store", "day"])  # unique together
+
+
+def test_a_key_that_repeats_over_time_suggests_the_timestamp_first() -> None:
+    days = pd.date_range("2026-01-01", periods=67)
+    daily = pd.DataFrame(
+        {
+            "date": np.tile(days, 3)[:200],
+            "store": np.repeat(["east", "north", "west"], 67)[:200],
+            "units": range(200),
+        }
+    )
+    with pytest.raises(ColumnError) as info:
+        infer_column_metadata(daily, key="store")
+    message = str(info.value)
+    assert "200 of 200 rows share their key value" in message
+    assert "there are 3 distinct key values (e.g. 'east' is in 67 rows)" in message
+    suggestion = message.index("pass timestamp='date'")
+    assert suggestion < message.index("df[df.duplicated(['store'], keep=False)]")
+    assert "drop_duplicates" not in message
+    assert info.value.column == "store"
+    infer_column_metadata(daily, key="store", timestamp="date")  # as suggested: unique
+
+
+def test_a_key_with_its_timestamp_that_repeats_names_the_combination() -> None:
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"]),
+            "when": pd.date_range("2026-01-01", periods=3),
+            "store": ["a", "a", "a"],
+        }
+    )
+    with pytest.raises(ColumnError) as info:
+        infer_column_metadata(frame, key="store", timestamp="date")
+    message = str(info.value)
+    assert "key='store' with timestamp='date' must identify each row" in message
+    assert "2 of 3 rows share their (store, date) combination" in message
+    assert "there are 2 distinct (store, date) combinations" in message
+    assert "df[df.duplicated(['store', 'date'], keep=False)]" in message
+    assert "pass timestamp=" not in message  # the user chose one
 
 
 def test_key_with_missing_values(sales: pd.DataFrame) -> None:
