@@ -211,15 +211,47 @@ def _as_names(value: str | Sequence[str] | None) -> list[str]:
 def _check_target(df: pd.DataFrame, name: str, data_type: DataType) -> None:
     if data_type in (DataType.NUMERIC, DataType.NUMERIC_MEASURE, DataType.LOGICAL):
         return
-    example = (
-        f"df[{name!r}] = pd.to_numeric(df[{name!r}])"
-        if data_type is DataType.STRING
-        else f"df[{name!r}] = df[{name!r}].astype(float)"
+    problem = (
+        f"target={name!r} must be numeric or logical to be predicted, but its dtype is "
+        f"{df[name].dtype} ({data_type.value})."
+    )
+    values = df[name].dropna()
+    if data_type in (DataType.STRING, DataType.TEXT) and len(values):
+        parsed = pd.to_numeric(values.astype(object), errors="coerce")
+        failed = values[parsed.isna().to_numpy()]
+        if len(failed) < len(values) / 2:  # numbers stored as text: converting them is safe
+            if failed.empty:
+                fix = f"df[{name!r}] = pd.to_numeric(df[{name!r}])"
+            else:
+                fix = (
+                    f"df[{name!r}] = pd.to_numeric(df[{name!r}], errors='coerce') (the "
+                    f"{len(failed)} value(s) that are not numbers, e.g. {failed.iloc[0]!r}, "
+                    "become missing)"
+                )
+            raise ColumnError(
+                f"{problem} Its values look like numbers stored as text: convert them, e.g. "
+                f"{fix}, or choose another target.",
+                column=name,
+            )
+    if data_type is DataType.STRING and len(values):
+        categories = list(dict.fromkeys(values.astype(object).tolist()))
+        codes = ", ".join(f"{value!r}: {code}" for code, value in enumerate(categories[:2]))
+        more = ", ..." if len(categories) > 2 else ""
+        raise ColumnError(
+            f"{problem} Its values are categories such as {categories[0]!r}, not numbers. "
+            "Choose another column as the target, or, to predict these categories, map them "
+            f"to numbers deliberately, e.g. df[{name + '_code'!r}] = "
+            f"df[{name!r}].map({{{codes}{more}}}).astype(float), and pass that as the target.",
+            column=name,
+        )
+    hint = (
+        f" Dates place rows in time: pass it as timestamp={name!r}."
+        if data_type is DataType.DATE
+        else ""
     )
     raise ColumnError(
-        f"target={name!r} must be numeric or logical to be predicted, but its dtype is "
-        f"{df[name].dtype} ({data_type.value}). Convert it, e.g. {example}, or choose another "
-        "target.",
+        f"{problem} A target is a number or a flag (True/False) to predict: choose another "
+        f"column as the target.{hint}",
         column=name,
     )
 

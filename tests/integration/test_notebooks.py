@@ -40,6 +40,7 @@ EXPECTED: dict[str, list[str]] = {
         "long free text",
         "Did you mean 'units'?",
         "'store' with 'date' is unique: pass timestamp='date'",
+        "categories such as 'north', not numbers. Choose another column as the target",
         "numericMeasure",
         "BadRequestError: POST ",
         "InvalidColumnMetadata",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from typing import Any
 
 import numpy as np
@@ -135,9 +136,55 @@ def test_a_named_column_that_does_not_exist(sales: pd.DataFrame, argument: str) 
 def test_target_must_be_numeric_or_logical(sales: pd.DataFrame) -> None:
     with pytest.raises(ColumnError, match="target='store' must be numeric or logical") as info:
         infer_column_metadata(sales, target="store")
-    assert "pd.to_numeric(df['store'])" in str(info.value)
-    with pytest.raises(ColumnError, match="target='day'"):
+    message = str(info.value)
+    assert "to_numeric" not in message  # 'a', 'b', 'c' are not numbers
+    assert "categories such as 'a', not numbers. Choose another column as the target" in message
+    assert "df['store_code'] = df['store'].map({'a': 0, 'b': 1, ...}).astype(float)" in message
+    with pytest.raises(ColumnError, match="target='day'") as info:
         infer_column_metadata(sales, target="day")
+    assert "choose another column as the target" in str(info.value)
+    assert "pass it as timestamp='day'" in str(info.value)
+    assert "astype(float)" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        pd.Series(["north", "south", "north", "east"]),
+        pd.Series(["north", "south", "north", "east"], dtype="category"),
+        pd.Series(["north", None, "north", "1"], dtype="string"),
+    ],
+)
+def test_a_categorical_target_is_not_told_to_convert(sales: pd.DataFrame, store: Any) -> None:
+    with pytest.raises(ColumnError) as info:
+        infer_column_metadata(sales.assign(store=store), target="store")
+    message = str(info.value)
+    assert "to_numeric" not in message and "categories such as 'north'" in message
+    advice = re.search(
+        r"df\['store_code'\] = (df\['store'\]\.map\(\{.*?\}\)\.astype\(float\))", message
+    )
+    assert advice is not None
+    mapped = eval(advice.group(1).replace(", ...", ""), {"df": sales.assign(store=store)})
+    assert infer_data_type(mapped) is DataType.NUMERIC  # the advice, followed, gives a target
+
+
+@pytest.mark.parametrize(
+    ("values", "fix"),
+    [
+        (["3", "5", "2", "7"], "df['units'] = pd.to_numeric(df['units']),"),
+        (
+            ["3", "5", "n/a", "7.5"],
+            "pd.to_numeric(df['units'], errors='coerce') (the 1 value(s) that are not numbers, "
+            "e.g. 'n/a', become missing)",
+        ),
+    ],
+)
+def test_a_target_of_numbers_stored_as_text_is_told_to_convert(
+    sales: pd.DataFrame, values: list[str], fix: str
+) -> None:
+    with pytest.raises(ColumnError, match="look like numbers stored as text") as info:
+        infer_column_metadata(sales.assign(units=values), target="units")
+    assert fix in str(info.value)
 
 
 def test_timestamp_must_be_datetime_like(sales: pd.DataFrame) -> None:
