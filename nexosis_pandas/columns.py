@@ -193,6 +193,12 @@ def _missing_column(df: pd.DataFrame, name: Hashable, argument: str) -> ColumnEr
     close = difflib.get_close_matches(str(name), columns, n=1)
     hint = f"Did you mean {close[0]!r}? " if close else ""
     shown = ", ".join(map(repr, columns[:20])) + (", ..." if len(columns) > 20 else "")
+    if argument == "columns":  # a mapping's key, not the argument's value
+        return ColumnError(
+            f"columns= names {name!r}, which is not a column of the DataFrame. {hint}"
+            f"The columns are: {shown}. Name one of them in columns=.",
+            column=name,
+        )
     return ColumnError(
         f"{argument}={name!r} is not a column of the DataFrame. {hint}"
         f"The columns are: {shown}. Pass {argument}= one of them.",

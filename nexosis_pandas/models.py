@@ -6,6 +6,7 @@ the column-metadata defaults, and the parsed ``Import`` record.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -197,9 +198,12 @@ def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnM
             try:
                 entry[wire_name] = vocabulary(value).value
             except ValueError:
-                allowed = ", ".join(m.value for m in vocabulary)
+                allowed = {m.value.lower(): m.value for m in vocabulary}
+                close = difflib.get_close_matches(str(value).lower(), allowed, n=1)
+                hint = f" Did you mean {allowed[close[0]]!r}?" if close else ""
                 raise ColumnError(
-                    f"columns[{name!r}] has {wire_name}={value!r}, which is not one of: {allowed}.",
+                    f"columns[{name!r}] has {wire_name}={value!r}, which is not one of: "
+                    f"{', '.join(allowed.values())}.{hint}",
                     column=name,
                 ) from None
         wire[str(name)] = entry

@@ -299,8 +299,15 @@ def test_merge_lays_the_users_fields_over_the_inferred(sales: pd.DataFrame) -> N
     merged = merge_column_metadata(sales, inferred, {"units": {"dataType": "numericMeasure"}})
     assert merged["units"] == {"dataType": "numericMeasure"}
     assert inferred["units"]["dataType"] == "numeric"  # not modified
-    with pytest.raises(ColumnError, match="columns='unit' is not a column"):
-        merge_column_metadata(sales, inferred, {"unit": {"role": "none"}})
+    with pytest.raises(ColumnError) as info:
+        merge_column_metadata(sales, inferred, {"unitz": {"role": "none"}})
+    message = str(info.value)
+    assert message.startswith(
+        "columns= names 'unitz', which is not a column of the DataFrame. Did you mean 'units'? "
+        "The columns are: 'day', 'store', 'units', 'promo', 'order_id'."
+    )
+    assert "columns='unitz'" not in message and "Pass columns= one of them" not in message
+    assert info.value.column == "unitz"
 
 
 def test_merge_checks_the_users_values_before_anything_is_sent(sales: pd.DataFrame) -> None:
@@ -308,6 +315,7 @@ def test_merge_checks_the_users_values_before_anything_is_sent(sales: pd.DataFra
     with pytest.raises(ColumnError, match=r"dataType='money', which is not one of: string") as e:
         merge_column_metadata(sales, inferred, {"units": {"dataType": "money"}})
     assert e.value.column == "units"
+    assert "Did you mean" not in str(e.value)  # nothing is close to 'money'
     with pytest.raises(ColumnError, match="unknown field 'kind'"):
         merge_column_metadata(sales, inferred, {"units": {"kind": "numeric"}})
     merged = merge_column_metadata(
@@ -317,3 +325,21 @@ def test_merge_checks_the_users_values_before_anything_is_sent(sales: pd.DataFra
         "dataType": "numericMeasure",
         "imputation": "mean",
     }
+
+
+@pytest.mark.parametrize(
+    ("spec", "suggestion"),
+    [
+        ({"dataType": "numberic"}, "dataType='numberic', which is not one of: string, numeric"),
+        ({"dataType": "NumericMesure"}, "Did you mean 'numericMeasure'?"),
+        ({"role": "targt"}, "Did you mean 'target'?"),
+    ],
+)
+def test_a_misspelt_value_gets_a_suggestion(
+    sales: pd.DataFrame, spec: dict[str, str], suggestion: str
+) -> None:
+    with pytest.raises(ColumnError) as info:
+        merge_column_metadata(sales, infer_column_metadata(sales), {"units": spec})
+    assert suggestion in str(info.value)
+    if spec.get("dataType") == "numberic":
+        assert str(info.value).endswith("Did you mean 'numeric'?")
