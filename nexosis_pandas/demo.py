@@ -115,7 +115,7 @@ def run_demo(*, echo: Callable[[str], None] = print) -> pd.DataFrame:
     corrected = sales[sales["date"] >= "2026-02-22"].copy()
     corrected.loc[corrected["date"] < "2026-03-01", "units"] += 100
 
-    with nxp.sandbox() as sb:
+    with nxp.Sandbox() as sb:  # its own: a running sandbox of the user is left alone
         echo(f"Sandbox: reference server at {sb.api_url}, local S3 at {sb.s3_endpoint_url}")
         roles = {"target": "units", "timestamp": "date", "key": "store"}
         echo(f"\n1. Importing {len(first)} rows (January and February) into 'store-sales'")
