@@ -5,7 +5,13 @@ connection to ``127.0.0.1:target_port``. Faults are switched on and off while it
 
 - ``latency``: seconds added before each chunk is forwarded, both ways;
 - :meth:`FaultProxy.reset_connections`: the next *n* connections are reset (RST, via
-  ``SO_LINGER`` 0) as soon as they are accepted, before a byte is forwarded;
+  ``SO_LINGER`` 0) as soon as they are accepted, before a byte is forwarded. The reset races
+  with the client's ``connect()``: when it lands before the connecting thread has looked at
+  the socket again, ``connect()`` itself fails with ``ECONNRESET`` (the client knows it sent
+  nothing), otherwise the client's send or read fails;
+- :meth:`FaultProxy.reset_once_sent`: the next *n* connections are reset as soon as the client
+  has sent its first bytes, none of which is read or forwarded (deterministic: the request
+  certainly left the client, and the target never sees it);
 - :meth:`FaultProxy.cut_after`: every connection is reset once it has forwarded this many bytes
   in either direction (until :meth:`FaultProxy.clear`);
 - :meth:`FaultProxy.http_errors`: the next requests are answered by the proxy itself with these
@@ -129,6 +135,9 @@ class _Connection:
                 proxy.stats.resets += 1
             _reset(self.client)
             return
+        if proxy._take("_sent_reset_budget"):
+            self._reset_once_sent()
+            return
         try:
             self.upstream = socket.create_connection(proxy.target, timeout=10)
             self.upstream.settimeout(None)
@@ -147,6 +156,16 @@ class _Connection:
         finally:
             self._finish()
             back.join(timeout=5)
+
+    def _reset_once_sent(self) -> None:
+        """Wait (up to 10 s) for the client's first bytes, leave them unread, and reset."""
+        with contextlib.suppress(OSError):
+            self.client.settimeout(10)
+            self.client.recv(1, socket.MSG_PEEK)
+        with self.proxy._lock:
+            self.proxy.stats.resets += 1
+        self.done.set()
+        _reset(self.client)
 
     def _finish(self) -> None:
         if self.done.is_set():
@@ -283,6 +302,7 @@ class FaultProxy:
         self.stats = ProxyStats()
         self._lock = threading.Lock()
         self._reset_budget = 0
+        self._sent_reset_budget = 0
         self._kill_budget = 0
         self._hold_budget = 0
         self._errors: list[int] = []
@@ -351,6 +371,11 @@ class FaultProxy:
         with self._lock:
             self._reset_budget = n
 
+    def reset_once_sent(self, n: int) -> None:
+        """Reset the next ``n`` connections once the client has sent bytes, reading none of them."""
+        with self._lock:
+            self._sent_reset_budget = n
+
     def cut_after(self, n_bytes: int | None) -> None:
         """Reset any connection once it has relayed ``n_bytes`` one way (None: never)."""
         self.cut_after_bytes = n_bytes
@@ -398,7 +423,8 @@ class FaultProxy:
             self.latency = 0.0
             self.cut_after_bytes = None
             self.stall_after_bytes = None
-            self._reset_budget = self._kill_budget = self._hold_budget = 0
+            self._reset_budget = self._sent_reset_budget = 0
+            self._kill_budget = self._hold_budget = 0
             self._errors = []
         self._released.set()
 
