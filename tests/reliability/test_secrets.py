@@ -67,9 +67,15 @@ def test_the_key_is_never_logged_or_echoed(
         seen.append(str(failed.value))
         seen += [repr(client), repr(client.transport), repr(job), job._repr_html_()]
         seen.append(client.import_history().to_string())
-        for bad in (client.get_import, client.delete_dataset):
+        # get_import takes only a GUID (anything else is a ValueError before any request), so
+        # a well-formed id no import has makes the server answer with an error.
+        missing = (
+            (client.get_import, "015d1d17-0000-4000-8000-000000000000"),
+            (client.delete_dataset, "does-not-exist"),
+        )
+        for bad, name in missing:
             with pytest.raises(NexosisError) as error:
-                bad("does-not-exist")
+                bad(name)
             seen += [str(error.value), repr(error.value), str(vars(error.value))]
         wrong = fast_client(server.url, WRONG_KEY)
         with pytest.raises(AuthenticationError) as denied:
