@@ -335,31 +335,8 @@ def infer_column_metadata(
     no role, so the server decides: ``feature`` in a new dataset, the role it already has in
     an existing one. The server fills in imputation and aggregation from the data type.
 
-    Parameters
-    ----------
-    df
-        The frame to describe.
-    target
-        The column to predict; it must be numeric or logical.
-    timestamp
-        The column that places rows in time; it must hold datetimes.
-    key
-        The column (or columns) that identify a row; no missing values, no duplicates. An
-        import into an existing dataset replaces the rows with the same key.
-
-    Returns
-    -------
-    dict
-        Column name to ``{"dataType": ...}``, with ``"role"`` for the columns named here, in
-        the frame's column order.
-
-    Raises
-    ------
-    ColumnError
-        A column name is not a unique, non-empty string; a named column does not exist; the
-        target is not numeric or logical; the timestamp is not datetime-like; the key has
-        missing values or duplicates; a column is named for two roles; or a column's dtype
-        cannot be sent. The message names the column and the fix.
+    Parameters, Returns and Raises are those of :func:`nexosis_pandas.infer_column_metadata`,
+    without its handling of the index.
 
     Examples
     --------
