@@ -1,7 +1,7 @@
 """``Client``: the Nexosis Imports API in Python terms.
 
 It builds paths, query strings and bodies (the wire's camelCase names live here and in
-:mod:`nexosis_pandas.models`), pages through lists, and returns models; sending, retrying and
+:mod:`nexosis_pandas._wire`), pages through lists, and returns models; sending, retrying and
 error translation are the transport's (:mod:`nexosis_pandas._http`).
 """
 
@@ -22,11 +22,11 @@ import requests
 
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas._wire import Import, column_metadata_to_wire, parse_timestamp
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
 from nexosis_pandas.frames import dataset_frame
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import Import, column_metadata_to_wire, parse_timestamp
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 

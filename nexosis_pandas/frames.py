@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas.models import DataType, parse_logical
+from nexosis_pandas._wire import DataType, parse_logical
 
 __all__ = ["dataset_frame"]
 
@@ -21,7 +21,7 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
     """Build a DataFrame from a dataset's rows, typed by its column metadata.
 
     ``numeric`` and ``numericMeasure`` columns become numbers, ``logical`` the nullable
-    ``boolean`` (values read by :func:`~nexosis_pandas.models.parse_logical`), ``date`` UTC
+    ``boolean`` (values read by :func:`~nexosis_pandas._wire.parse_logical`), ``date`` UTC
     timestamps; ``string`` and ``text`` stay as they came. A column without metadata becomes
     numbers when every value is one. ``""`` is a missing value in typed columns; a value that
     does not fit its column's type becomes missing too.

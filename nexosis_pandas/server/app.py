@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexosis_pandas._version import __version__
-from nexosis_pandas.models import Import, ImportStatus, Link, parse_timestamp
+from nexosis_pandas._wire import Import, ImportStatus, Link, parse_timestamp
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,

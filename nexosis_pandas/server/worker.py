@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from nexosis_pandas.models import DataType, ImportStatus, Role
+from nexosis_pandas._wire import DataType, ImportStatus, Role
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,
