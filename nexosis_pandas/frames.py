@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas._wire import DataType, parse_logical
+from nexosis_pandas._wire import DataType, lookup, parse_logical
 
 __all__ = ["dataset_frame"]
 
@@ -57,15 +57,13 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
 
 
 def _data_type(spec: Any) -> DataType | None:
-    if not isinstance(spec, Mapping):
+    value = lookup(spec, "dataType")
+    if not value:
         return None
-    for k, v in spec.items():
-        if str(k).lower() == "datatype" and v:
-            try:
-                return DataType(str(v))
-            except ValueError:
-                return None
-    return None
+    try:
+        return DataType(str(value))
+    except ValueError:
+        return None
 
 
 def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:

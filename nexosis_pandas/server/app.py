@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexosis_pandas._version import __version__
-from nexosis_pandas._wire import Import, ImportStatus, Link, parse_timestamp
+from nexosis_pandas._wire import ErrorEnvelope, Import, ImportStatus, Link, Page, parse_timestamp
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,
@@ -107,12 +107,12 @@ class ApiError(Exception):
 
     def response(self) -> NexosisJSONResponse:
         """The envelope as a response."""
-        body: dict[str, Any] = {"statusCode": self.status_code, "message": self.message}
-        if self.error_type is not None:
-            body["errorType"] = self.error_type
-        if self.error_details is not None:
-            body["errorDetails"] = dict(self.error_details)
-        return NexosisJSONResponse(body, status_code=self.status_code, headers=self.headers)
+        envelope = ErrorEnvelope(
+            self.status_code, self.message, self.error_type, self.error_details
+        )
+        return NexosisJSONResponse(
+            envelope.to_wire(), status_code=self.status_code, headers=self.headers
+        )
 
 
 def _validation(details: Mapping[str, list[str]]) -> ApiError:
@@ -323,26 +323,39 @@ def _import_wire(record: Import, request: Request) -> dict[str, Any]:
     return replace(record, links=links, columns=shown).to_wire()  # type: ignore[arg-type]
 
 
-def _page_links(request: Request, page: int, total_pages: int) -> list[dict[str, str]]:
+def _page_links(request: Request, page: int, total_pages: int) -> tuple[Link, ...]:
     def href(number: int) -> str:
         return str(request.url.include_query_params(page=number))
 
-    links = [{"rel": "self", "href": str(request.url)}, {"rel": "first", "href": href(0)}]
+    links = [Link("self", str(request.url)), Link("first", href(0))]
     if page + 1 < total_pages:
-        links.append({"rel": "next", "href": href(page + 1)})
-    links.append({"rel": "last", "href": href(max(total_pages - 1, 0))})
-    return links
+        links.append(Link("next", href(page + 1)))
+    links.append(Link("last", href(max(total_pages - 1, 0))))
+    return tuple(links)
 
 
-def _paging(request: Request, page: int, page_size: int, total: int) -> dict[str, Any]:
+def _page(
+    request: Request,
+    items: list[Any],
+    page: int,
+    page_size: int,
+    total: int,
+    *,
+    dataset_name: str | None = None,
+    columns: Mapping[str, ColumnSpec] | None = None,
+) -> NexosisJSONResponse:
     total_pages = math.ceil(total / page_size) if total else 0
-    return {
-        "pageNumber": page,
-        "pageSize": page_size,
-        "totalCount": total,
-        "totalPages": total_pages,
-        "links": _page_links(request, page, total_pages),
-    }
+    wire = Page(
+        items=items,
+        page_number=page,
+        page_size=page_size,
+        total_count=total,
+        total_pages=total_pages,
+        links=_page_links(request, page, total_pages),
+        dataset_name=dataset_name,
+        columns=None if columns is None else dict(columns),  # type: ignore[arg-type]
+    )
+    return NexosisJSONResponse(wire.to_wire())
 
 
 def _date_filter(name: str, value: str | None) -> str | None:
@@ -651,11 +664,8 @@ def _install_import_routes(router: APIRouter, store: Store, worker: ImportWorker
             offset=page * page_size,
             limit=page_size,
         )
-        return NexosisJSONResponse(
-            {
-                "items": [_import_wire(item, request) for item in items],
-                **_paging(request, page, page_size, total),
-            }
+        return _page(
+            request, [_import_wire(item, request) for item in items], page, page_size, total
         )
 
 
@@ -670,12 +680,7 @@ def _install_dataset_routes(router: APIRouter, store: Store) -> None:
         items, total = store.list_datasets(
             partial_name=partial_name, offset=page * page_size, limit=page_size
         )
-        return NexosisJSONResponse(
-            {
-                "items": [_dataset_summary(d, request) for d in items],
-                **_paging(request, page, page_size, total),
-            }
-        )
+        return _page(request, [_dataset_summary(d, request) for d in items], page, page_size, total)
 
     @router.get(
         "/data/{dataSetName:path}",
@@ -701,13 +706,14 @@ def _install_dataset_routes(router: APIRouter, store: Store) -> None:
                 _csv_text(rows, list(columns)).encode("utf-8"),
                 media_type="text/csv; charset=utf-8",
             )
-        return NexosisJSONResponse(
-            {
-                "dataSetName": dataset.name,
-                "columns": columns,
-                "data": rows,
-                **_paging(request, page, page_size, dataset.row_count),
-            }
+        return _page(
+            request,
+            rows,
+            page,
+            page_size,
+            dataset.row_count,
+            dataset_name=dataset.name,
+            columns=columns,
         )
 
     @router.delete(
