@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from nexosis_pandas.models import (
+from nexosis_pandas._wire import (
     COLUMN_DEFAULTS,
     LOGICAL_VALUES,
     Aggregation,
@@ -209,7 +209,7 @@ def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
     """Fill the fields a column's metadata leaves out with the spec's defaults.
 
     The role defaults to ``feature``; imputation and aggregation come from
-    :data:`~nexosis_pandas.models.COLUMN_DEFAULTS` (``None`` where the type has neither).
+    :data:`~nexosis_pandas._wire.COLUMN_DEFAULTS` (``None`` where the type has neither).
 
     Examples
     --------

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from nexosis_pandas.models import DataType, Role
+from nexosis_pandas._wire import DataType, Role
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,

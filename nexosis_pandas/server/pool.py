@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from nexosis_pandas.models import ImportStatus
+from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.server.loading import ImportCancelled, load_rows
 from nexosis_pandas.server.parsing import FileFormatError, content_kind, open_text
 from nexosis_pandas.server.sources import Source, SourceReadError, is_network_error

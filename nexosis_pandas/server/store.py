@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nexosis_pandas.models import Import, ImportStatus, Message, StatusChange, parse_timestamp
+from nexosis_pandas._wire import Import, ImportStatus, Message, StatusChange, parse_timestamp
 from nexosis_pandas.server.columns import ColumnSpec, merge_metadata
 
 __all__ = ["DatasetRecord", "ImportJobRow", "StagingTable", "Store", "utc_now"]

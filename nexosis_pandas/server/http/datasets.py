@@ -70,9 +70,7 @@ def list_datasets(
     items, total = store.list_datasets(
         partial_name=partial_name, offset=paging.offset, limit=paging.page_size
     )
-    return NexosisJSONResponse(
-        {"items": [_summary(d, request) for d in items], **paging.fields(request, total)}
-    )
+    return paging.response(request, [_summary(d, request) for d in items], total)
 
 
 @router.get(
@@ -94,13 +92,8 @@ def get_dataset(
         return Response(
             _csv_text(rows, list(columns)).encode("utf-8"), media_type="text/csv; charset=utf-8"
         )
-    return NexosisJSONResponse(
-        {
-            "dataSetName": dataset.name,
-            "columns": columns,
-            "data": rows,
-            **paging.fields(request, dataset.row_count),
-        }
+    return paging.response(
+        request, rows, dataset.row_count, dataset_name=dataset.name, columns=columns
     )
 
 

@@ -8,11 +8,15 @@ test can call with its own parts.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
+from nexosis_pandas._wire import Link, Page
+from nexosis_pandas.server.columns import ColumnSpec
+from nexosis_pandas.server.http.envelope import NexosisJSONResponse
 from nexosis_pandas.server.pool import ImportWorker
 from nexosis_pandas.server.store import Store
 
@@ -66,24 +70,36 @@ class Paging:
         """The first item's position."""
         return self.page * self.page_size
 
-    def fields(self, request: Request, total: int) -> dict[str, Any]:
-        """The page's wire fields: number, size, totals and the ``links`` to its neighbours."""
+    def response(
+        self,
+        request: Request,
+        items: list[Any],
+        total: int,
+        *,
+        dataset_name: str | None = None,
+        columns: Mapping[str, ColumnSpec] | None = None,
+    ) -> NexosisJSONResponse:
+        """The page as the API sends it, with the ``links`` to its neighbours."""
         total_pages = math.ceil(total / self.page_size) if total else 0
 
         def href(number: int) -> str:
             return str(request.url.include_query_params(page=number))
 
-        links = [{"rel": "self", "href": str(request.url)}, {"rel": "first", "href": href(0)}]
+        links = [Link("self", str(request.url)), Link("first", href(0))]
         if self.page + 1 < total_pages:
-            links.append({"rel": "next", "href": href(self.page + 1)})
-        links.append({"rel": "last", "href": href(max(total_pages - 1, 0))})
-        return {
-            "pageNumber": self.page,
-            "pageSize": self.page_size,
-            "totalCount": total,
-            "totalPages": total_pages,
-            "links": links,
-        }
+            links.append(Link("next", href(self.page + 1)))
+        links.append(Link("last", href(max(total_pages - 1, 0))))
+        page = Page(
+            items=items,
+            page_number=self.page,
+            page_size=self.page_size,
+            total_count=total,
+            total_pages=total_pages,
+            links=tuple(links),
+            dataset_name=dataset_name,
+            columns=None if columns is None else dict(columns),  # type: ignore[arg-type]
+        )
+        return NexosisJSONResponse(page.to_wire())
 
 
 def _paging(

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nexosis_pandas._wire import ErrorEnvelope
+
 __all__ = [
     "ApiError",
     "NexosisJSONResponse",
@@ -69,12 +71,12 @@ class ApiError(Exception):
 
     def response(self) -> NexosisJSONResponse:
         """The envelope as a response."""
-        body: dict[str, Any] = {"statusCode": self.status_code, "message": self.message}
-        if self.error_type is not None:
-            body["errorType"] = self.error_type
-        if self.error_details is not None:
-            body["errorDetails"] = dict(self.error_details)
-        return NexosisJSONResponse(body, status_code=self.status_code, headers=self.headers)
+        envelope = ErrorEnvelope(
+            self.status_code, self.message, self.error_type, self.error_details
+        )
+        return NexosisJSONResponse(
+            envelope.to_wire(), status_code=self.status_code, headers=self.headers
+        )
 
 
 def validation_error(details: Mapping[str, list[str]]) -> ApiError:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from nexosis_pandas.models import Import, ImportStatus, Link, parse_timestamp
+from nexosis_pandas._wire import Import, ImportStatus, Link, parse_timestamp
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,
@@ -227,9 +227,4 @@ def list_imports(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    return NexosisJSONResponse(
-        {
-            "items": [import_wire(item, request) for item in items],
-            **paging.fields(request, total),
-        }
-    )
+    return paging.response(request, [import_wire(item, request) for item in items], total)

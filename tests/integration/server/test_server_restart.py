@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nexosis_pandas.models import ImportStatus
+from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.server import ReferenceServer
 from nexosis_pandas.server.store import Store
 from tests.integration.server.server_helpers import BUCKET, Api
