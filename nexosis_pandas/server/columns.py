@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "MetadataError",
     "TypeInference",
     "all_fit",
+    "arrow_instants",
     "checker",
     "complete_metadata",
     "fits",
@@ -254,6 +256,39 @@ def merge_metadata(
     return merged
 
 
+def arrow_instants(values: Any) -> Any:
+    """Date texts (a ``pyarrow`` string array) as microseconds since 1970 UTC (``int64``).
+
+    A date without an offset is UTC. Arrow parses whole arrays of one form; anything else is
+    parsed value by value with :meth:`datetime.fromisoformat`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(values)
+    for target in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:
+            return pc.cast(pc.cast(trimmed, target), pa.int64())
+        except pa.ArrowInvalid:
+            continue
+    return pa.array([_micros(v) for v in trimmed.to_pylist()], pa.int64())
+
+
+def _micros(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return (stamp - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def normalize_date(value: Any) -> str | None:
     """An ISO-8601 date in one canonical form (UTC offset added when missing), or ``None``.
 
@@ -433,11 +468,22 @@ def render_value(value: Any, data_type: str) -> Any:
 _INFERENCE_ORDER = (DataType.NUMERIC.value, DataType.LOGICAL.value, DataType.DATE.value)
 
 
+_LEADING_ZERO = re.compile(r"\s*[+-]?0[0-9]")
+
+
+def _has_leading_zero(values: list[Any]) -> bool:
+    """Whether a text value is a number written with a leading zero (``08123``, ``-007``)."""
+    match = _LEADING_ZERO.match
+    return any(type(v) is str and match(v) for v in values)
+
+
 class TypeInference:
     """Infers one column's data type from its values, as they stream by.
 
     Each candidate type (numeric, logical, date) is dropped at the first value that does not
-    fit it; once all are dropped the column is ``string`` and values cost nothing more.
+    fit it; once all are dropped the column is ``string`` and values cost nothing more. A
+    column with a value written with a leading zero (``08123``: a code, not a number) is not
+    numeric, so that its values come back as they were written.
 
     Examples
     --------
@@ -462,21 +508,20 @@ class TypeInference:
 
     def add(self, value: Any) -> None:
         """Take one non-missing value into account."""
-        self._seen = True
-        candidates = self._candidates
-        if candidates:
-            kept = [c for c in candidates if c[1](value)]
-            if len(kept) != len(candidates):
-                self._candidates = kept
+        self.update([value])
 
     def update(self, values: Iterable[Any]) -> None:
         """Take several values into account (missing ones, ``None`` or ``""``, are skipped)."""
         present = [v for v in values if v is not None and v != ""]
-        if not present:
-            return
+        if present:
+            zeros = _has_leading_zero(present)
+            self.narrow(lambda t: not (zeros and t in _NUMERIC_TYPES) and all_fit(present, t))
+
+    def narrow(self, fits: Callable[[str], bool]) -> None:
+        """Take some (non-missing) values into account: keep the types ``fits`` says they fit."""
         self._seen = True
         if self._candidates:
-            self._candidates = [c for c in self._candidates if all_fit(present, c[0])]
+            self._candidates = [c for c in self._candidates if fits(c[0])]
 
     def result(self) -> str:
         """The inferred data type: the first candidate left, else ``string``."""
