@@ -54,6 +54,10 @@ CSV_BLOCK = 4 << 20
 HEADER_LIMIT = 1 << 20
 """A header row longer than this (or spanning lines) is read by the exact path."""
 
+HEADER_PEEK = 64 << 10
+"""Bytes read at a time while looking for the end of the header row (small: a source may read
+ahead of what is asked, and the first read should not wait for more than the header)."""
+
 Progress = Callable[[int, int], None]
 """Told ``(rows read, bytes read)`` as a load goes (bytes as they come from the source)."""
 
@@ -497,7 +501,12 @@ class _Load:
 # -- the fast path: Arrow's CSV reader -----------------------------------------------------------
 def _read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
     stream = gunzipped(counted)
-    head = stream.read(HEADER_LIMIT)
+    head = stream.read(HEADER_PEEK)
+    while b"\n" not in head and len(head) < HEADER_LIMIT:
+        more = stream.read(HEADER_PEEK)
+        if not more:
+            break
+        head += more
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     end = head.find(b"\n")

@@ -91,7 +91,7 @@ def gunzipped(raw: IO[bytes] | io.RawIOBase) -> IO[bytes]:
 
     ``raw`` need not be seekable: its first bytes are peeked at through a buffer.
     """
-    buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw, 1 << 20)
+    buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw, 64 << 10)
     return _gunzip(buffered) if buffered.peek(2)[:2] == b"\x1f\x8b" else buffered
 
 

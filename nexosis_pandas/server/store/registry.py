@@ -388,6 +388,12 @@ class Store:
                 "INSERT INTO import_status (import_id, date, status) VALUES (?, ?, ?)",
                 (import_id, now, status.value),
             )
+        if status is ImportStatus.STARTED:  # a run (again) from the beginning of the file
+            conn.execute(
+                "UPDATE imports SET rows_read = NULL, bytes_read = NULL, bytes_total = NULL "
+                "WHERE import_id = ?",
+                (import_id,),
+            )
         if columns is not None:
             conn.execute(
                 "UPDATE imports SET columns = ? WHERE import_id = ?",
