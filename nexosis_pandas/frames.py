@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas.models import DataType, parse_logical
+from nexosis_pandas._wire import DataType, lookup, parse_logical
 
 __all__ = ["dataset_frame"]
 
@@ -28,7 +28,7 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
     - ``numeric`` and ``numericMeasure``: ``int64`` when every value is an integer (``Int64``
       when some are missing), else ``float64``;
     - ``logical``: ``bool`` (``boolean`` when some are missing), values read by
-      :func:`~nexosis_pandas.models.parse_logical`;
+      :func:`~nexosis_pandas._wire.parse_logical`;
     - ``date``: UTC timestamps (a value without an offset is UTC);
     - ``string`` and ``text``: text, in the default string dtype of the pandas in use
       (``str`` in pandas 3, ``object`` before).
@@ -71,15 +71,13 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
 
 
 def _data_type(spec: Any) -> DataType | None:
-    if not isinstance(spec, Mapping):
+    value = lookup(spec, "dataType")
+    if not value:
         return None
-    for k, v in spec.items():
-        if str(k).lower() == "datatype" and v:
-            try:
-                return DataType(str(v))
-            except ValueError:
-                return None
-    return None
+    try:
+        return DataType(str(value))
+    except ValueError:
+        return None
 
 
 def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
@@ -121,9 +119,13 @@ def _numbers(values: pd.Series) -> pd.Series:
 
 def _dates(values: pd.Series) -> pd.Series:
     try:
-        return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-    except OverflowError:  # a year outside pandas' nanosecond range (pandas 2)
+        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        if not (parsed.isna() & values.notna()).any():
+            return parsed
+    except (OverflowError, ValueError):
         pass
+    # pandas 2 parses to nanoseconds, which end in 2262: a value it could not hold or read is
+    # parsed again by Python, to the microsecond
     stamps = [_utc_datetime(v) for v in values]
     array = np.array(
         [np.datetime64("NaT") if s is None else np.datetime64(s, "us") for s in stamps],
