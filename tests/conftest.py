@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +53,45 @@ def reference_server(s3: Any, tmp_path: Any) -> Iterator[Any]:
         s3_storage_options=s3.storage_options,
     ) as server:
         yield server
+
+
+@pytest.fixture
+def file_server() -> Iterator[Any]:
+    """A real HTTP server on loopback serving files as remote hosts do (``tests/http_files.py``)."""
+    from tests.http_files import FileServer
+
+    with FileServer() as server:
+        yield server
+
+
+_CI_AZURITE = Path(__file__).resolve().parent.parent / ".ci/azurite/node_modules/.bin/azurite-blob"
+
+
+@pytest.fixture(scope="session")
+def local_azure() -> Iterator[Any]:
+    """Azurite's blob service for the whole session (reset by ``azure``).
+
+    Outside CI, the tests that need it skip when Azurite is not installed; under ``CI=true``
+    they fail, so that CI cannot pass without running them.
+    """
+    from nexosis_pandas.exceptions import ConfigurationError
+    from nexosis_pandas.local_azure import LocalAzure, find_azurite
+
+    if not os.environ.get("NEXOSIS_AZURITE") and _CI_AZURITE.exists():
+        os.environ["NEXOSIS_AZURITE"] = str(_CI_AZURITE)
+    try:
+        find_azurite()
+    except ConfigurationError as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run the Azure tests: {exc}")
+        pytest.skip(f"Azurite is not installed (npm ci --prefix .ci/azurite): {exc}")
+    with LocalAzure() as server:
+        yield server
+
+
+@pytest.fixture
+def azure(local_azure: Any) -> Any:
+    """A clean Azurite with the container ``test-container``."""
+    local_azure.reset()
+    local_azure.create_container("test-container")
+    return local_azure

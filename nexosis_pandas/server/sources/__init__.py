@@ -1,0 +1,1 @@
+"""Where an import's file comes from: one module per source (URL, Azure Blob)."""
