@@ -202,10 +202,11 @@ class Sandbox:
             ("S3 endpoint", self.s3_endpoint_url),
             ("uploads go to", self.s3_prefix),
         ]
-        body = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows
+        from nexosis_pandas._html import escape, table
+
+        return table(
+            "Nexosis sandbox (running)", [(k, f"<code>{escape(v)}</code>") for k, v in rows]
         )
-        return f"<b>Nexosis sandbox</b> (running)<table>{body}</table>"
 
 
 def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox") -> Sandbox:
