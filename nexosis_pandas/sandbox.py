@@ -318,7 +318,7 @@ class Sandbox:
         )
 
     def _repr_html_(self) -> str:
-        from nexosis_pandas._html import escape
+        from nexosis_pandas._html import escape, table
 
         if self._api_url is None:
             return "<b>Nexosis sandbox</b>: stopped"
@@ -329,11 +329,9 @@ class Sandbox:
         ]
         if self._home is not None:
             rows.append(("kept in", str(self._home)))
-        body = "".join(
-            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
-            for k, v in rows
+        return table(
+            "Nexosis sandbox (running)", [(k, f"<code>{escape(v)}</code>") for k, v in rows]
         )
-        return f"<b>Nexosis sandbox</b> (running)<table>{body}</table>"
 
 
 def sandbox(
