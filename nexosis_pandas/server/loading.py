@@ -670,7 +670,8 @@ def _read_exact(load: _Load, counted: _Counted, *, kind: str, file_columns: Any)
             plan = load.start(file_columns if file_columns is not None else reader.file_columns)
         if rows:
             flush(plan)
-        return list(reader.header)
+        # a JSON file without records names no column: the declared ones are the columns
+        return list(reader.header) or list(plan.declared)
     finally:
         text.detach()
 
