@@ -470,20 +470,27 @@ _INFERENCE_ORDER = (DataType.NUMERIC.value, DataType.LOGICAL.value, DataType.DAT
 
 _LEADING_ZERO = re.compile(r"\s*[+-]?0[0-9]")
 
+_TYPED: dict[str, Callable[[Any], bool]] = {
+    DataType.NUMERIC.value: lambda v: type(v) in (int, float),
+    DataType.LOGICAL.value: lambda v: type(v) is bool,
+    DataType.DATE.value: lambda v: type(v) is str,
+}
+"""What a JSON value must be to count for each type: JSON says what a scalar is."""
 
-def _has_leading_zero(values: list[Any]) -> bool:
-    """Whether a text value is a number written with a leading zero (``08123``, ``-007``)."""
-    match = _LEADING_ZERO.match
-    return any(type(v) is str and match(v) for v in values)
+
+def _keeps_text(value: Any) -> bool:
+    """Whether a text value would lose characters as a number (``08123`` is no 8123)."""
+    return type(value) is str and _LEADING_ZERO.match(value) is not None
 
 
 class TypeInference:
     """Infers one column's data type from its values, as they stream by.
 
     Each candidate type (numeric, logical, date) is dropped at the first value that does not
-    fit it; once all are dropped the column is ``string`` and values cost nothing more. A
-    column with a value written with a leading zero (``08123``: a code, not a number) is not
-    numeric, so that its values come back as they were written.
+    fit it; once all are dropped the column is ``string`` and values cost nothing more. A text
+    value with a leading zero (``08123``, a code rather than a number) is not numeric, so it
+    comes back as it was sent. With ``typed`` (JSON) a value keeps its JSON type: numbers are
+    numeric, ``true``/``false`` logical, and a string is a string (or a date), never a number.
 
     Examples
     --------
@@ -491,15 +498,26 @@ class TypeInference:
     >>> inference.update(["1", "0", "2"])
     >>> inference.result()
     'numeric'
+    >>> inference.update(["08123"])
+    >>> inference.result()
+    'string'
     """
 
-    __slots__ = ("_candidates", "_seen")
+    __slots__ = ("_candidates", "_seen", "_typed")
 
-    def __init__(self) -> None:
+    def __init__(self, *, typed: bool = False) -> None:
         self._candidates: list[tuple[str, Callable[[Any], bool]]] = [
             (t, _CHECKS[t]) for t in _INFERENCE_ORDER
         ]
         self._seen = False
+        self._typed = typed
+
+    def _fits_all(self, values: list[Any], data_type: str) -> bool:
+        if self._typed and not all(map(_TYPED[data_type], values)):
+            return False
+        if data_type == DataType.NUMERIC.value and any(map(_keeps_text, values)):
+            return False
+        return all_fit(values, data_type)
 
     @property
     def settled(self) -> bool:
@@ -514,11 +532,14 @@ class TypeInference:
         """Take several values into account (missing ones, ``None`` or ``""``, are skipped)."""
         present = [v for v in values if v is not None and v != ""]
         if present:
-            zeros = _has_leading_zero(present)
-            self.narrow(lambda t: not (zeros and t in _NUMERIC_TYPES) and all_fit(present, t))
+            self.narrow(lambda t: self._fits_all(present, t))
 
     def narrow(self, fits: Callable[[str], bool]) -> None:
-        """Take some (non-missing) values into account: keep the types ``fits`` says they fit."""
+        """Take some (non-missing) values into account: keep the types ``fits`` says they fit.
+
+        For a reader that checks whole columns its own way (Arrow's); ``fits`` must apply the
+        rules above.
+        """
         self._seen = True
         if self._candidates:
             self._candidates = [c for c in self._candidates if fits(c[0])]

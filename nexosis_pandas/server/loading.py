@@ -166,6 +166,7 @@ def _load_once(
             existing=existing.columns if existing else {},
             request=columns,
             cancelled=cancelled,
+            typed=kind == "json",
         )
         counted = _Counted(open_binary(), progress)
         try:
@@ -271,7 +272,8 @@ def _fitting(present: pa.Array) -> Callable[[str], bool]:
 class _Plan:
     """Per-column checks for one load: declared types are enforced, the others inferred."""
 
-    def __init__(self, declared: Mapping[str, ColumnSpec]) -> None:
+    def __init__(self, declared: Mapping[str, ColumnSpec], *, typed: bool = False) -> None:
+        self.typed = typed  # JSON: values carry their types, which inference keeps
         self.declared = {name: dict(spec) for name, spec in declared.items()}
         for spec in self.declared.values():
             if spec.get("role") == Role.TIMESTAMP.value and not spec.get("dataType"):
@@ -321,7 +323,7 @@ class _Plan:
     def _inference(self, name: str) -> TypeInference:
         inference = self.inferred.get(name)
         if inference is None:
-            inference = self.inferred[name] = TypeInference()
+            inference = self.inferred[name] = TypeInference(typed=self.typed)
         return inference
 
     def keys(self, batch: pa.RecordBatch) -> pa.Array:
@@ -396,8 +398,10 @@ class _Load:
         existing: Mapping[str, ColumnSpec],
         request: Mapping[str, ColumnSpec],
         cancelled: Callable[[], bool],
+        typed: bool = False,
     ) -> None:
         self.store = store
+        self.typed = typed
         self.dataset_name = dataset_name
         self.existing = existing
         self.request = request
@@ -417,7 +421,7 @@ class _Load:
             except MetadataError as exc:
                 raise FileFormatError(f"The file's column metadata is invalid: {exc}") from None
             declared = merge_metadata(merge_metadata(self.existing, in_file), self.request)
-            self.plan = _Plan(declared)
+            self.plan = _Plan(declared, typed=self.typed)
         return self.plan
 
     @property
