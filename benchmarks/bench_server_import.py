@@ -1,10 +1,17 @@
-"""Benchmark: import a gzipped CSV of 1,000,000 rows x 10 mixed columns via the reference server.
+"""Benchmark: the reference server's import and read-back paths against ``pandas.read_csv``.
 
 Run ``python benchmarks/bench_server_import.py [--rows N]``. It starts moto's S3 and the
-reference server in this process, uploads the file, imports it, and prints rows per second,
-peak memory (RSS, sampled with psutil) and the latency of ``GET /imports/{id}`` while the import
-runs, beside ``pandas.read_csv`` of the same S3 object (in a child process, so that its
-memory is measured on its own) as the yardstick.
+reference server in this process, uploads a gzipped CSV of N rows x 10 mixed columns, and prints,
+in one run, beside ``pandas.read_csv`` of the same S3 object (in a child process, so that its
+memory is measured on its own) as the yardstick:
+
+- append import rows/s (POST to completed), and the p99 of ``GET /imports/{id}`` meanwhile;
+- upsert import rows/s: the same rows imported twice into a dataset keyed by key + timestamp
+  columns; the second import replaces every row;
+- the server process's peak RSS growth over each import (sampled with psutil);
+- ``GET /data/{name}`` latency of a 1000-row page at offsets 0, middle and end;
+- ``read_dataset`` rows/s (the client's bulk read);
+- ``import_history()`` of ``--history`` imports (recorded straight into the store).
 """
 
 from __future__ import annotations
@@ -84,16 +91,62 @@ def pandas_yardstick(storage_options: dict[str, Any], queue: Any) -> None:
     queue.put((len(frame), seconds, rss.baseline, rss.peak, process.memory_info().rss))
 
 
+def _import(session: Any, url: str, body: dict[str, Any]) -> tuple[float, list[float], Any]:
+    """POST the import and poll it to the end: (seconds, poll latencies, final body)."""
+    latencies: list[float] = []
+    start = time.perf_counter()
+    response = session.post(f"{url}/imports/s3", json=body, timeout=60)
+    response.raise_for_status()
+    import_id = response.json()["importId"]
+    while True:
+        asked = time.perf_counter()
+        answer = session.get(f"{url}/imports/{import_id}", timeout=60).json()
+        latencies.append(time.perf_counter() - asked)
+        if answer["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    if answer["status"] != "completed":
+        raise SystemExit(f"import failed: {answer['messages']}")
+    return seconds, latencies, answer
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
+
+
+def _record_history(store: Any, count: int) -> None:
+    from nexosis_pandas._wire import ImportStatus
+
+    for i in range(count):
+        import_id = f"{i:08x}-0000-4000-8000-000000000000"
+        store.create_import(
+            import_id=import_id,
+            dataset_name=f"history-{i % 50}",
+            parameters={"bucket": BUCKET, "path": f"h/{i}.csv", "region": "us-east-1"},
+            columns={},
+            content_type=None,
+        )
+        store.set_status(import_id, ImportStatus.STARTED)
+        store.set_status(
+            import_id, ImportStatus.COMPLETED, messages=[("informational", "Imported 1 rows")]
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--history", type=int, default=10_000)
     args = parser.parse_args()
 
     import s3fs
 
+    from nexosis_pandas.client import Client
     from nexosis_pandas.local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
+    mib = 2**20
     with LocalS3() as s3, tempfile.TemporaryDirectory() as data_dir:
         s3.create_bucket(BUCKET)
         start = time.perf_counter()
@@ -101,8 +154,22 @@ def main() -> None:
         fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
         fs.pipe(f"{BUCKET}/{KEY}", payload)
         print(
-            f"file: {args.rows:,} rows x 10 columns, {len(payload) / 2**20:.1f} MiB gzipped "
+            f"file: {args.rows:,} rows x 10 columns, {len(payload) / mib:.1f} MiB gzipped "
             f"(made and uploaded in {time.perf_counter() - start:.1f} s)"
+        )
+        del payload
+
+        queue: Any = multiprocessing.get_context("spawn").Queue()
+        child = multiprocessing.get_context("spawn").Process(
+            target=pandas_yardstick, args=(s3.storage_options, queue)
+        )
+        child.start()
+        rows, pd_seconds, pd_base, pd_peak, _ = queue.get(timeout=600)
+        child.join()
+        pd_rate = rows / pd_seconds
+        print(
+            f"pandas.read_csv (yardstick): {pd_rate:,.0f} rows/s ({pd_seconds:.1f} s); "
+            f"peak RSS {pd_peak / mib:,.0f} MiB (+{(pd_peak - pd_base) / mib:,.0f} MiB)"
         )
 
         with ReferenceServer(
@@ -113,54 +180,61 @@ def main() -> None:
         ) as server:
             session = requests.Session()
             session.headers["api-key"] = "bench"
-            latencies: list[float] = []
-            with PeakRSS() as rss:
-                start = time.perf_counter()
-                response = session.post(
-                    f"{server.url}/imports/s3",
-                    json={"dataSetName": "bench", "bucket": BUCKET, "path": KEY},
-                    timeout=30,
+            body = {"dataSetName": "bench", "bucket": BUCKET, "path": KEY}
+            keyed = {
+                "dataSetName": "keyed",
+                "columns": {"id": {"role": "key"}, "when": {"role": "timestamp"}},
+            }
+            for label, extra in (
+                ("append", {}),
+                ("keyed import into a new dataset", keyed),
+                ("upsert (every row replaces one)", keyed),
+            ):
+                with PeakRSS() as rss:
+                    seconds, latencies, _ = _import(session, server.url, {**body, **extra})
+                rate = args.rows / seconds
+                print(
+                    f"{label} import: {rate:,.0f} rows/s ({seconds:.1f} s, POST to completed) = "
+                    f"{rate / pd_rate:.2f}x read_csv; server RSS +"
+                    f"{(rss.peak - rss.baseline) / mib:,.0f} MiB (peak {rss.peak / mib:,.0f} MiB); "
+                    f"GET /imports/{{id}} meanwhile: {len(latencies)} polls, median "
+                    f"{statistics.median(latencies) * 1000:.1f} ms, p99 "
+                    f"{_percentile(latencies, 0.99):.1f} ms"
                 )
-                response.raise_for_status()
-                import_id = response.json()["importId"]
-                while True:
-                    asked = time.perf_counter()
-                    body = session.get(f"{server.url}/imports/{import_id}", timeout=30).json()
-                    latencies.append(time.perf_counter() - asked)
-                    if body["status"] in ("completed", "failed"):
-                        break
-                    time.sleep(0.05)
-                seconds = time.perf_counter() - start
-            if body["status"] != "completed":
-                raise SystemExit(f"import failed: {body['messages']}")
             count = session.get(f"{server.url}/data/bench", params={"pageSize": 1}).json()
-            assert count["totalCount"] == args.rows, count["totalCount"]
+            total = count["totalCount"]
+            assert total == args.rows, total
+            pages = []
+            for where, page in (("0", 0), ("middle", total // 2000), ("end", total // 1000 - 1)):
+                timings = []
+                for _ in range(5):
+                    asked = time.perf_counter()
+                    session.get(
+                        f"{server.url}/data/bench",
+                        params={"page": page, "pageSize": 1000},
+                        timeout=60,
+                    ).raise_for_status()
+                    timings.append((time.perf_counter() - asked) * 1000)
+                pages.append(f"{where} {statistics.median(timings):.1f} ms")
+            print("GET /data/bench, 1000-row page (median of 5): " + ", ".join(pages))
 
-        queue: Any = multiprocessing.get_context("spawn").Queue()
-        child = multiprocessing.get_context("spawn").Process(
-            target=pandas_yardstick, args=(s3.storage_options, queue)
-        )
-        child.start()
-        rows, pd_seconds, pd_base, pd_peak, _ = queue.get(timeout=600)
-        child.join()
+            client = Client(api_key="bench", base_url=server.url)
+            start = time.perf_counter()
+            frame = client.read_dataset("bench")
+            seconds = time.perf_counter() - start
+            assert len(frame) == args.rows
+            rate = args.rows / seconds
+            print(
+                f"read_dataset: {rate:,.0f} rows/s ({seconds:.1f} s) = {rate / pd_rate:.2f}x "
+                "read_csv"
+            )
+            del frame
 
-    mib = 2**20
-    latencies_ms = sorted(x * 1000 for x in latencies)
-    p95 = latencies_ms[int(0.95 * (len(latencies_ms) - 1))]
-    print(
-        f"reference server import: {args.rows / seconds:,.0f} rows/s ({seconds:.1f} s, "
-        f"POST to completed); peak RSS {rss.peak / mib:,.0f} MiB "
-        f"(+{(rss.peak - rss.baseline) / mib:,.0f} MiB over the {rss.baseline / mib:,.0f} MiB "
-        "before the import; the process also holds moto's copy of the file)"
-    )
-    print(
-        f"  GET /imports/{{id}} during the import: {len(latencies_ms)} requests, median "
-        f"{statistics.median(latencies_ms):.1f} ms, p95 {p95:.1f} ms, max {latencies_ms[-1]:.1f} ms"
-    )
-    print(
-        f"pandas.read_csv (yardstick): {rows / pd_seconds:,.0f} rows/s ({pd_seconds:.1f} s); "
-        f"peak RSS {pd_peak / mib:,.0f} MiB (+{(pd_peak - pd_base) / mib:,.0f} MiB)"
-    )
+            _record_history(server._store, args.history)
+            start = time.perf_counter()
+            history = client.import_history()
+            seconds = time.perf_counter() - start
+            print(f"import_history: {len(history):,} imports in {seconds:.2f} s")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ __all__ = [
     "checker",
     "complete_metadata",
     "fits",
+    "keeps_text",
     "merge_metadata",
     "normalize_date",
     "render_value",
@@ -478,7 +479,7 @@ _TYPED: dict[str, Callable[[Any], bool]] = {
 """What a JSON value must be to count for each type: JSON says what a scalar is."""
 
 
-def _keeps_text(value: Any) -> bool:
+def keeps_text(value: Any) -> bool:
     """Whether a text value would lose characters as a number (``08123`` is no 8123)."""
     return type(value) is str and _LEADING_ZERO.match(value) is not None
 
@@ -515,7 +516,7 @@ class TypeInference:
     def _fits_all(self, values: list[Any], data_type: str) -> bool:
         if self._typed and not all(map(_TYPED[data_type], values)):
             return False
-        if data_type == DataType.NUMERIC.value and any(map(_keeps_text, values)):
+        if data_type == DataType.NUMERIC.value and any(map(keeps_text, values)):
             return False
         return all_fit(values, data_type)
 

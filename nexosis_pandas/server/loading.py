@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from nexosis_pandas.server.columns import (
     arrow_instants,
     checker,
     complete_metadata,
+    keeps_text,
     merge_metadata,
     validate_metadata,
 )
@@ -222,7 +224,6 @@ class _Counted(io.RawIOBase):
 
 
 # -- the plan: checks, inference, keys -----------------------------------------------------------
-_LEADING_ZERO = r"^\s*[+-]?0[0-9]"
 _DATE = (
     r"^\s*\d{4}-\d{2}-\d{2}(?:[T ](?:[01]\d|2[0-3])(?::[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)?"
     r"(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?\s*$"
@@ -242,6 +243,11 @@ def _arrow_vouches(values: pa.Array, data_type: str) -> bool:
             lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
             return bool(pc.all(pc.is_in(lowered, value_set=_LOGICAL)).as_py() is not False)
         if data_type == DataType.DATE.value:
+            try:  # the common case, one form without offsets, parsed by Arrow at once
+                stamps = pc.cast(values, pa.timestamp("us"))
+                return bool(pc.min(pc.year(stamps)).as_py() >= 1)
+            except pa.ArrowInvalid:
+                pass
             if pc.all(pc.match_substring_regex(values, _DATE)).as_py() is False:
                 return False
             day = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(values), 0, 10)
@@ -260,13 +266,41 @@ def _fits(values: pa.Array, data_type: str) -> bool:
 
 
 def _fitting(present: pa.Array) -> Callable[[str], bool]:
-    """Which types the values fit, for inference: a number written ``08123`` is no number."""
-    zeros = bool(pc.any(pc.match_substring_regex(present, _LEADING_ZERO)).as_py())
+    """Which types the values fit, for inference (by the rules of ``TypeInference``)."""
 
     def fits(data_type: str) -> bool:
-        return not (zeros and data_type in _NUMERIC_TYPES) and _fits(present, data_type)
+        if data_type not in _NUMERIC_TYPES:
+            return _fits(present, data_type)
+        if _arrow_vouches(present, data_type):
+            # Arrow parsed every value, so none has blanks around it: a code like 08123 starts
+            # with a zero and a digit, after an optional sign.
+            return not _any_leading_zero(present)
+        values = present.to_pylist()
+        return not any(map(keeps_text, values)) and all_fit(values, data_type)
 
     return fits
+
+
+def _any_leading_zero(values: pa.Array) -> bool:
+    """Whether a value starts with ``0`` and a digit, after an optional sign (no nulls)."""
+    if not len(values):
+        return False
+    if values.type != pa.string():  # pragma: no cover - the readers make text columns
+        values = values.cast(pa.string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
+    offsets = offsets[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(values.buffers()[2] or b"\0", dtype=np.uint8)
+    starts, ends = offsets[:-1].astype(np.int64), offsets[1:].astype(np.int64)
+    last = len(data) - 1
+
+    def char(at: np.ndarray) -> np.ndarray:
+        return np.where(at < ends, data[np.minimum(at, last)], 0)
+
+    first = char(starts)
+    signed = (first == ord("+")) | (first == ord("-"))
+    at = starts + signed
+    second = char(at + 1)
+    return bool(((char(at) == ord("0")) & (second >= ord("0")) & (second <= ord("9"))).any())
 
 
 class _Plan:
@@ -527,6 +561,16 @@ def _read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
     plan = load.start(None)
     checked = _QuoteCheckedStream(head[end + 1 :], stream)
     try:
+        _read_checked(checked, header, plan, load, counted)
+    finally:
+        checked.stop()
+    return header
+
+
+def _read_checked(
+    checked: _QuoteCheckedStream, header: list[str], plan: _Plan, load: _Load, counted: _Counted
+) -> None:
+    try:
         reader = pa_csv.open_csv(
             checked,
             read_options=pa_csv.ReadOptions(
@@ -551,7 +595,6 @@ def _read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
     checked.finish()
     if checked.suspicious:
         raise _Inexact
-    return header
 
 
 def _check_header(header: list[str]) -> None:
@@ -581,6 +624,8 @@ class _QuoteCheckedStream(io.RawIOBase):
     def __init__(self, initial: bytes, rest: IO[bytes]) -> None:
         self._initial = initial
         self._rest = rest
+        self._lock = threading.Lock()
+        self._stopped = False
         self._carry = b"\n"  # the character before the data: the header's line end
         self._quotes = 0
         self.suspicious = False
@@ -590,13 +635,25 @@ class _QuoteCheckedStream(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         want = size if size and size > 0 else CSV_BLOCK
-        if self._initial:
-            data, self._initial = self._initial[:want], self._initial[want:]
-        else:
-            data = self._rest.read(want)
-        if data:
-            self._scan(data)
-        return data
+        with self._lock:  # Arrow reads ahead on threads of its own
+            if self._stopped:
+                return b""
+            if self._initial:
+                data, self._initial = self._initial[:want], self._initial[want:]
+            else:
+                data = self._rest.read(want)
+            if data:
+                self._scan(data)
+            return data
+
+    def stop(self) -> None:
+        """Let go of the source: a read under way ends first, later ones read nothing.
+
+        Arrow's read-ahead may still be reading when the fast path gives up; the exact path
+        must not share the source with it.
+        """
+        with self._lock:
+            self._stopped = True
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))

@@ -293,16 +293,27 @@ def merge_keyed(
     reversed_first = np.unique(group[::-1], return_index=True)[1]
     winner = (new.rows - 1 - reversed_first).astype(np.int64)  # the last row of each key
     seen = np.zeros(len(unique), dtype=bool)
+    # The existing rows' keys, looked up in one pass (a lookup builds its hash table anew):
+    # for each existing row, the staged key it matches, or -1.
+    existing_keys = [b.column(KEY) for b in iter_batches(existing)]
+    if existing_keys:
+        found_all = pc.index_in(pa.chunked_array(existing_keys, type=pa.string()), unique)
+        matches = pc.fill_null(found_all, -1).to_numpy().astype(np.int64)
+    else:
+        matches = np.empty(0, dtype=np.int64)
+    del existing_keys
     writer = SegmentWriter(directory, schema)
     try:
+        start = 0
         for batch in iter_batches(existing):
             batch = conform(batch, schema)
-            found = pc.index_in(batch.column(KEY), value_set=unique)
-            if found.null_count == len(found):
+            found = matches[start : start + batch.num_rows]
+            start += batch.num_rows
+            mask = found >= 0
+            if not mask.any():
                 writer.write(batch)
                 continue
-            mask = found.is_valid().to_numpy(zero_copy_only=False)
-            matched = found.to_numpy(zero_copy_only=False)[mask].astype(np.int64)
+            matched = found[mask]
             seen[matched] = True
             replacements = take_rows(new.batches, new.starts, winner[matched], schema)
             # Row j of the result: the batch's own row, or the next replacement where matched.

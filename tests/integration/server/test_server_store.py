@@ -1,0 +1,148 @@
+"""The columnar store seen from outside: bulk reads, date filters, progress, start-up clean-up."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from nexosis_pandas.client import ARROW_STREAM, Client
+from nexosis_pandas.frames import dataset_frame
+from nexosis_pandas.server.loading import load_rows
+from nexosis_pandas.server.store import Store
+from tests.integration.server.server_helpers import Api
+
+CSV = (
+    "code,when,amount,flag,note\n"
+    '08123,2020-01-01,1.5,Yes,"a, b"\n'
+    "00042,2020-01-02T03:04:05Z,2,no,\n"
+    ',2020-01-03 00:00:00+01:00,,,"say ""hi"""\n'
+)
+
+
+def test_bulk_read_equals_the_json_pages(api: Api, put: Any) -> None:
+    put("mixed.csv", CSV)
+    done = api.run_import("mixed", "mixed.csv", columns={"when": {"role": "timestamp"}})
+    assert done["status"] == "completed", done
+    assert done["columns"]["code"]["dataType"] == "string"  # leading zeros: a code
+    response = api.get("/data/mixed", headers={"Accept": ARROW_STREAM})
+    assert response.headers["Content-Type"] == ARROW_STREAM
+    table = pa.ipc.open_stream(response.content).read_all()
+    assert table.column("code").to_pylist() == ["08123", "00042", None]
+    assert json.loads(table.schema.metadata[b"nexosis.columns"]) == done["columns"]
+
+    client = Client(api_key=api.server.api_key, base_url=api.url)
+    bulk = client.read_dataset("mixed")
+    page = api.get("/data/mixed", params={"pageSize": 1000}).json()
+    pd.testing.assert_frame_equal(bulk, dataset_frame(page["data"], page["columns"]))
+    assert bulk["code"].tolist() == ["08123", "00042", None] or bulk["code"].isna().iloc[2]
+
+
+def test_a_server_without_the_bulk_format_is_read_page_by_page(
+    api: Api, put: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put("plain.csv", "k,v\n" + "".join(f"{i},{i * 2}\n" for i in range(2500)))
+    assert api.run_import("plain", "plain.csv")["status"] == "completed"
+    client = Client(api_key=api.server.api_key, base_url=api.url)
+    sent: list[dict[str, Any]] = []
+    request = client._transport.request
+
+    def json_only(method: str, url: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        sent.append(dict(headers))
+        headers.pop("Accept", None)  # as a server that only speaks JSON would answer
+        return request(method, url, headers=headers, **kwargs)
+
+    monkeypatch.setattr(client._transport, "request", json_only)
+    frame = client.read_dataset("plain")
+    assert frame["v"].tolist() == [i * 2 for i in range(2500)]
+    assert ARROW_STREAM in sent[0]["Accept"]
+    assert len(sent) == 3  # the first JSON page is used, not asked for again
+
+
+def test_date_filters_on_the_timestamp_column(api: Api, put: Any) -> None:
+    put("days.csv", "day,v\n" + "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 11)))
+    assert (
+        api.run_import("days", "days.csv", columns={"day": {"role": "timestamp"}})["status"]
+        == "completed"
+    )
+    window = {"startDate": "2020-01-03", "endDate": "2020-01-05T00:00:00Z", "pageSize": 2}
+    first = api.get("/data/days", params=window).json()
+    assert [r["v"] for r in first["data"]] == [3, 4]
+    assert first["totalCount"] == 3
+    second = api.get("/data/days", params={**window, "page": 1}).json()
+    assert [r["v"] for r in second["data"]] == [5]
+    bulk = api.get("/data/days", params=window, headers={"Accept": ARROW_STREAM})
+    assert pa.ipc.open_stream(bulk.content).read_all().column("v").to_pylist() == ["3", "4", "5"]
+
+    backwards = api.get("/data/days", params={"startDate": "2020-02-01", "endDate": "2020-01-01"})
+    assert backwards.status_code == 400
+    assert backwards.json()["errorType"] == "InvalidDateRange"
+    put("plain.csv", "v\n1\n")
+    assert api.run_import("plain", "plain.csv")["status"] == "completed"
+    untimed = api.get("/data/plain", params={"startDate": "2020-01-01"})
+    assert untimed.status_code == 400
+    assert "no timestamp column" in untimed.json()["errorDetails"]["startDate"][0]
+
+
+def test_an_import_shows_how_far_it_read(api: Api, put: Any) -> None:
+    put("rows.csv", "k\n" + "".join(f"{i}\n" for i in range(1000)))
+    done = api.run_import("rows", "rows.csv")
+    assert done["rowsRead"] == 1000
+    assert done["bytesRead"] == done["bytesTotal"] > 0
+
+
+def test_quotes_arrow_would_accept_are_still_refused(api: Api, put: Any) -> None:
+    lines = "".join(f"{i},plain\n" for i in range(50_000))
+    put("late.csv", f'a,b\n{lines}1,"x"y\n')
+    done = api.run_import("late", "late.csv")
+    assert done["status"] == "failed"
+    assert "Malformed CSV at line 50002" in done["messages"][-1]["message"]
+    assert api.get("/data/late").status_code == 404
+
+
+def test_files_no_dataset_lists_are_removed_at_start(tmp_path: Any) -> None:
+    store = Store(tmp_path)
+    load_rows(
+        store,
+        dataset_name="kept",
+        columns={},
+        open_binary=lambda: io.BytesIO(b"a\n1\n"),
+        kind="csv",
+    )
+    kept = sorted(p.name for p in store.segments_dir.iterdir())
+    store.close()
+    (tmp_path / "segments" / "0123.arrow.tmp").write_bytes(b"half")
+    (tmp_path / "segments" / f"{'f' * 32}.arrow").write_bytes(b"orphan")
+    (tmp_path / "staging" / "left.arrow").write_bytes(b"staged")
+    again = Store(tmp_path)
+    assert sorted(p.name for p in again.segments_dir.iterdir()) == kept
+    assert list(again.staging_dir.iterdir()) == []
+    dataset = again.get_dataset("kept")
+    assert dataset is not None
+    assert again.dataset_rows(dataset.id, offset=0, limit=10) == [{"a": "1"}]
+    again.close()
+
+
+def test_the_last_page_of_a_large_dataset(tmp_path: Any) -> None:
+    store = Store(tmp_path)
+    rows = 200_000
+    data = "k,v\n" + "".join(f"{i},v{i}\n" for i in range(rows))
+    load_rows(
+        store,
+        dataset_name="big",
+        columns={"k": {"role": "key"}},
+        open_binary=lambda: io.BytesIO(data.encode()),
+        kind="csv",
+    )
+    dataset = store.get_dataset("big")
+    assert dataset is not None
+    last = store.dataset_rows(dataset.id, offset=rows - 3, limit=1000)
+    assert last == [{"k": str(i), "v": f"v{i}"} for i in range(rows - 3, rows)]
+    across = store.dataset_rows(dataset.id, offset=65_530, limit=10)  # two record batches
+    assert [r["k"] for r in across] == [str(i) for i in range(65_530, 65_540)]
+    store.close()
