@@ -21,12 +21,19 @@ from nexosis_pandas._version import __version__
 from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.models import ColumnMetadata
-from nexosis_pandas.progress import ProgressArg, resolve_progress
-from nexosis_pandas.s3 import file_format, find_existing, upload_dataframe, validate_column_names
+from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
+from nexosis_pandas.s3 import (
+    file_format,
+    find_existing,
+    is_dask_frame,
+    upload_dataframe,
+    validate_column_names,
+)
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client, DateLike
     from nexosis_pandas.job import ImportJob
+    from nexosis_pandas.s3 import S3Object
 
 __all__ = [
     "default_client",
@@ -267,6 +274,11 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
     >>> content_url(pd.DataFrame({"x": [1]}), "sales", prefix="s3://bucket/nexosis/")
     's3://bucket/nexosis/sales-....csv.gz'
     """
+    return digest_url(frame_digest(df), dataset_name, prefix=prefix)
+
+
+def digest_url(digest: str, dataset_name: str, *, prefix: str | None = None) -> str:
+    """The content-addressed URL for data whose digest is ``digest`` (see :func:`content_url`)."""
     where = config.s3_prefix(prefix)
     if not where:
         raise ConfigurationError(
@@ -282,7 +294,7 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
             f"The S3 prefix {where!r} (NEXOSIS_S3_PREFIX) must look like "
             "'s3://bucket/' or 's3://bucket/some/prefix/'."
         )
-    return f"{where.rstrip('/')}/{_slug(dataset_name)}-{frame_digest(df)[:16]}.csv.gz"
+    return f"{where.rstrip('/')}/{_slug(dataset_name)}-{digest[:16]}.csv.gz"
 
 
 def import_dataframe(
@@ -371,23 +383,27 @@ def import_dataframe(
     >>> job.status  # doctest: +SKIP
     <ImportStatus.COMPLETED: 'completed'>
     """
-    if not isinstance(dataset_name, str) or not dataset_name.strip():
-        raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
+    if is_dask_frame(df):
+        from nexosis_pandas._dask import import_dask_dataframe
+
+        return import_dask_dataframe(
+            df,
+            dataset_name,
+            s3_url,
+            columns=columns,
+            target=target,
+            timestamp=timestamp,
+            key=key,
+            wait=wait,
+            timeout=timeout,
+            progress=progress,
+            client=client,
+            storage_options=storage_options,
+        )
+    _check_dataset_name(dataset_name)
     df = _frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
-    if columns is None:
-        if target is not None or timestamp is not None or key is not None:
-            raise ValueError(
-                "columns=None sends no column metadata, so target, timestamp and key would be "
-                "ignored; leave columns='infer' to send them."
-            )
-        sent: dict[str, dict[str, str]] | None = None
-    elif isinstance(columns, str):
-        if columns != "infer":
-            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
-        sent = metadata
-    else:
-        sent = merge_column_metadata(df, metadata, columns)
+    sent = metadata_to_send(df, metadata, columns, target=target, timestamp=timestamp, key=key)
 
     api = default_client(client)
     reuse = s3_url is None
@@ -410,6 +426,51 @@ def import_dataframe(
         obj = upload_dataframe(
             df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
         )
+    return request_import(
+        api, dataset_name, obj, sent, wait=wait, timeout=timeout, reporter=reporter
+    )
+
+
+def _check_dataset_name(dataset_name: object) -> None:
+    if not isinstance(dataset_name, str) or not dataset_name.strip():
+        raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
+
+
+def metadata_to_send(
+    df: pd.DataFrame,
+    metadata: ColumnMetadata,
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
+    *,
+    target: str | None,
+    timestamp: str | None,
+    key: str | Sequence[str] | None,
+) -> ColumnMetadata | None:
+    """The metadata an import sends, by ``columns=`` of :func:`import_dataframe`."""
+    if columns is None:
+        if target is not None or timestamp is not None or key is not None:
+            raise ValueError(
+                "columns=None sends no column metadata, so target, timestamp and key would be "
+                "ignored; leave columns='infer' to send them."
+            )
+        return None
+    if isinstance(columns, str):
+        if columns != "infer":
+            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
+        return metadata
+    return merge_column_metadata(df, metadata, columns)
+
+
+def request_import(
+    api: Client,
+    dataset_name: str,
+    obj: S3Object,
+    sent: ColumnMetadata | None,
+    *,
+    wait: bool,
+    timeout: float | None,
+    reporter: ProgressReporter,
+) -> ImportJob:
+    """Import the uploaded ``obj`` into ``dataset_name``; wait for it unless ``wait=False``."""
     try:
         job = api.import_from_s3(
             dataset_name,
@@ -417,7 +478,7 @@ def import_dataframe(
             obj.key,
             region=obj.region or "us-east-1",
             columns=sent,
-            content_type=fmt,
+            content_type=obj.format,
         )
     except BaseException as exc:
         reporter.import_end(None, exc)

@@ -36,6 +36,15 @@ EXPECTED: dict[str, list[str]] = {
         "<ImportStatus.COMPLETED: 'completed'>",
         "7 imports: {'completed': 5, 'failed': 2}",
     ],
+    "dask.ipynb": [
+        "2 workers",
+        "8 partitions",
+        "'order_id': {'dataType': 'numeric', 'role': 'key'}",
+        "completed\n80000 rows in s3://nexosis-sandbox/nexosis/sales-",
+        "True completed",
+        "80000 rows in the dataset",
+        "<Sandbox stopped>",
+    ],
     "column-metadata.ipynb": [
         "long free text",
         "Did you mean 'units'?",
