@@ -7,6 +7,7 @@ DataFrames once ``dask.dataframe`` is imported (before or after this package).
 from nexosis_pandas import _hooks
 from nexosis_pandas import accessor as _accessor  # noqa: F401 - registers df.nexosis
 from nexosis_pandas._version import __version__
+from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
 from nexosis_pandas.api import get_import, import_dataframe, import_history, infer_column_metadata
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
@@ -25,7 +26,6 @@ from nexosis_pandas.exceptions import (
     UploadError,
 )
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import Aggregation, DataType, ImportStatus, Imputation, Role
 from nexosis_pandas.progress import ProgressReporter
 from nexosis_pandas.s3 import S3Object, upload_dataframe
 from nexosis_pandas.sandbox import Sandbox, sandbox

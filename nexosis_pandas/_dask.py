@@ -46,9 +46,9 @@ from dask.delayed import delayed
 from nexosis_pandas import api, config
 from nexosis_pandas import columns as _columns
 from nexosis_pandas._version import __version__
+from nexosis_pandas._wire import ColumnMetadata, DataType
 from nexosis_pandas.exceptions import ColumnError, UploadError
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import ColumnMetadata, DataType
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 from nexosis_pandas.s3 import (
     PART_SIZE,

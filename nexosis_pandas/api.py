@@ -18,9 +18,9 @@ import pandas as pd
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
 from nexosis_pandas._version import __version__
+from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
-from nexosis_pandas.models import ColumnMetadata
 from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
 from nexosis_pandas.s3 import (
     file_format,

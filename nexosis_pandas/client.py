@@ -1,7 +1,7 @@
 """``Client``: the Nexosis Imports API in Python terms.
 
-It builds paths, query strings and bodies (the wire's camelCase names live here and in
-:mod:`nexosis_pandas.models`), pages through lists, and returns models; sending, retrying and
+It checks arguments, builds paths and the wire's shapes (:mod:`nexosis_pandas._wire` writes
+and reads them), pages through lists, and returns jobs and frames; sending, retrying and
 error translation are the transport's (:mod:`nexosis_pandas._http`).
 """
 
@@ -22,23 +22,25 @@ import requests
 
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas._wire import (
+    SORT_FIELDS,
+    Import,
+    ImportQuery,
+    Page,
+    S3ImportRequest,
+    column_metadata_to_wire,
+    lookup,
+    page_query,
+    parse_timestamp,
+)
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
 from nexosis_pandas.frames import dataset_frame
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import Import, column_metadata_to_wire, parse_timestamp
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
 MAX_PAGE_SIZE = 1000
-
-SORT_FIELDS: dict[str, str] = {
-    "id": "id",
-    "dataset_name": "dataSetName",
-    "requested_date": "requestedDate",
-    "current_status_date": "currentStatusDate",
-}
-"""``sort_by`` values (Python name to wire name); the wire names are accepted as well."""
 
 DateLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64
 """A date filter: ISO-8601 text, a ``datetime``, a ``date`` or a ``Timestamp``; naive is UTC."""
@@ -193,25 +195,22 @@ class Client:
         >>> job.status  # doctest: +SKIP
         <ImportStatus.REQUESTED: 'requested'>
         """
-        body: dict[str, Any] = {
-            "dataSetName": _required_text("dataset_name", dataset_name),
-            "bucket": _required_text("bucket", bucket),
-            "path": _required_text("path", path),
-            "region": _required_text("region", region),
-        }
-        if columns is not None:
-            body["columns"] = column_metadata_to_wire(columns)
-        if content_type is not None:
-            if str(content_type).lower() not in ("csv", "json"):
-                raise ValueError(
-                    f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
-                    "to let the server go by the file extension."
-                )
-            body["contentType"] = str(content_type).lower()
-        if credentials is not None:
-            body["accessKeyId"], body["secretAccessKey"] = _credentials(credentials)
+        if content_type is not None and str(content_type).lower() not in ("csv", "json"):
+            raise ValueError(
+                f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
+                "to let the server go by the file extension."
+            )
+        request = S3ImportRequest(
+            dataset_name=_required_text("dataset_name", dataset_name),
+            bucket=_required_text("bucket", bucket),
+            path=_required_text("path", path),
+            region=_required_text("region", region),
+            columns=None if columns is None else column_metadata_to_wire(columns),
+            content_type=None if content_type is None else str(content_type).lower(),
+            credentials=None if credentials is None else _credentials(credentials),
+        )
         url = self._transport.url("imports", "s3")
-        wire = self._transport.request_json("POST", url, json_body=body)
+        wire = self._transport.request_json("POST", url, json_body=request.to_wire())
         return self._job(wire, "POST", url)
 
     def get_import(self, import_id: str) -> ImportJob:
@@ -351,10 +350,14 @@ class Client:
         >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
         """
         url = self._transport.url("data", _required_text("dataset_name", dataset_name))
-        metadata: dict[str, Any] = {}
+        columns: dict[str, Any] = {}
         rows: list[Mapping[str, Any]] = []
         pages = self._paged(
-            url, {}, MAX_PAGE_SIZE, key=None, on_page=lambda body: metadata.update(body)
+            url,
+            {},
+            MAX_PAGE_SIZE,
+            key=None,
+            on_page=lambda page: columns.update(page.columns or {}),
         )
         try:
             for row in pages:
@@ -366,9 +369,7 @@ class Client:
                 exc.message = f"{exc.message}; did you mean {close!r}?"
                 exc.args = (exc.message,)
             raise
-        lowered = {str(k).lower(): v for k, v in metadata.items()}
-        columns = lowered.get("columns") or {}
-        return dataset_frame(rows, columns if isinstance(columns, Mapping) else {})
+        return dataset_frame(rows, columns)
 
     def list_datasets(self) -> list[str]:
         """The names of the account's datasets.
@@ -444,7 +445,7 @@ class Client:
         page_size: int,
         *,
         key: Callable[[Any], Hashable | None] | None,
-        on_page: Callable[[dict[str, Any]], None] | None = None,
+        on_page: Callable[[Page], None] | None = None,
     ) -> Iterator[Any]:
         """Yield the items of every page of a list, requesting pages as they are needed.
 
@@ -458,21 +459,16 @@ class Client:
         previous: list[Any] | None = None
         for page in itertools.count():
             body = self._transport.request_json(
-                "GET", url, params={**params, "page": page, "pageSize": page_size}
+                "GET", url, params={**params, **page_query(page, page_size)}
             )
-            if isinstance(body, list):
-                body = {"items": body}
-            if not isinstance(body, Mapping):
+            parsed = Page.from_wire(body)
+            if parsed is None:
                 return
-            fields = {str(k).lower(): v for k, v in body.items()}
             if on_page is not None:
-                on_page(dict(body))
-            items = fields.get("items")
-            if items is None:
-                items = fields.get("data")
-            if not isinstance(items, list) or not items:
+                on_page(parsed)
+            items, number = parsed.items, parsed.page_number
+            if not items:
                 return
-            number = _int_or_none(fields.get("pagenumber"))
             if number is not None and number != page:
                 return
             if key is not None:
@@ -489,7 +485,7 @@ class Client:
                     return
                 previous = items
                 yield from items
-            if not _has_next_page(fields, page, len(items), page_size):
+            if not parsed.has_next(page, page_size):
                 return
 
 
@@ -502,47 +498,16 @@ def _describe_json(value: Any) -> str:
     return f"{kind}: {text[:200] + '...' if len(text) > 200 else text}"
 
 
-def _has_next_page(fields: Mapping[str, Any], page: int, n_items: int, page_size: int) -> bool:
-    total_pages = _int_or_none(fields.get("totalpages"))
-    if total_pages is not None:
-        number = _int_or_none(fields.get("pagenumber"))
-        return (page if number is None else number) + 1 < total_pages
-    links = fields.get("links")
-    if isinstance(links, list):
-        return any(
-            isinstance(link, Mapping)
-            and str({str(k).lower(): v for k, v in link.items()}.get("rel", "")).lower() == "next"
-            for link in links
-        )
-    return n_items >= page_size
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 def _import_key(item: Any) -> Hashable | None:
-    if isinstance(item, Mapping):
-        for k, v in item.items():
-            if str(k).lower() == "importid" and v:
-                return str(v)
-    return None
+    value = lookup(item, "importId")
+    return str(value) if value else None
 
 
 def _dataset_key(item: Any) -> Hashable | None:
     if isinstance(item, str):
         return item
-    if isinstance(item, Mapping):
-        for k, v in item.items():
-            if str(k).lower() == "datasetname" and v:
-                return str(v)
-    return None
+    value = lookup(item, "dataSetName")
+    return str(value) if value else None
 
 
 def _required_text(name: str, value: Any) -> str:
@@ -578,9 +543,6 @@ def _import_query(
         raise ValueError(f"page_size must be an integer from 1 to 1000, got {page_size!r}.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {page_size}.")
-    params: dict[str, Any] = {}
-    if dataset_name is not None:
-        params["dataSetName"] = _required_text("dataset_name", dataset_name)
     after = _utc_timestamp("requested_after", requested_after)
     before = _utc_timestamp("requested_before", requested_before)
     if after is not None and before is not None and after > before:
@@ -588,25 +550,23 @@ def _import_query(
             f"requested_after ({after.isoformat()}) is later than requested_before "
             f"({before.isoformat()}), so no import could match; swap them or widen the range."
         )
-    if after is not None:
-        params["requestedAfterDate"] = after.isoformat()
-    if before is not None:
-        params["requestedBeforeDate"] = before.isoformat()
-    if sort_by is not None:
-        params["sortBy"] = _sort_field(sort_by)
-    if sort_order is not None:
-        order = str(sort_order).lower()
-        if order not in ("asc", "desc"):
-            raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
-        params["sortOrder"] = order
-    return params
+    order = None if sort_order is None else str(sort_order).lower()
+    if order is not None and order not in ("asc", "desc"):
+        raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
+    return ImportQuery(
+        dataset_name=None if dataset_name is None else _required_text("dataset_name", dataset_name),
+        requested_after=after,
+        requested_before=before,
+        sort_by=None if sort_by is None else _sort_field(sort_by),
+        sort_order=order,
+    ).to_wire()
 
 
 def _sort_field(sort_by: str) -> str:
     wanted = str(sort_by).lower()
     for python_name, wire_name in SORT_FIELDS.items():
         if wanted in (python_name, wire_name.lower()):
-            return wire_name
+            return python_name
     options = ", ".join(repr(name) for name in SORT_FIELDS)
     raise ValueError(f"sort_by must be one of {options}, got {sort_by!r}.")
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from nexosis_pandas.models import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
+from nexosis_pandas._wire import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client

@@ -31,7 +31,7 @@ from nexosis_pandas._html import (
     format_seconds,
     status_colour,
 )
-from nexosis_pandas.models import ImportStatus
+from nexosis_pandas._wire import ImportStatus
 
 if TYPE_CHECKING:
     from nexosis_pandas.job import ImportJob

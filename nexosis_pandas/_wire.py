@@ -1,7 +1,13 @@
 """The wire's shapes as Python values: camelCase is read and written here and nowhere else.
 
 Shared by the client and the reference server: the status and column-metadata vocabularies,
-the column-metadata defaults, and the parsed ``Import`` record.
+the column-metadata defaults, the ``Import`` record, the list ``Page``, the ``ErrorEnvelope``,
+the S3 import request and the import-list query. Each shape has one way in (``from_wire``,
+property names matched case-insensitively, as the hosted API did) and one way out
+(``to_wire``), and :func:`lookup` is the one case-insensitive property lookup.
+
+It is longer than the other modules because it is the whole wire vocabulary: splitting it
+would put camelCase names back in more than one place.
 """
 
 from __future__ import annotations
@@ -17,17 +23,25 @@ import pandas as pd
 __all__ = [
     "COLUMN_DEFAULTS",
     "LOGICAL_VALUES",
+    "SORT_FIELDS",
     "Aggregation",
     "ColumnMetadata",
     "DataType",
+    "ErrorEnvelope",
     "Import",
+    "ImportQuery",
     "ImportStatus",
     "Imputation",
     "Link",
     "Message",
+    "Page",
     "Role",
+    "S3ImportRequest",
     "StatusChange",
     "column_metadata_to_wire",
+    "lookup",
+    "lower_keys",
+    "page_query",
     "parse_logical",
     "parse_timestamp",
 ]
@@ -294,15 +308,36 @@ class Link:
     href: str
 
 
-def _lower_keys(wire: Mapping[str, Any]) -> dict[str, Any]:
+def lower_keys(wire: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object with its property names lower-cased, for case-insensitive reading."""
     return {str(k).lower(): v for k, v in wire.items()}
+
+
+def lookup(wire: Any, name: str, default: Any = None) -> Any:
+    """The property ``name`` of a JSON object, matched case-insensitively.
+
+    ``default`` when ``wire`` is not an object or has no such property.
+
+    Examples
+    --------
+    >>> lookup({"DataSetName": "sales"}, "dataSetName")
+    'sales'
+    >>> lookup(["not", "an", "object"], "dataSetName", "?")
+    '?'
+    """
+    if isinstance(wire, Mapping):
+        wanted = name.lower()
+        for key, value in wire.items():
+            if str(key).lower() == wanted:
+                return value
+    return default
 
 
 def _status_change(entry: Any) -> StatusChange | None:
     """A ``statusHistory`` entry, or ``None`` when it lacks a usable date or status."""
     if not isinstance(entry, Mapping):
         return None
-    fields = _lower_keys(entry)
+    fields = lower_keys(entry)
     date, status = fields.get("date"), fields.get("status")
     if date is None or date == "" or not isinstance(status, str) or not status:
         return None
@@ -346,18 +381,15 @@ class Import:
         >>> [h.status.value for h in Import.from_wire(wire).status_history]
         ['started']
         """
-        w = _lower_keys(wire)
+        w = lower_keys(wire)
         requested = w.get("requesteddate")
         changes = (_status_change(e) for e in w.get("statushistory") or [])
         history = tuple(c for c in changes if c is not None)
         messages = tuple(
             Message(severity=str(m.get("severity", "")), message=str(m.get("message", "")))
-            for m in (_lower_keys(e) for e in w.get("messages") or [])
+            for m in (lower_keys(e) for e in w.get("messages") or [])
         )
-        links = tuple(
-            Link(rel=str(x.get("rel", "")), href=str(x.get("href", "")))
-            for x in (_lower_keys(e) for e in w.get("links") or [])
-        )
+        links = _links(w.get("links"))
         return cls(
             import_id=str(w.get("importid", "")),
             type=str(w.get("type", "")),
@@ -391,3 +423,253 @@ class Import:
 
 def _iso(stamp: pd.Timestamp) -> str:
     return stamp.isoformat(timespec="microseconds")
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _links(value: Any) -> tuple[Link, ...]:
+    return tuple(
+        Link(rel=str(lookup(x, "rel", "")), href=str(lookup(x, "href", "")))
+        for x in (value if isinstance(value, list) else [])
+        if isinstance(x, Mapping)
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: imports (``items``), datasets, or a dataset's rows (``data``).
+
+    ``dataset_name`` and ``columns`` are set on a page of a dataset's rows, which the wire
+    writes as ``{"dataSetName", "columns", "data", ...paging}``. The paging fields are
+    ``None`` when the server left them out (the original API sent only ``items``).
+
+    Examples
+    --------
+    >>> page = Page.from_wire({"items": [1, 2], "PageNumber": 0, "totalPages": 2})
+    >>> page.items, page.has_next(0, 2)
+    ([1, 2], True)
+    >>> Page.from_wire([1]).items
+    [1]
+    """
+
+    items: list[Any]
+    page_number: int | None = None
+    page_size: int | None = None
+    total_count: int | None = None
+    total_pages: int | None = None
+    links: tuple[Link, ...] = ()
+    dataset_name: str | None = None
+    columns: ColumnMetadata | None = None
+
+    @classmethod
+    def from_wire(cls, body: Any) -> Page | None:
+        """Parse a page; a bare list is a page of items; ``None`` when it is neither."""
+        if isinstance(body, list):
+            return cls(items=body)
+        if not isinstance(body, Mapping):
+            return None
+        w = lower_keys(body)
+        items = w.get("items")
+        if items is None:
+            items = w.get("data")
+        columns = w.get("columns")
+        name = w.get("datasetname")
+        return cls(
+            items=items if isinstance(items, list) else [],
+            page_number=_int_or_none(w.get("pagenumber")),
+            page_size=_int_or_none(w.get("pagesize")),
+            total_count=_int_or_none(w.get("totalcount")),
+            total_pages=_int_or_none(w.get("totalpages")),
+            links=_links(w.get("links")) if isinstance(w.get("links"), list) else (),
+            dataset_name=None if name is None else str(name),
+            columns=dict(columns) if isinstance(columns, Mapping) else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the page as the API sends it (``data`` for a dataset's rows, else ``items``)."""
+        body: dict[str, Any] = {}
+        if self.dataset_name is not None:
+            body["dataSetName"] = self.dataset_name
+            body["columns"] = dict(self.columns or {})
+            body["data"] = list(self.items)
+        else:
+            body["items"] = list(self.items)
+        body.update(
+            pageNumber=self.page_number,
+            pageSize=self.page_size,
+            totalCount=self.total_count,
+            totalPages=self.total_pages,
+            links=[{"rel": x.rel, "href": x.href} for x in self.links],
+        )
+        return body
+
+    def has_next(self, page: int, page_size: int) -> bool:
+        """Whether a page follows this one, page number ``page`` asked with ``page_size``.
+
+        By ``totalPages`` when the server sent it; else, when it sent ``links``, by a ``next``
+        link; else by whether this page was full.
+        """
+        if self.total_pages is not None:
+            number = page if self.page_number is None else self.page_number
+            return number + 1 < self.total_pages
+        if self.links:
+            return any(link.rel.lower() == "next" for link in self.links)
+        return len(self.items) >= page_size
+
+
+def page_query(page: int, page_size: int) -> dict[str, int]:
+    """The query parameters asking for page number ``page`` (zero-based) of ``page_size``."""
+    return {"page": page, "pageSize": page_size}
+
+
+@dataclass(frozen=True)
+class ErrorEnvelope:
+    """The body of every error answer: ``{statusCode, message, errorType?, errorDetails?}``.
+
+    Examples
+    --------
+    >>> ErrorEnvelope(404, "No such import", "NotFound", {"itemType": "import"}).to_wire()
+    {'statusCode': 404, 'message': 'No such import', 'errorType': 'NotFound', \
+'errorDetails': {'itemType': 'import'}}
+    >>> ErrorEnvelope.from_wire({"MESSAGE": "Quota Exceeded"}, 429).message
+    'Quota Exceeded'
+    """
+
+    status_code: int
+    message: str
+    error_type: str | None = None
+    error_details: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_wire(cls, body: Any, status_code: int) -> ErrorEnvelope | None:
+        """Parse an error body answered with HTTP ``status_code``; ``None`` if not an object.
+
+        A missing ``message`` is ``""``; ``errorDetails`` that is not an object is kept as
+        ``{"details": ...}``.
+        """
+        if not isinstance(body, Mapping):
+            return None
+        w = lower_keys(body)
+        details = w.get("errordetails")
+        if details and not isinstance(details, Mapping):
+            details = {"details": details}
+        return cls(
+            status_code=status_code,
+            message=str(w.get("message") or ""),
+            error_type=str(w["errortype"]) if w.get("errortype") else None,
+            error_details=details or None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the envelope; ``errorType`` and ``errorDetails`` only when set."""
+        body: dict[str, Any] = {"statusCode": self.status_code, "message": self.message}
+        if self.error_type is not None:
+            body["errorType"] = self.error_type
+        if self.error_details is not None:
+            body["errorDetails"] = dict(self.error_details)
+        return body
+
+
+@dataclass(frozen=True)
+class S3ImportRequest:
+    """The body of ``POST /imports/s3``.
+
+    ``credentials`` (access key id, secret) is sent only in this request: it is left out of
+    the repr and never echoed.
+
+    Examples
+    --------
+    >>> S3ImportRequest("sales", "bucket", "sales.csv.gz", content_type="csv").to_wire()
+    {'dataSetName': 'sales', 'bucket': 'bucket', 'path': 'sales.csv.gz', 'region': \
+'us-east-1', 'contentType': 'csv'}
+    """
+
+    dataset_name: str
+    bucket: str
+    path: str
+    region: str = "us-east-1"
+    columns: ColumnMetadata | None = None
+    content_type: str | None = None
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> S3ImportRequest:
+        """Read a request body; unset fields (missing, ``null`` or ``""``) take the defaults."""
+        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        key, secret = w.get("accesskeyid"), w.get("secretaccesskey")
+        return cls(
+            dataset_name=str(w.get("datasetname", "")),
+            bucket=str(w.get("bucket", "")),
+            path=str(w.get("path", "")),
+            region=str(w.get("region", "us-east-1")),
+            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
+            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            credentials=(str(key), str(secret)) if key and secret else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the request body; optional fields only when set."""
+        body: dict[str, Any] = {
+            "dataSetName": self.dataset_name,
+            "bucket": self.bucket,
+            "path": self.path,
+            "region": self.region,
+        }
+        if self.columns is not None:
+            body["columns"] = dict(self.columns)
+        if self.content_type is not None:
+            body["contentType"] = self.content_type
+        if self.credentials is not None:
+            body["accessKeyId"], body["secretAccessKey"] = self.credentials
+        return body
+
+
+SORT_FIELDS: dict[str, str] = {
+    "id": "id",
+    "dataset_name": "dataSetName",
+    "requested_date": "requestedDate",
+    "current_status_date": "currentStatusDate",
+}
+"""``sort_by`` values (Python name to wire name); the wire names are accepted as well."""
+
+
+@dataclass(frozen=True)
+class ImportQuery:
+    """The filters of ``GET /imports``, checked, as the query string writes them.
+
+    ``sort_by`` is a key of :data:`SORT_FIELDS`; ``sort_order`` is ``"asc"`` or ``"desc"``.
+
+    Examples
+    --------
+    >>> ImportQuery(dataset_name="sales", sort_by="requested_date", sort_order="desc").to_wire()
+    {'dataSetName': 'sales', 'sortBy': 'requestedDate', 'sortOrder': 'desc'}
+    """
+
+    dataset_name: str | None = None
+    requested_after: pd.Timestamp | None = None
+    requested_before: pd.Timestamp | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+
+    def to_wire(self) -> dict[str, str]:
+        """The query parameters; filters left as ``None`` are left out."""
+        params: dict[str, str] = {}
+        if self.dataset_name is not None:
+            params["dataSetName"] = self.dataset_name
+        if self.requested_after is not None:
+            params["requestedAfterDate"] = self.requested_after.isoformat()
+        if self.requested_before is not None:
+            params["requestedBeforeDate"] = self.requested_before.isoformat()
+        if self.sort_by is not None:
+            params["sortBy"] = SORT_FIELDS[self.sort_by]
+        if self.sort_order is not None:
+            params["sortOrder"] = self.sort_order
+        return params
