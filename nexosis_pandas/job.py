@@ -199,6 +199,7 @@ class ImportJob:
             format_count,
             format_seconds,
             status_colour,
+            table,
         )
 
         status = self.status.value
@@ -245,15 +246,7 @@ class ImportJob:
                 for h in self.status_history
             )
             fields.append(("Timeline", steps))
-        rows = "".join(
-            f'<tr><th style="text-align:left;padding:0.1em 1em 0.1em 0;vertical-align:top">'
-            f'{label}</th><td style="text-align:left">{value}</td></tr>'
-            for label, value in fields
-        )
-        return (
-            f'<div style="border-left:4px solid {status_colour(status)};padding:0.3em 0.8em">'
-            f"<b>ImportJob</b><table>{rows}</table></div>"
-        )
+        return table("ImportJob", fields, colour=status_colour(status))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ImportJob):
