@@ -38,7 +38,7 @@ import pandas as pd
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_upload  # noqa: E402 - the frame and the local S3 of the pandas benchmark
+import bench_upload  # the frame and the local S3 of the pandas benchmark
 
 cloudpickle.register_pickle_by_value(bench_upload)  # the workers build the partitions with it
 
