@@ -321,7 +321,7 @@ class _Runner:
         if self.client is not None:
             from distributed import as_completed
 
-            yield from as_completed(handles)  # type: ignore[no-untyped-call]
+            yield from as_completed(handles)
         else:
             yield from _futures.as_completed(handles)
 
@@ -626,7 +626,7 @@ def import_dask_dataframe(
 # -- ddf.nexosis ---------------------------------------------------------------------------------
 
 
-@register_dataframe_accessor("nexosis")  # type: ignore[no-untyped-call]
+@register_dataframe_accessor("nexosis")
 class DaskAccessor:
     """Send a Dask DataFrame to Nexosis: ``ddf.nexosis.to_dataset("sales")``.
 
