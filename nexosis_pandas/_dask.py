@@ -47,7 +47,7 @@ from nexosis_pandas import api, config
 from nexosis_pandas import columns as _columns
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata, DataType
-from nexosis_pandas.exceptions import ColumnError, UploadError
+from nexosis_pandas.exceptions import ColumnError, UploadError, user_error
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 from nexosis_pandas.s3 import (
@@ -638,10 +638,12 @@ class DaskAccessor:
     >>> job = ddf.nexosis.to_dataset("sales", target="units", timestamp="day")  # doctest: +SKIP
     """
 
+    @user_error
     def __init__(self, dask_obj: Any) -> None:
         validate_column_names(dask_obj._meta, index=False)
         self._obj = dask_obj
 
+    @user_error
     def to_dataset(
         self,
         dataset_name: str,
@@ -680,6 +682,7 @@ class DaskAccessor:
             storage_options=storage_options,
         )
 
+    @user_error
     def column_metadata(
         self,
         *,
@@ -696,6 +699,7 @@ class DaskAccessor:
         """
         return infer_dask_column_metadata(self._obj, target=target, timestamp=timestamp, key=key)
 
+    @user_error
     def to_s3(self, s3_url: str, **options: Any) -> S3Object:
         """Write the frame to one S3 object from the workers; see :func:`upload_dask_dataframe`.
 
