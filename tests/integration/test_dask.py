@@ -169,7 +169,8 @@ def test_a_partition_that_raises_aborts_everything(
         )
     assert multipart_uploads(s3) == []
     assert not s3_exists(s3, "broken.csv.gz")
-    assert nexosis.import_history(dataset_name="broken").empty
+    assert "broken" not in nexosis.list_datasets()
+    assert nexosis.import_history().empty
 
 
 def fail_the_second_time(part: pd.DataFrame, folder: str) -> pd.DataFrame:
