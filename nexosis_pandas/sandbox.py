@@ -1,4 +1,5 @@
-"""The embedded sandbox: a local S3 and the reference server, made the defaults until stopped."""
+"""The embedded sandbox: a local S3 (and Azure Blob Storage) and the reference server, made the
+defaults until stopped."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from nexosis_pandas.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client
+    from nexosis_pandas.local_azure import LocalAzure
     from nexosis_pandas.local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
@@ -31,12 +33,19 @@ class Sandbox:
     the reference server and uploads go to ``s3://<bucket>/nexosis/`` on the local S3. Nothing
     leaves the machine and no account is needed. Needs the ``local`` extra.
 
+    The server is started for local use: URL and Azure imports may reach loopback and
+    private-network addresses (a server open to others refuses them).
+
     Parameters
     ----------
     data_dir
         Where the server keeps its store; a temporary directory (deleted on stop) when ``None``.
     bucket
-        The bucket created on the local S3.
+        The bucket created on the local S3 (and the container, with ``azure``).
+    azure
+        Also start a local Azure Blob Storage (Azurite, an npm package, see
+        :mod:`nexosis_pandas.local_azure`; needs the ``azure`` extra) with the container
+        ``bucket``, and make it the default for ``az://`` URLs.
 
     Examples
     --------
@@ -52,9 +61,15 @@ class Sandbox:
     """
 
     def __init__(
-        self, *, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox"
+        self,
+        *,
+        data_dir: str | Path | None = None,
+        bucket: str = "nexosis-sandbox",
+        azure: bool = False,
     ) -> None:
         self.bucket = bucket
+        self.azure = azure
+        self._azure: LocalAzure | None = None
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self._temp_dir: str | None = None
         self._api_key = secrets.token_urlsafe(24)
@@ -64,7 +79,7 @@ class Sandbox:
         self._previous: config.Defaults | None = None
 
     def start(self) -> Sandbox:
-        """Start the local S3 and the reference server; make them the defaults."""
+        """Start the local S3 (and Azure) and the reference server; make them the defaults."""
         if self._server is not None:
             return self
         try:
@@ -83,11 +98,15 @@ class Sandbox:
         try:
             self._s3 = LocalS3().start()
             self._s3.create_bucket(self.bucket)
+            if self.azure:
+                self._azure = _local_azure().start()
+                self._azure.create_container(self.bucket)
             self._server = ReferenceServer(
                 data_dir=data_dir,
                 api_keys=[self._api_key],
                 s3_endpoint_url=self._s3.endpoint_url,
                 s3_storage_options=self._s3.storage_options,
+                allow_private_addresses=True,
             ).start()
             self._client = Client(api_key=self._api_key, base_url=self._server.url)
         except BaseException:
@@ -101,6 +120,9 @@ class Sandbox:
                 base_url=self._server.url,
                 s3_prefix=self.s3_prefix,
                 storage_options=self._s3.storage_options,
+                azure_storage_options=(
+                    self._azure.storage_options if self._azure is not None else None
+                ),
             )
         )
         _running.append(self)
@@ -129,6 +151,9 @@ class Sandbox:
         if self._s3 is not None:
             self._s3.stop()
             self._s3 = None
+        if self._azure is not None:
+            self._azure.stop()
+            self._azure = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -172,6 +197,27 @@ class Sandbox:
         return f"s3://{self.bucket}/nexosis/"
 
     @property
+    def azure_connection_string(self) -> str:
+        """The local Azure Blob Storage's connection string (Azurite's published key).
+
+        Raises
+        ------
+        ConfigurationError
+            The sandbox was started without ``azure=True``.
+        """
+        self._need()
+        if self._azure is None:
+            raise ConfigurationError(
+                "This sandbox has no Azure Blob Storage: start one with sandbox(azure=True)."
+            )
+        return self._azure.connection_string
+
+    @property
+    def azure_prefix(self) -> str:
+        """Where ``az://`` uploads go in the local Azure Blob Storage."""
+        return f"az://{self.bucket}/nexosis/"
+
+    @property
     def client(self) -> Client:
         """A client for the reference server."""
         return self._need()[2]
@@ -202,13 +248,17 @@ class Sandbox:
             ("S3 endpoint", self.s3_endpoint_url),
             ("uploads go to", self.s3_prefix),
         ]
+        if self._azure is not None:
+            rows.append(("Azure Blob endpoint", self._azure.blob_endpoint))
         body = "".join(
             f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows
         )
         return f"<b>Nexosis sandbox</b> (running)<table>{body}</table>"
 
 
-def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox") -> Sandbox:
+def sandbox(
+    *, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox", azure: bool = False
+) -> Sandbox:
     """Start a :class:`Sandbox` and return it, or return the one already running.
 
     When a sandbox with the same ``bucket`` (and, if ``data_dir`` is given, the same
@@ -225,6 +275,9 @@ def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbo
         Where the reference server keeps its store; a temporary directory when ``None``.
     bucket
         The bucket created on the local S3.
+    azure
+        Also run a local Azure Blob Storage (see :class:`Sandbox`); a running sandbox without
+        one is not returned for ``azure=True``.
 
     Examples
     --------
@@ -240,6 +293,19 @@ def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbo
     for running in reversed(_running):  # the latest started is the default
         given = running._given_dir
         same_dir = wanted is None or (given is not None and given.resolve() == wanted)
-        if running.running and running.bucket == bucket and same_dir:
+        has_azure = running.azure or not azure
+        if running.running and running.bucket == bucket and same_dir and has_azure:
             return running
-    return Sandbox(data_dir=data_dir, bucket=bucket).start()
+    return Sandbox(data_dir=data_dir, bucket=bucket, azure=azure).start()
+
+
+def _local_azure() -> LocalAzure:
+    try:
+        import adlfs  # noqa: F401 - the extra's package, needed to create the container
+    except ImportError as exc:
+        raise ConfigurationError(
+            "sandbox(azure=True) needs the 'azure' extra: pip install 'nexosis-pandas[azure]'"
+        ) from exc
+    from nexosis_pandas.local_azure import LocalAzure
+
+    return LocalAzure()

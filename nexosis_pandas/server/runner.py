@@ -63,6 +63,10 @@ class ReferenceServer:
         Further ``s3fs.S3FileSystem`` options (credentials, ``client_kwargs``...).
     workers
         How many imports run at once.
+    allow_private_addresses
+        Let URL and Azure imports reach loopback and private-network addresses. Only for a
+        server used locally (the sandbox does): otherwise anyone who may start an import could
+        make the server fetch from the network it sits in.
 
     Examples
     --------
@@ -81,6 +85,7 @@ class ReferenceServer:
         s3_region: str | None = None,
         s3_storage_options: Mapping[str, Any] | None = None,
         workers: int = 4,
+        allow_private_addresses: bool = False,
     ) -> None:
         keys = [k for k in (api_keys or ()) if k]
         self.api_key_generated = False
@@ -100,6 +105,7 @@ class ReferenceServer:
         self._s3_region = s3_region
         self._s3_storage_options = dict(s3_storage_options or {})
         self.workers = workers
+        self.allow_private_addresses = allow_private_addresses
         self._uvicorn: Any = None
         self._thread: threading.Thread | None = None
         self._store: Any = None
