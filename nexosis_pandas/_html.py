@@ -7,6 +7,7 @@ and an exported HTML file, none of which share a stylesheet with us.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
 __all__ = [
     "STATUS_COLOURS",
@@ -16,6 +17,7 @@ __all__ = [
     "format_count",
     "format_seconds",
     "status_colour",
+    "table",
 ]
 
 STATUS_COLOURS: dict[str, str] = {
@@ -37,6 +39,27 @@ _OTHER = "#616161"
 def escape(value: object) -> str:
     """``value`` as text safe inside HTML elements and attributes."""
     return html.escape(str(value), quote=True)
+
+
+def table(title: str, rows: Iterable[tuple[str, str]], *, colour: str | None = None) -> str:
+    """A titled table of labels and values, the one shape every ``_repr_html_`` uses.
+
+    Labels are escaped here; values are HTML already (callers escape what they put in them).
+    With ``colour``, a bar of it runs down the left edge (a status at a glance).
+
+    Examples
+    --------
+    >>> table("S3Object", [("rows", "3")])  # doctest: +ELLIPSIS
+    '<div style="padding:0.3em 0.8em"><b>S3Object</b><table><tr><th ...>rows</th><td ...>3</td>...'
+    """
+    body = "".join(
+        '<tr><th style="text-align:left;padding:0.1em 1em 0.1em 0;vertical-align:top">'
+        f'{escape(label)}</th><td style="text-align:left">{value}</td></tr>'
+        for label, value in rows
+    )
+    border = f"border-left:4px solid {colour};" if colour else ""
+    heading = f"<b>{escape(title)}</b>"
+    return f'<div style="{border}padding:0.3em 0.8em">{heading}<table>{body}</table></div>'
 
 
 def status_colour(status: str) -> str:

@@ -33,6 +33,7 @@ import requests
 import urllib3.exceptions
 
 from nexosis_pandas._version import __version__
+from nexosis_pandas._wire import ErrorEnvelope
 from nexosis_pandas.exceptions import (
     APIConnectionError,
     APIError,
@@ -307,29 +308,18 @@ class HTTPTransport:
 
     def _api_error(self, response: requests.Response, method: str, url: str) -> APIError:
         status = response.status_code
-        error_type: str | None = None
-        details: Mapping[str, Any] | None = None
-        message: str | None = None
-        envelope = _json_object(response)
-        if envelope is not None:
-            fields = {str(k).lower(): v for k, v in envelope.items()}
-            if fields.get("message"):
-                message = str(fields["message"])
-            if fields.get("errortype"):
-                error_type = str(fields["errortype"])
-            raw_details = fields.get("errordetails")
-            if isinstance(raw_details, Mapping):
-                details = raw_details
-            elif raw_details:
-                details = {"details": raw_details}
-        if message is None:
+        envelope = ErrorEnvelope.from_wire(_json_body(response), status) or ErrorEnvelope(
+            status, ""
+        )
+        message = envelope.message
+        if not message:
             reason = f" {response.reason}" if response.reason else ""
             message = f"the server answered HTTP {status}{reason} with {_describe_body(response)}"
         return api_error_for_status(status)(
             self._redact(message),
             status_code=status,
-            error_type=error_type,
-            error_details=self._redact_value(details),
+            error_type=envelope.error_type,
+            error_details=self._redact_value(envelope.error_details),
             method=method,
             url=url,
             headers=dict(response.headers),
@@ -459,14 +449,14 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
+def _json_body(response: requests.Response) -> Any:
+    """The decoded JSON body, or ``None`` when it is empty or not JSON."""
     if not response.content:
         return None
     try:
-        body = json.loads(response.content)
+        return json.loads(response.content)
     except ValueError:
         return None
-    return body if isinstance(body, dict) else None
 
 
 def _describe_body(response: requests.Response) -> str:

@@ -15,9 +15,9 @@ from nexosis_pandas import api
 from nexosis_pandas.s3 import validate_column_names
 
 if TYPE_CHECKING:
+    from nexosis_pandas._wire import ColumnMetadata
     from nexosis_pandas.client import Client
     from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.models import ColumnMetadata
     from nexosis_pandas.progress import ProgressArg
     from nexosis_pandas.s3 import S3Object
 

@@ -18,9 +18,9 @@ import pandas as pd
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
 from nexosis_pandas._version import __version__
+from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
-from nexosis_pandas.models import ColumnMetadata
 from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
 from nexosis_pandas.s3 import (
     file_format,
@@ -66,9 +66,11 @@ def default_client(client: Client | None = None) -> Client:
     """
     if client is not None:
         return client
-    configured = config.get_defaults().client
-    if configured is not None:
-        return configured
+    defaults = config.get_defaults()
+    if defaults.client is not None:
+        return defaults.client
+    if defaults.stopped and not config.api_key():
+        raise ConfigurationError(defaults.stopped)
     from nexosis_pandas.client import Client
 
     settings = (config.api_key(), config.base_url())

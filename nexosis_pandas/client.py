@@ -1,7 +1,7 @@
 """``Client``: the Nexosis Imports API in Python terms.
 
-It builds paths, query strings and bodies (the wire's camelCase names live here and in
-:mod:`nexosis_pandas.models`), pages through lists, and returns models; sending, retrying and
+It checks arguments, builds paths and the wire's shapes (:mod:`nexosis_pandas._wire` writes
+and reads them), pages through lists, and returns jobs and frames; sending, retrying and
 error translation are the transport's (:mod:`nexosis_pandas._http`).
 """
 
@@ -23,23 +23,28 @@ import requests
 
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas._wire import (
+    SORT_FIELDS,
+    AzureImportRequest,
+    ColumnMetadata,
+    Import,
+    ImportQuery,
+    Page,
+    S3ImportRequest,
+    UrlImportRequest,
+    column_metadata_to_wire,
+    lookup,
+    page_query,
+    parse_timestamp,
+)
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
 from nexosis_pandas.frames import dataset_frame
 from nexosis_pandas.history import history_frame
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import Import, column_metadata_to_wire, parse_timestamp
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
 MAX_PAGE_SIZE = 1000
-
-SORT_FIELDS: dict[str, str] = {
-    "id": "id",
-    "dataset_name": "dataSetName",
-    "requested_date": "requestedDate",
-    "current_status_date": "currentStatusDate",
-}
-"""``sort_by`` values (Python name to wire name); the wire names are accepted as well."""
 
 DateLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64
 """A date filter: ISO-8601 text, a ``datetime``, a ``date`` or a ``Timestamp``; naive is UTC."""
@@ -194,13 +199,16 @@ class Client:
         >>> job.status  # doctest: +SKIP
         <ImportStatus.REQUESTED: 'requested'>
         """
-        body = _import_body(dataset_name, columns, content_type)
-        body["bucket"] = _required_text("bucket", bucket)
-        body["path"] = _required_text("path", path)
-        body["region"] = _required_text("region", region)
-        if credentials is not None:
-            body["accessKeyId"], body["secretAccessKey"] = _credentials(credentials)
-        return self._start_import("s3", body)
+        request = S3ImportRequest(
+            dataset_name=_required_text("dataset_name", dataset_name),
+            bucket=_required_text("bucket", bucket),
+            path=_required_text("path", path),
+            region=_required_text("region", region),
+            columns=_columns_to_wire(columns),
+            content_type=_content_type(content_type),
+            credentials=None if credentials is None else _credentials(credentials),
+        )
+        return self._start_import("s3", request.to_wire())
 
     def import_from_url(
         self,
@@ -249,12 +257,14 @@ class Client:
         >>> job.wait().status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
-        body = _import_body(dataset_name, columns, content_type)
-        body["url"] = _http_url(url)
-        if auth is not None:
-            user_id, password = _basic_auth(auth)
-            body["auth"] = {"basic": {"userId": user_id, "password": password}}
-        return self._start_import("url", body)
+        request = UrlImportRequest(
+            dataset_name=_required_text("dataset_name", dataset_name),
+            url=_http_url(url),
+            columns=_columns_to_wire(columns),
+            content_type=_content_type(content_type),
+            auth=None if auth is None else _basic_auth(auth),
+        )
+        return self._start_import("url", request.to_wire())
 
     def import_from_azure(
         self,
@@ -302,13 +312,17 @@ class Client:
         >>> job.parameters  # doctest: +SKIP
         {'connectionString': 'redacted', 'container': 'exports', 'blob': '2017/sales.csv.gz'}
         """
-        body = _import_body(dataset_name, columns, content_type)
         if not isinstance(connection_string, str) or not connection_string.strip():
             raise ValueError("connection_string must be a non-empty string")  # never echoed
-        body["connectionString"] = connection_string.strip()
-        body["container"] = _required_text("container", container)
-        body["blob"] = _required_text("blob", blob)
-        return self._start_import("azure", body)
+        request = AzureImportRequest(
+            dataset_name=_required_text("dataset_name", dataset_name),
+            connection_string=connection_string.strip(),
+            container=_required_text("container", container),
+            blob=_required_text("blob", blob),
+            columns=_columns_to_wire(columns),
+            content_type=_content_type(content_type),
+        )
+        return self._start_import("azure", request.to_wire())
 
     def _start_import(self, source: str, body: dict[str, Any]) -> ImportJob:
         url = self._transport.url("imports", source)
@@ -452,10 +466,14 @@ class Client:
         >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
         """
         url = self._transport.url("data", _required_text("dataset_name", dataset_name))
-        metadata: dict[str, Any] = {}
+        columns: dict[str, Any] = {}
         rows: list[Mapping[str, Any]] = []
         pages = self._paged(
-            url, {}, MAX_PAGE_SIZE, key=None, on_page=lambda body: metadata.update(body)
+            url,
+            {},
+            MAX_PAGE_SIZE,
+            key=None,
+            on_page=lambda page: columns.update(page.columns or {}),
         )
         try:
             for row in pages:
@@ -467,9 +485,7 @@ class Client:
                 exc.message = f"{exc.message}; did you mean {close!r}?"
                 exc.args = (exc.message,)
             raise
-        lowered = {str(k).lower(): v for k, v in metadata.items()}
-        columns = lowered.get("columns") or {}
-        return dataset_frame(rows, columns if isinstance(columns, Mapping) else {})
+        return dataset_frame(rows, columns)
 
     def list_datasets(self) -> list[str]:
         """The names of the account's datasets.
@@ -545,7 +561,7 @@ class Client:
         page_size: int,
         *,
         key: Callable[[Any], Hashable | None] | None,
-        on_page: Callable[[dict[str, Any]], None] | None = None,
+        on_page: Callable[[Page], None] | None = None,
     ) -> Iterator[Any]:
         """Yield the items of every page of a list, requesting pages as they are needed.
 
@@ -559,21 +575,16 @@ class Client:
         previous: list[Any] | None = None
         for page in itertools.count():
             body = self._transport.request_json(
-                "GET", url, params={**params, "page": page, "pageSize": page_size}
+                "GET", url, params={**params, **page_query(page, page_size)}
             )
-            if isinstance(body, list):
-                body = {"items": body}
-            if not isinstance(body, Mapping):
+            parsed = Page.from_wire(body)
+            if parsed is None:
                 return
-            fields = {str(k).lower(): v for k, v in body.items()}
             if on_page is not None:
-                on_page(dict(body))
-            items = fields.get("items")
-            if items is None:
-                items = fields.get("data")
-            if not isinstance(items, list) or not items:
+                on_page(parsed)
+            items, number = parsed.items, parsed.page_number
+            if not items:
                 return
-            number = _int_or_none(fields.get("pagenumber"))
             if number is not None and number != page:
                 return
             if key is not None:
@@ -590,7 +601,7 @@ class Client:
                     return
                 previous = items
                 yield from items
-            if not _has_next_page(fields, page, len(items), page_size):
+            if not parsed.has_next(page, page_size):
                 return
 
 
@@ -603,47 +614,16 @@ def _describe_json(value: Any) -> str:
     return f"{kind}: {text[:200] + '...' if len(text) > 200 else text}"
 
 
-def _has_next_page(fields: Mapping[str, Any], page: int, n_items: int, page_size: int) -> bool:
-    total_pages = _int_or_none(fields.get("totalpages"))
-    if total_pages is not None:
-        number = _int_or_none(fields.get("pagenumber"))
-        return (page if number is None else number) + 1 < total_pages
-    links = fields.get("links")
-    if isinstance(links, list):
-        return any(
-            isinstance(link, Mapping)
-            and str({str(k).lower(): v for k, v in link.items()}.get("rel", "")).lower() == "next"
-            for link in links
-        )
-    return n_items >= page_size
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 def _import_key(item: Any) -> Hashable | None:
-    if isinstance(item, Mapping):
-        for k, v in item.items():
-            if str(k).lower() == "importid" and v:
-                return str(v)
-    return None
+    value = lookup(item, "importId")
+    return str(value) if value else None
 
 
 def _dataset_key(item: Any) -> Hashable | None:
     if isinstance(item, str):
         return item
-    if isinstance(item, Mapping):
-        for k, v in item.items():
-            if str(k).lower() == "datasetname" and v:
-                return str(v)
-    return None
+    value = lookup(item, "dataSetName")
+    return str(value) if value else None
 
 
 def _required_text(name: str, value: Any) -> str:
@@ -679,9 +659,6 @@ def _import_query(
         raise ValueError(f"page_size must be an integer from 1 to 1000, got {page_size!r}.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {page_size}.")
-    params: dict[str, Any] = {}
-    if dataset_name is not None:
-        params["dataSetName"] = _required_text("dataset_name", dataset_name)
     after = _utc_timestamp("requested_after", requested_after)
     before = _utc_timestamp("requested_before", requested_before)
     if after is not None and before is not None and after > before:
@@ -689,25 +666,23 @@ def _import_query(
             f"requested_after ({after.isoformat()}) is later than requested_before "
             f"({before.isoformat()}), so no import could match; swap them or widen the range."
         )
-    if after is not None:
-        params["requestedAfterDate"] = after.isoformat()
-    if before is not None:
-        params["requestedBeforeDate"] = before.isoformat()
-    if sort_by is not None:
-        params["sortBy"] = _sort_field(sort_by)
-    if sort_order is not None:
-        order = str(sort_order).lower()
-        if order not in ("asc", "desc"):
-            raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
-        params["sortOrder"] = order
-    return params
+    order = None if sort_order is None else str(sort_order).lower()
+    if order is not None and order not in ("asc", "desc"):
+        raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
+    return ImportQuery(
+        dataset_name=None if dataset_name is None else _required_text("dataset_name", dataset_name),
+        requested_after=after,
+        requested_before=before,
+        sort_by=None if sort_by is None else _sort_field(sort_by),
+        sort_order=order,
+    ).to_wire()
 
 
 def _sort_field(sort_by: str) -> str:
     wanted = str(sort_by).lower()
     for python_name, wire_name in SORT_FIELDS.items():
         if wanted in (python_name, wire_name.lower()):
-            return wire_name
+            return python_name
     options = ", ".join(repr(name) for name in SORT_FIELDS)
     raise ValueError(f"sort_by must be one of {options}, got {sort_by!r}.")
 
@@ -730,23 +705,19 @@ def _utc_timestamp(name: str, value: DateLike | None) -> pd.Timestamp | None:
         raise ValueError(hint) from exc
 
 
-def _import_body(
-    dataset_name: str,
-    columns: Mapping[str, Mapping[str, Any]] | None,
-    content_type: str | None,
-) -> dict[str, Any]:
-    """The fields every import request shares: the dataset, its columns, the content type."""
-    body: dict[str, Any] = {"dataSetName": _required_text("dataset_name", dataset_name)}
-    if columns is not None:
-        body["columns"] = column_metadata_to_wire(columns)
-    if content_type is not None:
-        if str(content_type).lower() not in ("csv", "json"):
-            raise ValueError(
-                f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
-                "to let the server go by the file extension."
-            )
-        body["contentType"] = str(content_type).lower()
-    return body
+def _columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
+    return None if columns is None else column_metadata_to_wire(columns)
+
+
+def _content_type(content_type: str | None) -> str | None:
+    if content_type is None:
+        return None
+    if str(content_type).lower() not in ("csv", "json"):
+        raise ValueError(
+            f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
+            "to let the server go by the file extension."
+        )
+    return str(content_type).lower()
 
 
 def _http_url(url: str) -> str:

@@ -44,7 +44,8 @@ DEFAULT_BASE_URL = "https://ml.nexosis.com/v1"
 class Defaults:
     """Process-wide defaults that take precedence over the environment.
 
-    ``client`` is the client the helper functions use when none is passed.
+    ``client`` is the client the helper functions use when none is passed; ``stopped`` says
+    why there is none (e.g. the sandbox was stopped), in place of "no api key".
     """
 
     client: Client | None = None
@@ -53,6 +54,7 @@ class Defaults:
     s3_prefix: str | None = None
     storage_options: Mapping[str, Any] | None = field(default=None, repr=False)
     azure_storage_options: Mapping[str, Any] | None = field(default=None, repr=False)
+    stopped: str | None = None
 
 
 _defaults = Defaults()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas.models import DataType, parse_logical
+from nexosis_pandas._wire import DataType, lookup, parse_logical
 
 __all__ = ["dataset_frame"]
 
@@ -21,7 +21,7 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
     """Build a DataFrame from a dataset's rows, typed by its column metadata.
 
     ``numeric`` and ``numericMeasure`` columns become numbers, ``logical`` the nullable
-    ``boolean`` (values read by :func:`~nexosis_pandas.models.parse_logical`), ``date`` UTC
+    ``boolean`` (values read by :func:`~nexosis_pandas._wire.parse_logical`), ``date`` UTC
     timestamps; ``string`` and ``text`` stay as they came. A column without metadata becomes
     numbers when every value is one. ``""`` is a missing value in typed columns; a value that
     does not fit its column's type becomes missing too.
@@ -57,15 +57,13 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
 
 
 def _data_type(spec: Any) -> DataType | None:
-    if not isinstance(spec, Mapping):
+    value = lookup(spec, "dataType")
+    if not value:
         return None
-    for k, v in spec.items():
-        if str(k).lower() == "datatype" and v:
-            try:
-                return DataType(str(v))
-            except ValueError:
-                return None
-    return None
+    try:
+        return DataType(str(value))
+    except ValueError:
+        return None
 
 
 def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:

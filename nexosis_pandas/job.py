@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from nexosis_pandas.models import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
+from nexosis_pandas._wire import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client
@@ -84,7 +84,7 @@ class ImportJob:
 
         Examples
         --------
-        >>> from nexosis_pandas.models import Import, ImportStatus
+        >>> from nexosis_pandas._wire import Import, ImportStatus
         >>> def job(kind, **parameters):
         ...     return ImportJob(Import("id", kind, ImportStatus.COMPLETED, "d", parameters), None)
         >>> job("s3", bucket="b", path="in/a.csv", region="us-east-1").source
@@ -228,6 +228,7 @@ class ImportJob:
             format_count,
             format_seconds,
             status_colour,
+            table,
         )
 
         status = self.status.value
@@ -267,15 +268,7 @@ class ImportJob:
                 for h in self.status_history
             )
             fields.append(("Timeline", steps))
-        rows = "".join(
-            f'<tr><th style="text-align:left;padding:0.1em 1em 0.1em 0;vertical-align:top">'
-            f'{label}</th><td style="text-align:left">{value}</td></tr>'
-            for label, value in fields
-        )
-        return (
-            f'<div style="border-left:4px solid {status_colour(status)};padding:0.3em 0.8em">'
-            f"<b>ImportJob</b><table>{rows}</table></div>"
-        )
+        return table("ImportJob", fields, colour=status_colour(status))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ImportJob):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import (
     APIConnectionError,
     ImportFailedError,
@@ -19,7 +20,6 @@ from nexosis_pandas.exceptions import (
     QuotaExceededError,
     ServerError,
 )
-from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 if TYPE_CHECKING:

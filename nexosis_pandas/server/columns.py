@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from nexosis_pandas.models import (
+from nexosis_pandas._wire import (
     COLUMN_DEFAULTS,
     LOGICAL_VALUES,
     Aggregation,
@@ -38,6 +38,7 @@ __all__ = [
     "merge_metadata",
     "normalize_date",
     "render_value",
+    "shown_columns",
     "validate_metadata",
 ]
 
@@ -208,7 +209,7 @@ def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
     """Fill the fields a column's metadata leaves out with the spec's defaults.
 
     The role defaults to ``feature``; imputation and aggregation come from
-    :data:`~nexosis_pandas.models.COLUMN_DEFAULTS` (``None`` where the type has neither).
+    :data:`~nexosis_pandas._wire.COLUMN_DEFAULTS` (``None`` where the type has neither).
 
     Examples
     --------
@@ -222,6 +223,14 @@ def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
         "role": spec.get("role") or Role.FEATURE.value,
         "imputation": spec.get("imputation") or (imputation.value if imputation else None),
         "aggregation": spec.get("aggregation") or (aggregation.value if aggregation else None),
+    }
+
+
+def shown_columns(columns: Mapping[str, Mapping[str, str | None]]) -> dict[str, ColumnSpec]:
+    """Column metadata as the API shows it: completed with defaults where a type is known."""
+    return {
+        name: complete_metadata(spec) if spec.get("dataType") else dict(spec)
+        for name, spec in columns.items()
     }
 
 

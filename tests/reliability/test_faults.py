@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from nexosis_pandas import upload_dataframe
+from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
     APIConnectionError,
@@ -20,7 +21,6 @@ from nexosis_pandas.exceptions import (
     ServerError,
     UploadError,
 )
-from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.server import ReferenceServer
 from tests.reliability.faultproxy import FaultProxy
 from tests.reliability.reliability_helpers import BUCKET, fast_client, port_of, put_csv, wait_until

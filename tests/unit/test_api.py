@@ -12,9 +12,9 @@ from botocore.exceptions import EndpointConnectionError
 
 import nexosis_pandas
 from nexosis_pandas import api, config, s3
+from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.models import ImportStatus
 from nexosis_pandas.s3 import S3Object
 from tests.unit.fake_jobs import FakeClient, RecordingReporter, record
 

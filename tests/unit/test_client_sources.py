@@ -6,10 +6,10 @@ import socket
 from typing import Any
 
 import pytest
+from nexosis_pandas._wire import Import
 
 from nexosis_pandas import Client, ImportJob
 from nexosis_pandas.history import history_frame
-from nexosis_pandas.models import Import
 from tests.unit.fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, guid, import_wire
 
 CONNECTION = "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=c2VjcmV0;"

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from nexosis_pandas._wire import DataType
 from nexosis_pandas.columns import (
     TEXT_MIN_MEDIAN_LENGTH,
     infer_column_metadata,
@@ -17,7 +18,6 @@ from nexosis_pandas.columns import (
     merge_column_metadata,
 )
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.models import DataType
 
 SENTENCE = "The delivery arrived two days late and the box was damaged on one side."
 assert len(SENTENCE) >= TEXT_MIN_MEDIAN_LENGTH

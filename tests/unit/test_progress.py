@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import nexosis_pandas.progress as progress_module
+import nexosis_pandas.progress.auto as progress_auto
 from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError, UploadError
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.polling import wait_for_import
@@ -328,7 +328,7 @@ class _Kernel:
 def in_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_ipython = SimpleNamespace(get_ipython=lambda: _Kernel())
     monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
-    monkeypatch.setattr(progress_module, "_warned", False)
+    monkeypatch.setattr(progress_auto, "_warned", False)
 
 
 @pytest.mark.usefixtures("in_kernel")

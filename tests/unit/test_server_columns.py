@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nexosis_pandas.models import parse_logical
+from nexosis_pandas._wire import parse_logical
 from nexosis_pandas.server.columns import (
     MetadataError,
     TypeInference,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from nexosis_pandas.models import Import, ImportStatus
+from nexosis_pandas._wire import Import, ImportStatus
 from tests.integration.server.server_helpers import Api, error_of
 
 CSV = 'id,city,note\n1,"Columbus, OH","say ""hi"""\n2,Zürich,"two\nlines"\n'

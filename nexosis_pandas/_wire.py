@@ -1,0 +1,776 @@
+"""The wire's shapes as Python values: camelCase is read and written here and nowhere else.
+
+Shared by the client and the reference server: the status and column-metadata vocabularies,
+the column-metadata defaults, the ``Import`` record, the list ``Page``, the ``ErrorEnvelope``,
+the S3 import request and the import-list query. Each shape has one way in (``from_wire``,
+property names matched case-insensitively, as the hosted API did) and one way out
+(``to_wire``), and :func:`lookup` is the one case-insensitive property lookup.
+
+It is longer than the other modules because it is the whole wire vocabulary: splitting it
+would put camelCase names back in more than one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "COLUMN_DEFAULTS",
+    "LOGICAL_VALUES",
+    "SORT_FIELDS",
+    "Aggregation",
+    "AzureImportRequest",
+    "ColumnMetadata",
+    "DataType",
+    "ErrorEnvelope",
+    "Import",
+    "ImportQuery",
+    "ImportStatus",
+    "Imputation",
+    "Link",
+    "Message",
+    "Page",
+    "Role",
+    "S3ImportRequest",
+    "StatusChange",
+    "UrlImportRequest",
+    "column_metadata_to_wire",
+    "lookup",
+    "lower_keys",
+    "page_query",
+    "parse_logical",
+    "parse_timestamp",
+]
+
+
+class _LenientEnum(StrEnum):
+    """A str enum that matches values case-insensitively."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            for member in cls:
+                if member.value.lower() == value.lower():
+                    return member
+        return None
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ImportStatus(_LenientEnum):
+    """The state of an import.
+
+    Values the API may add later (``cancellationPending`` is one it used) never fail to parse:
+    an unknown value becomes a member named ``UNKNOWN`` that keeps the server's text.
+
+    Examples
+    --------
+    >>> ImportStatus("Completed").is_terminal
+    True
+    >>> ImportStatus("somethingNew").value
+    'somethingNew'
+    """
+
+    REQUESTED = "requested"
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CANCELLATION_PENDING = "cancellationPending"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        known = super()._missing_(value)
+        if known is not None or not isinstance(value, str):
+            return known
+        unknown = str.__new__(cls, value)
+        unknown._name_ = "UNKNOWN"
+        unknown._value_ = value
+        return unknown
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the import has ended (``completed``, ``failed`` or ``cancelled``)."""
+        return self in (ImportStatus.COMPLETED, ImportStatus.FAILED, ImportStatus.CANCELLED)
+
+
+class DataType(_LenientEnum):
+    """A column's data type."""
+
+    STRING = "string"
+    NUMERIC = "numeric"
+    NUMERIC_MEASURE = "numericMeasure"
+    LOGICAL = "logical"
+    DATE = "date"
+    TEXT = "text"
+
+
+class Role(_LenientEnum):
+    """A column's role in a dataset."""
+
+    NONE = "none"
+    TIMESTAMP = "timestamp"
+    TARGET = "target"
+    FEATURE = "feature"
+    KEY = "key"
+
+
+class Imputation(_LenientEnum):
+    """How missing values of a column are filled."""
+
+    ZEROES = "zeroes"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MODE = "mode"
+    MIN = "min"
+    MAX = "max"
+
+
+class Aggregation(_LenientEnum):
+    """How values of a column are aggregated over time."""
+
+    SUM = "sum"
+    MEAN = "mean"
+    MEDIAN = "median"
+    MODE = "mode"
+    MIN = "min"
+    MAX = "max"
+
+
+ColumnMetadata = dict[str, dict[str, str]]
+"""Column name to ``{"dataType": ..., "role": ..., "imputation": ..., "aggregation": ...}``."""
+
+COLUMN_DEFAULTS: dict[DataType, tuple[Imputation | None, Aggregation | None]] = {
+    DataType.NUMERIC: (Imputation.ZEROES, Aggregation.SUM),
+    DataType.NUMERIC_MEASURE: (Imputation.MEAN, Aggregation.MEAN),
+    DataType.LOGICAL: (Imputation.MODE, Aggregation.MODE),
+    DataType.STRING: (Imputation.MODE, Aggregation.MODE),
+    DataType.DATE: (None, None),
+    DataType.TEXT: (Imputation.MODE, None),
+}
+"""The imputation and aggregation each data type gets when none is given (spec: Defaults)."""
+
+
+_COLUMN_FIELDS: dict[str, tuple[str, type[_LenientEnum]]] = {
+    "datatype": ("dataType", DataType),
+    "data_type": ("dataType", DataType),
+    "role": ("role", Role),
+    "imputation": ("imputation", Imputation),
+    "aggregation": ("aggregation", Aggregation),
+}
+
+
+def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnMetadata:
+    """Check column metadata and write it as the wire has it (camelCase names, enum values).
+
+    Field names may be ``dataType`` or ``data_type`` in any case; values may be enum members or
+    their text in any case; ``None`` leaves a field unset.
+
+    Raises
+    ------
+    ColumnError
+        A column's spec is not a mapping, or has an unknown field or value; the message names
+        the column and lists what is allowed.
+
+    Examples
+    --------
+    >>> column_metadata_to_wire({"units": {"data_type": "NUMERICMEASURE", "role": Role.TARGET}})
+    {'units': {'dataType': 'numericMeasure', 'role': 'target'}}
+    """
+    from nexosis_pandas.exceptions import ColumnError
+
+    if not isinstance(columns, Mapping):
+        raise ColumnError(
+            "columns must map column names to {'dataType': ..., 'role': ..., ...}, "
+            f"not {type(columns).__name__}."
+        )
+    wire: ColumnMetadata = {}
+    for name, spec in columns.items():
+        if not isinstance(spec, Mapping):
+            raise ColumnError(
+                f"columns[{name!r}] must be a mapping such as {{'dataType': 'numeric'}}, "
+                f"not {spec!r}.",
+                column=name,
+            )
+        entry: dict[str, str] = {}
+        for field_name, value in spec.items():
+            known = _COLUMN_FIELDS.get(str(field_name).lower())
+            if known is None:
+                raise ColumnError(
+                    f"columns[{name!r}] has the unknown field {field_name!r}; use dataType, "
+                    "role, imputation or aggregation.",
+                    column=name,
+                )
+            wire_name, vocabulary = known
+            if value is None:
+                continue
+            try:
+                entry[wire_name] = vocabulary(value).value
+            except ValueError:
+                allowed = {m.value.lower(): m.value for m in vocabulary}
+                close = difflib.get_close_matches(str(value).lower(), allowed, n=1)
+                hint = f" Did you mean {allowed[close[0]]!r}?" if close else ""
+                raise ColumnError(
+                    f"columns[{name!r}] has {wire_name}={value!r}, which is not one of: "
+                    f"{', '.join(allowed.values())}.{hint}",
+                    column=name,
+                ) from None
+        wire[str(name)] = entry
+    return wire
+
+
+LOGICAL_VALUES: dict[str, bool] = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "on": True,
+    "off": False,
+    "yes": True,
+    "no": False,
+}
+"""The texts a logical value may be (lower case; spec: True/False, 1/0, On/Off, Yes/No)."""
+
+
+def parse_logical(value: Any) -> bool | None:
+    """The boolean a logical value stands for, or ``None`` when it is not one.
+
+    Text is one of :data:`LOGICAL_VALUES` in any case, with surrounding blanks ignored; a
+    number is ``1`` or ``0``; a ``bool`` is itself. Anything else, ``None`` included, is
+    ``None``. The server checks and renders logical columns with it, and the client reads
+    them back with it.
+
+    Examples
+    --------
+    >>> parse_logical("Yes"), parse_logical(" off "), parse_logical(0), parse_logical("maybe")
+    (True, False, False, None)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return True if value == 1 else False if value == 0 else None
+    if isinstance(value, str):
+        return LOGICAL_VALUES.get(value.strip().lower())
+    return None
+
+
+def parse_timestamp(value: Any) -> pd.Timestamp:
+    """Parse an ISO-8601 wire date (6 or 7 fractional digits) to a UTC ``Timestamp``.
+
+    A value without an offset is taken as UTC. Anything ``pandas.Timestamp`` reads is accepted
+    (a ``datetime``, a ``date``, a ``numpy.datetime64``).
+
+    Raises
+    ------
+    ValueError
+        The value is not a date, or stands for a missing one (``NaT``, ``None``).
+
+    Examples
+    --------
+    >>> parse_timestamp("2017-07-07T12:47:24.8153474+00:00")
+    Timestamp('2017-07-07 12:47:24.815347400+0000', tz='UTC')
+    """
+    parsed: Any = pd.Timestamp(value)  # NaT for "NaT", "" and None, though typed Timestamp
+    if parsed is pd.NaT:
+        raise ValueError(f"{value!r} is a missing date, not a date")
+    stamp: pd.Timestamp = parsed
+    if stamp.tzinfo is None:
+        return stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of an import's status history."""
+
+    date: pd.Timestamp
+    status: ImportStatus
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message the server attached to an import (``severity`` is ``error``, ``warning``...)."""
+
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A hypermedia link (``rel`` is ``self``, ``data``, ``next``...)."""
+
+    rel: str
+    href: str
+
+
+def lower_keys(wire: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object with its property names lower-cased, for case-insensitive reading."""
+    return {str(k).lower(): v for k, v in wire.items()}
+
+
+def lookup(wire: Any, name: str, default: Any = None) -> Any:
+    """The property ``name`` of a JSON object, matched case-insensitively.
+
+    ``default`` when ``wire`` is not an object or has no such property.
+
+    Examples
+    --------
+    >>> lookup({"DataSetName": "sales"}, "dataSetName")
+    'sales'
+    >>> lookup(["not", "an", "object"], "dataSetName", "?")
+    '?'
+    """
+    if isinstance(wire, Mapping):
+        wanted = name.lower()
+        for key, value in wire.items():
+            if str(key).lower() == wanted:
+                return value
+    return default
+
+
+def _status_change(entry: Any) -> StatusChange | None:
+    """A ``statusHistory`` entry, or ``None`` when it lacks a usable date or status."""
+    if not isinstance(entry, Mapping):
+        return None
+    fields = lower_keys(entry)
+    date, status = fields.get("date"), fields.get("status")
+    if date is None or date == "" or not isinstance(status, str) or not status:
+        return None
+    try:
+        stamp = parse_timestamp(date)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return StatusChange(date=stamp, status=ImportStatus(status))
+
+
+@dataclass(frozen=True)
+class Import:
+    """An import as the wire describes it, parsed.
+
+    Use :meth:`from_wire` to read the JSON object and :meth:`to_wire` to write it.
+    """
+
+    import_id: str
+    type: str
+    status: ImportStatus
+    dataset_name: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    requested_date: pd.Timestamp | None = None
+    status_history: tuple[StatusChange, ...] = ()
+    messages: tuple[Message, ...] = ()
+    columns: ColumnMetadata = field(default_factory=dict)
+    links: tuple[Link, ...] = ()
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Import:
+        """Parse an Import JSON object (property names matched case-insensitively).
+
+        A ``statusHistory`` entry without a ``date`` or a ``status`` (or with a date that is
+        not one) is skipped rather than failing the whole import: ``status`` still says where
+        the import is, and every entry kept has a timestamp to compute durations with.
+
+        Examples
+        --------
+        >>> wire = {"importId": "a", "status": "started", "statusHistory": [
+        ...     {"status": "requested"}, {"date": "2024-01-02T03:04:05Z", "status": "started"}]}
+        >>> [h.status.value for h in Import.from_wire(wire).status_history]
+        ['started']
+        """
+        w = lower_keys(wire)
+        requested = w.get("requesteddate")
+        changes = (_status_change(e) for e in w.get("statushistory") or [])
+        history = tuple(c for c in changes if c is not None)
+        messages = tuple(
+            Message(severity=str(m.get("severity", "")), message=str(m.get("message", "")))
+            for m in (lower_keys(e) for e in w.get("messages") or [])
+        )
+        links = _links(w.get("links"))
+        return cls(
+            import_id=str(w.get("importid", "")),
+            type=str(w.get("type", "")),
+            status=ImportStatus(w.get("status") or "requested"),
+            dataset_name=str(w.get("datasetname", "")),
+            parameters={str(k): str(v) for k, v in (w.get("parameters") or {}).items()},
+            requested_date=parse_timestamp(requested) if requested else None,
+            status_history=history,
+            messages=messages,
+            columns=dict(w.get("columns") or {}),
+            links=links,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the Import JSON object, as the API sends it."""
+        return {
+            "importId": self.import_id,
+            "type": self.type,
+            "status": self.status.value,
+            "dataSetName": self.dataset_name,
+            "parameters": dict(self.parameters),
+            "requestedDate": _iso(self.requested_date) if self.requested_date else None,
+            "statusHistory": [
+                {"date": _iso(h.date), "status": h.status.value} for h in self.status_history
+            ],
+            "messages": [{"severity": m.severity, "message": m.message} for m in self.messages],
+            "columns": dict(self.columns),
+            "links": [{"rel": x.rel, "href": x.href} for x in self.links],
+        }
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    return stamp.isoformat(timespec="microseconds")
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _links(value: Any) -> tuple[Link, ...]:
+    return tuple(
+        Link(rel=str(lookup(x, "rel", "")), href=str(lookup(x, "href", "")))
+        for x in (value if isinstance(value, list) else [])
+        if isinstance(x, Mapping)
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: imports (``items``), datasets, or a dataset's rows (``data``).
+
+    ``dataset_name`` and ``columns`` are set on a page of a dataset's rows, which the wire
+    writes as ``{"dataSetName", "columns", "data", ...paging}``. The paging fields are
+    ``None`` when the server left them out (the original API sent only ``items``).
+
+    Examples
+    --------
+    >>> page = Page.from_wire({"items": [1, 2], "PageNumber": 0, "totalPages": 2})
+    >>> page.items, page.has_next(0, 2)
+    ([1, 2], True)
+    >>> Page.from_wire([1]).items
+    [1]
+    """
+
+    items: list[Any]
+    page_number: int | None = None
+    page_size: int | None = None
+    total_count: int | None = None
+    total_pages: int | None = None
+    links: tuple[Link, ...] = ()
+    dataset_name: str | None = None
+    columns: ColumnMetadata | None = None
+
+    @classmethod
+    def from_wire(cls, body: Any) -> Page | None:
+        """Parse a page; a bare list is a page of items; ``None`` when it is neither."""
+        if isinstance(body, list):
+            return cls(items=body)
+        if not isinstance(body, Mapping):
+            return None
+        w = lower_keys(body)
+        items = w.get("items")
+        if items is None:
+            items = w.get("data")
+        columns = w.get("columns")
+        name = w.get("datasetname")
+        return cls(
+            items=items if isinstance(items, list) else [],
+            page_number=_int_or_none(w.get("pagenumber")),
+            page_size=_int_or_none(w.get("pagesize")),
+            total_count=_int_or_none(w.get("totalcount")),
+            total_pages=_int_or_none(w.get("totalpages")),
+            links=_links(w.get("links")) if isinstance(w.get("links"), list) else (),
+            dataset_name=None if name is None else str(name),
+            columns=dict(columns) if isinstance(columns, Mapping) else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the page as the API sends it (``data`` for a dataset's rows, else ``items``)."""
+        body: dict[str, Any] = {}
+        if self.dataset_name is not None:
+            body["dataSetName"] = self.dataset_name
+            body["columns"] = dict(self.columns or {})
+            body["data"] = list(self.items)
+        else:
+            body["items"] = list(self.items)
+        body.update(
+            pageNumber=self.page_number,
+            pageSize=self.page_size,
+            totalCount=self.total_count,
+            totalPages=self.total_pages,
+            links=[{"rel": x.rel, "href": x.href} for x in self.links],
+        )
+        return body
+
+    def has_next(self, page: int, page_size: int) -> bool:
+        """Whether a page follows this one, page number ``page`` asked with ``page_size``.
+
+        By ``totalPages`` when the server sent it; else, when it sent ``links``, by a ``next``
+        link; else by whether this page was full.
+        """
+        if self.total_pages is not None:
+            number = page if self.page_number is None else self.page_number
+            return number + 1 < self.total_pages
+        if self.links:
+            return any(link.rel.lower() == "next" for link in self.links)
+        return len(self.items) >= page_size
+
+
+def page_query(page: int, page_size: int) -> dict[str, int]:
+    """The query parameters asking for page number ``page`` (zero-based) of ``page_size``."""
+    return {"page": page, "pageSize": page_size}
+
+
+@dataclass(frozen=True)
+class ErrorEnvelope:
+    """The body of every error answer: ``{statusCode, message, errorType?, errorDetails?}``.
+
+    Examples
+    --------
+    >>> ErrorEnvelope(404, "No such import", "NotFound", {"itemType": "import"}).to_wire()
+    {'statusCode': 404, 'message': 'No such import', 'errorType': 'NotFound', \
+'errorDetails': {'itemType': 'import'}}
+    >>> ErrorEnvelope.from_wire({"MESSAGE": "Quota Exceeded"}, 429).message
+    'Quota Exceeded'
+    """
+
+    status_code: int
+    message: str
+    error_type: str | None = None
+    error_details: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_wire(cls, body: Any, status_code: int) -> ErrorEnvelope | None:
+        """Parse an error body answered with HTTP ``status_code``; ``None`` if not an object.
+
+        A missing ``message`` is ``""``; ``errorDetails`` that is not an object is kept as
+        ``{"details": ...}``.
+        """
+        if not isinstance(body, Mapping):
+            return None
+        w = lower_keys(body)
+        details = w.get("errordetails")
+        if details and not isinstance(details, Mapping):
+            details = {"details": details}
+        return cls(
+            status_code=status_code,
+            message=str(w.get("message") or ""),
+            error_type=str(w["errortype"]) if w.get("errortype") else None,
+            error_details=details or None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the envelope; ``errorType`` and ``errorDetails`` only when set."""
+        body: dict[str, Any] = {"statusCode": self.status_code, "message": self.message}
+        if self.error_type is not None:
+            body["errorType"] = self.error_type
+        if self.error_details is not None:
+            body["errorDetails"] = dict(self.error_details)
+        return body
+
+
+@dataclass(frozen=True)
+class S3ImportRequest:
+    """The body of ``POST /imports/s3``.
+
+    ``credentials`` (access key id, secret) is sent only in this request: it is left out of
+    the repr and never echoed.
+
+    Examples
+    --------
+    >>> S3ImportRequest("sales", "bucket", "sales.csv.gz", content_type="csv").to_wire()
+    {'dataSetName': 'sales', 'bucket': 'bucket', 'path': 'sales.csv.gz', 'region': \
+'us-east-1', 'contentType': 'csv'}
+    """
+
+    dataset_name: str
+    bucket: str
+    path: str
+    region: str = "us-east-1"
+    columns: ColumnMetadata | None = None
+    content_type: str | None = None
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> S3ImportRequest:
+        """Read a request body; unset fields (missing, ``null`` or ``""``) take the defaults."""
+        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        key, secret = w.get("accesskeyid"), w.get("secretaccesskey")
+        return cls(
+            dataset_name=str(w.get("datasetname", "")),
+            bucket=str(w.get("bucket", "")),
+            path=str(w.get("path", "")),
+            region=str(w.get("region", "us-east-1")),
+            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
+            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            credentials=(str(key), str(secret)) if key and secret else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the request body; optional fields only when set."""
+        body: dict[str, Any] = {
+            "dataSetName": self.dataset_name,
+            "bucket": self.bucket,
+            "path": self.path,
+            "region": self.region,
+        }
+        if self.columns is not None:
+            body["columns"] = dict(self.columns)
+        if self.content_type is not None:
+            body["contentType"] = self.content_type
+        if self.credentials is not None:
+            body["accessKeyId"], body["secretAccessKey"] = self.credentials
+        return body
+
+
+def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
+    if columns is not None:
+        body["columns"] = dict(columns)
+    if content_type is not None:
+        body["contentType"] = content_type
+
+
+@dataclass(frozen=True)
+class UrlImportRequest:
+    """The body of ``POST /imports/url``.
+
+    ``auth`` (user id, password) is sent only in this request: it is left out of the repr,
+    and the server never echoes or stores it.
+
+    Examples
+    --------
+    >>> UrlImportRequest("iris", "https://example.com/iris.csv", auth=("ada", "pw")).to_wire()
+    {'dataSetName': 'iris', 'url': 'https://example.com/iris.csv', 'auth': {'basic': \
+{'userId': 'ada', 'password': 'pw'}}}
+    >>> UrlImportRequest.from_wire({"DataSetName": "iris", "Url": "https://x/",
+    ...     "Auth": {"Basic": {"UserId": "ada", "Password": "pw"}}}).auth
+    ('ada', 'pw')
+    """
+
+    dataset_name: str
+    url: str
+    columns: ColumnMetadata | None = None
+    content_type: str | None = None
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> UrlImportRequest:
+        """Read a request body (the JS client's PascalCase too); unset fields are ``None``."""
+        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        basic = lookup(lookup(w, "auth", {}), "basic", {})
+        user, password = lookup(basic, "userId"), lookup(basic, "password")
+        return cls(
+            dataset_name=str(w.get("datasetname", "")),
+            url=str(w.get("url", "")),
+            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
+            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            auth=(str(user), str(password or "")) if user else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the request body; optional fields only when set."""
+        body: dict[str, Any] = {"dataSetName": self.dataset_name, "url": self.url}
+        _optional_fields(body, self.columns, self.content_type)
+        if self.auth is not None:
+            body["auth"] = {"basic": {"userId": self.auth[0], "password": self.auth[1]}}
+        return body
+
+
+@dataclass(frozen=True)
+class AzureImportRequest:
+    """The body of ``POST /imports/azure``.
+
+    The connection string (it holds the account key) is sent only in this request: it is left
+    out of the repr, and the server echoes it as ``"redacted"``.
+
+    Examples
+    --------
+    >>> AzureImportRequest("sales", "AccountName=a;AccountKey=k", "exports", "2017/s.csv")
+    AzureImportRequest(dataset_name='sales', container='exports', blob='2017/s.csv', \
+columns=None, content_type=None)
+    """
+
+    dataset_name: str
+    connection_string: str = field(repr=False)
+    container: str
+    blob: str
+    columns: ColumnMetadata | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> AzureImportRequest:
+        """Read a request body; unset fields are ``""`` or ``None``."""
+        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        return cls(
+            dataset_name=str(w.get("datasetname", "")),
+            connection_string=str(w.get("connectionstring", "")),
+            container=str(w.get("container", "")),
+            blob=str(w.get("blob", "")),
+            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
+            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the request body; optional fields only when set."""
+        body: dict[str, Any] = {
+            "dataSetName": self.dataset_name,
+            "connectionString": self.connection_string,
+            "container": self.container,
+            "blob": self.blob,
+        }
+        _optional_fields(body, self.columns, self.content_type)
+        return body
+
+
+SORT_FIELDS: dict[str, str] = {
+    "id": "id",
+    "dataset_name": "dataSetName",
+    "requested_date": "requestedDate",
+    "current_status_date": "currentStatusDate",
+}
+"""``sort_by`` values (Python name to wire name); the wire names are accepted as well."""
+
+
+@dataclass(frozen=True)
+class ImportQuery:
+    """The filters of ``GET /imports``, checked, as the query string writes them.
+
+    ``sort_by`` is a key of :data:`SORT_FIELDS`; ``sort_order`` is ``"asc"`` or ``"desc"``.
+
+    Examples
+    --------
+    >>> ImportQuery(dataset_name="sales", sort_by="requested_date", sort_order="desc").to_wire()
+    {'dataSetName': 'sales', 'sortBy': 'requestedDate', 'sortOrder': 'desc'}
+    """
+
+    dataset_name: str | None = None
+    requested_after: pd.Timestamp | None = None
+    requested_before: pd.Timestamp | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+
+    def to_wire(self) -> dict[str, str]:
+        """The query parameters; filters left as ``None`` are left out."""
+        params: dict[str, str] = {}
+        if self.dataset_name is not None:
+            params["dataSetName"] = self.dataset_name
+        if self.requested_after is not None:
+            params["requestedAfterDate"] = self.requested_after.isoformat()
+        if self.requested_before is not None:
+            params["requestedBeforeDate"] = self.requested_before.isoformat()
+        if self.sort_by is not None:
+            params["sortBy"] = SORT_FIELDS[self.sort_by]
+        if self.sort_order is not None:
+            params["sortOrder"] = self.sort_order
+        return params
