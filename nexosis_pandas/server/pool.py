@@ -18,8 +18,9 @@ from typing import Any
 
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.server.loading import ImportCancelled, load_rows
-from nexosis_pandas.server.parsing import FileFormatError, content_kind, open_text
+from nexosis_pandas.server.parsing import FileFormatError, open_text
 from nexosis_pandas.server.sources import Source, SourceReadError, is_network_error
+from nexosis_pandas.server.sources.kinds import decide_kind
 from nexosis_pandas.server.sources.s3 import S3Settings, S3Source
 from nexosis_pandas.server.store import StagingTable, Store
 
@@ -138,8 +139,9 @@ class ImportWorker:
         where = source.describe(parameters)
         staging = StagingTable(store.staging_dir / f"{uuid.UUID(import_id)}.sqlite3")
         try:
-            kind = content_kind(job.content_type, parameters.get("path") or where)
-            with source.open(parameters, credentials) as raw:
+            with source.open(parameters, credentials) as opened:
+                raw = opened.raw
+                kind = decide_kind(job.content_type, opened.name, opened.served_type, raw)
 
                 def open_stream() -> io.TextIOWrapper:
                     raw.seek(0)

@@ -245,7 +245,9 @@ class ReferenceServer:
 
             from nexosis_pandas.server.http import create_app
             from nexosis_pandas.server.pool import ImportWorker
+            from nexosis_pandas.server.sources.azure import AzureSource
             from nexosis_pandas.server.sources.s3 import S3Settings
+            from nexosis_pandas.server.sources.url import UrlPolicy, UrlSource
             from nexosis_pandas.server.store import Store
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigurationError(
@@ -266,6 +268,13 @@ class ReferenceServer:
                     storage_options=self._s3_storage_options,
                 ),
                 workers=self.workers,
+                sources={
+                    "url": UrlSource(
+                        UrlPolicy(allow_private=self.allow_private_addresses),
+                        spool_dir=self._store.staging_dir,
+                    ),
+                    "azure": AzureSource(allow_private=self.allow_private_addresses),
+                },
             )
             # The worker runs (and resumes what a previous run left) before the first request
             # can arrive: a POST must find it ready to take the import it has just recorded.

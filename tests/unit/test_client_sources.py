@@ -6,9 +6,9 @@ import socket
 from typing import Any
 
 import pytest
-from nexosis_pandas._wire import Import
 
 from nexosis_pandas import Client, ImportJob
+from nexosis_pandas._wire import Import
 from nexosis_pandas.history import history_frame
 from tests.unit.fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, guid, import_wire
 
