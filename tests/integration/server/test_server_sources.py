@@ -20,21 +20,6 @@ JSON = '[{"day": "2017-01-01", "units": 3}, {"day": "2017-01-02", "units": 5}]'
 
 
 @pytest.fixture
-def local_server(s3: Any, tmp_path: Path) -> Iterator[Any]:
-    """A reference server started for local use: it may fetch from loopback."""
-    from nexosis_pandas.server import ReferenceServer
-
-    with ReferenceServer(
-        data_dir=tmp_path / "local-server",
-        api_keys=["local-key"],
-        s3_endpoint_url=s3.endpoint_url,
-        s3_storage_options=s3.storage_options,
-        allow_private_addresses=True,
-    ) as server:
-        yield server
-
-
-@pytest.fixture
 def local(local_server: Any) -> Iterator[Api]:
     client = Api(local_server)
     yield client
