@@ -20,7 +20,9 @@ What the file contains
 - Datetimes are ISO-8601 (``2024-01-31T12:00:00``), with as many fractional digits as the
   column needs (the same for every value of the column). Timezone-aware values carry the offset
   of their own zone (``+00:00`` for UTC, ``+01:00``/``+02:00`` for Europe/Paris); naive values
-  carry none.
+  carry none. A value whose offset is not a whole number of minutes (a zone's local mean time
+  before standard time, e.g. ``-00:09:21``) is written as the same instant in UTC, since ISO
+  8601 has no seconds in an offset.
 - Categories are written as their values, formatted by the rules of their dtype.
 - ``gzip`` output has a fixed header timestamp, so identical frames give identical bytes;
   :attr:`S3Object.sha256` is the SHA-256 of the uncompressed bytes.
@@ -490,8 +492,7 @@ def _datetime_unit(values: pd.Series) -> str:
 def _offset_text(seconds: int) -> str:
     sign = "-" if seconds < 0 else "+"
     h, rest = divmod(abs(seconds), 3600)
-    m, s = divmod(rest, 60)
-    return f"{sign}{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+    return f"{sign}{h:02d}:{rest // 60:02d}"
 
 
 def _as_datetimes(values: pd.Series) -> pd.Series:
@@ -513,6 +514,15 @@ def _datetime_text(values: pd.Series, unit: str) -> pa.Array:
         return text
     per_second = _UNITS_PER_SECOND[str(values.array.unit)]
     offsets = (np.asarray(wall.array.asi8) - np.asarray(values.array.asi8)) // per_second
+    odd = (offsets % 60 != 0) & ~np.asarray(values.isna())
+    if odd.any():
+        # ISO 8601 offsets are whole minutes: a historical local mean time (-00:09:21 in Paris
+        # before 1911) is written as the same instant in UTC.
+        utc = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        wall = wall.where(~odd, utc)
+        stamps = pa.array(wall.to_numpy(dtype=f"datetime64[{unit}]"), from_pandas=True)
+        text = pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T", max_replacements=1)
+        offsets = np.where(odd, 0, offsets)
     present = offsets[~np.asarray(values.isna())]
     unique = np.unique(present)
     if len(unique) <= 1:

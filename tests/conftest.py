@@ -1,4 +1,11 @@
-"""Fixtures shared by every test: moto's S3 server on loopback, reset between tests."""
+"""Fixtures shared by every test: moto's S3 server on loopback, reset between tests.
+
+Also the Hypothesis profiles (registered here, where pytest reads them before
+``--hypothesis-profile`` is applied): ``ci``, the default, is derandomised with a bounded number
+of examples so the suite stays fast and repeatable; ``thorough`` (``pytest
+--hypothesis-profile=thorough tests/property``) searches far longer, with fresh random data on
+every run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=30,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=1_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
