@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from nexosis_pandas import api
+from nexosis_pandas.exceptions import user_error
 from nexosis_pandas.s3 import validate_column_names
 
 if TYPE_CHECKING:
@@ -42,10 +43,12 @@ class NexosisAccessor:
     >>> job = df.nexosis.to_dataset("sales", target="units", timestamp="day")  # doctest: +SKIP
     """
 
+    @user_error
     def __init__(self, pandas_obj: pd.DataFrame) -> None:
         validate_column_names(pandas_obj, index=False)
         self._obj = pandas_obj
 
+    @user_error
     def to_dataset(
         self,
         dataset_name: str,
@@ -87,6 +90,7 @@ class NexosisAccessor:
             storage_options=storage_options,
         )
 
+    @user_error
     def to_s3(self, s3_url: str, **options: Any) -> S3Object:
         """Write the frame to S3 (the upload alone); see :func:`nexosis_pandas.upload_dataframe`.
 
@@ -98,6 +102,7 @@ class NexosisAccessor:
         """
         return api.upload_dataframe(self._obj, s3_url, **options)
 
+    @user_error
     def column_metadata(
         self,
         *,

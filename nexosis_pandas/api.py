@@ -20,7 +20,7 @@ from nexosis_pandas import config
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
-from nexosis_pandas.exceptions import ConfigurationError
+from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
 from nexosis_pandas.s3 import (
     file_format,
@@ -79,6 +79,7 @@ def default_client(client: Client | None = None) -> Client:
     return _env_clients[settings]
 
 
+@user_error
 def get_import(import_id: str, *, client: Client | None = None) -> ImportJob:
     """The import with this id, as the server reports it now.
 
@@ -104,9 +105,10 @@ def get_import(import_id: str, *, client: Client | None = None) -> ImportJob:
     return default_client(client).get_import(import_id)
 
 
+@user_error
 def import_history(
-    *,
     dataset_name: str | None = None,
+    *,
     requested_after: DateLike | None = None,
     requested_before: DateLike | None = None,
     sort_by: str | None = None,
@@ -119,7 +121,8 @@ def import_history(
     Parameters
     ----------
     dataset_name
-        Only imports into this dataset.
+        Only imports into this dataset. When it names no dataset and there are no imports, a
+        warning names the datasets it may have meant.
     requested_after, requested_before
         Only imports requested in this range (inclusive); naive values are UTC.
     sort_by, sort_order
@@ -131,7 +134,7 @@ def import_history(
 
     Examples
     --------
-    >>> history = nexosis_pandas.import_history(dataset_name="sales")  # doctest: +SKIP
+    >>> history = nexosis_pandas.import_history("sales")  # doctest: +SKIP
     >>> history[history.status == "failed"][["requested", "error"]]  # doctest: +SKIP
     """
     return default_client(client).import_history(
@@ -173,6 +176,7 @@ def _frame_to_import(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index()
 
 
+@user_error
 def infer_column_metadata(
     df: pd.DataFrame,
     *,
@@ -295,6 +299,7 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
     return f"{where.rstrip('/')}/{_slug(dataset_name)}-{frame_digest(df)[:16]}.csv.gz"
 
 
+@user_error
 def import_dataframe(
     df: pd.DataFrame,
     dataset_name: str,
@@ -447,6 +452,7 @@ def import_dataframe(
     )
 
 
+@user_error
 def import_url(
     dataset_name: str,
     url: str,

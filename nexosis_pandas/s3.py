@@ -52,7 +52,7 @@ from isal import isal_zlib
 
 from nexosis_pandas import config
 from nexosis_pandas._html import format_bytes
-from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError
+from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 __all__ = [
@@ -1063,6 +1063,7 @@ def _discard(f: Any) -> None:
         f.closed = True
 
 
+@user_error
 def upload_dataframe(
     df: pd.DataFrame,
     s3_url: str,

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from nexosis_pandas import config
-from nexosis_pandas.exceptions import ConfigurationError
+from nexosis_pandas.exceptions import ConfigurationError, user_error
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client
@@ -334,6 +334,7 @@ class Sandbox:
         )
 
 
+@user_error
 def sandbox(
     *,
     fresh: bool = False,
