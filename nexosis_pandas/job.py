@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ImportJob"]
 
-_SEVERITY_COLOURS = {"error": "#c62828", "warning": "#e65100"}
+_SEVERITY_TONES = {"error": "danger", "warning": "warning"}
 
 
 class ImportJob:
@@ -40,6 +40,7 @@ class ImportJob:
         self._record = record
         self._client = client
         self.upload = upload
+        self._summarised_in: int | None = None  # the cell whose progress summary showed it
 
     @property
     def record(self) -> Import:
@@ -220,9 +221,15 @@ class ImportJob:
         )
 
     def _repr_html_(self) -> str:
-        """The import as a notebook shows it: a coloured status, the object, the timeline."""
+        """The import as a notebook shows it: a coloured status, the object, the timeline.
+
+        In the cell whose progress summary already showed this import, one line that points
+        to it: the same facts are not shown twice.
+        """
         from nexosis_pandas._html import (
+            TONES,
             badge,
+            cell_number,
             escape,
             format_bytes,
             format_count,
@@ -232,6 +239,12 @@ class ImportJob:
         )
 
         status = self.status.value
+        if self._summarised_in is not None and self._summarised_in == cell_number():
+            return (
+                f"<small>ImportJob <code>{escape(self.import_id)}</code> {badge(status)}: "
+                "summarised above; show <code>job</code> in another cell for its timeline and "
+                "messages</small>"
+            )
         duration = self.duration
         fields: list[tuple[str, str]] = [
             ("Dataset", f"<code>{escape(self.dataset_name)}</code>"),
@@ -242,9 +255,9 @@ class ImportJob:
             fields.append(("Requested", escape(self.requested_date.isoformat(sep=" "))))
         fields.append(
             (
-                # The server's time from request to end; the progress summary's "Duration" is
-                # this session's wall time, upload included.
-                "Import time (server)",
+                # The server's time from request to end: "Import" in the progress summary
+                # and the history's duration too.
+                "Import",
                 format_seconds(duration.total_seconds()) if duration is not None else "running",
             )
         )
@@ -255,7 +268,7 @@ class ImportJob:
             fields.append(("Bytes", format_bytes(self.upload.bytes_written)))
         if self.messages:
             items = "".join(
-                f'<li><span style="color:{_SEVERITY_COLOURS.get(m.severity, "#616161")}">'
+                f'<li><span style="color:{TONES[_SEVERITY_TONES.get(m.severity, "muted")]}">'
                 f"{escape(m.severity)}</span> {escape(m.message)}</li>"
                 for m in self.messages
             )
