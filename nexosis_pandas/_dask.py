@@ -414,7 +414,11 @@ def upload_dask_dataframe(
             f"A Dask DataFrame is uploaded as CSV (one file from all partitions), not {format!r}: "
             "end the key in .csv.gz or .csv."
         )
-    bucket, key = _split_url(s3_url)
+    scheme, bucket, key = _split_url(s3_url)
+    if scheme != "s3":
+        raise ValueError(
+            f"A Dask DataFrame is uploaded to S3 (s3://bucket/key.csv.gz), not to {s3_url!r}."
+        )
     url = f"s3://{bucket}/{key}"
     reporter = resolve_progress(progress)
     if fs is not None:  # the workers build their own from its options
@@ -491,7 +495,7 @@ def upload_dask_dataframe(
     except Exception as exc:
         error: BaseException = exc
         if _is_storage_error(exc):
-            error = _upload_error(exc, bucket, key, _endpoint(s3))
+            error = _upload_error(exc, url, bucket, key, _endpoint(s3))
         reporter.upload_end(None, error)
         if error is exc:
             raise
@@ -618,8 +622,20 @@ def import_dask_dataframe(
         obj = upload_dask_dataframe(
             ddf, url, index=None, fs=fs, progress=reporter, _surveyed=surveyed, _runner=runner
         )
-    return api.request_import(
-        nexosis, dataset_name, obj, sent, wait=wait, timeout=timeout, reporter=reporter
+    uploaded = obj
+    return api._follow(
+        lambda: nexosis.import_from_s3(
+            dataset_name,
+            uploaded.bucket,
+            uploaded.key,
+            region=uploaded.region or "us-east-1",
+            columns=sent,
+            content_type="csv",
+        ),
+        reporter,
+        upload=obj,
+        wait=wait,
+        timeout=timeout,
     )
 
 
