@@ -1,12 +1,20 @@
 """nexosis-pandas: from a pandas DataFrame to a Nexosis dataset, from a notebook.
 
-Importing the package registers the ``df.nexosis`` accessor.
+Importing the package registers the ``df.nexosis`` accessor, and ``ddf.nexosis`` for Dask
+DataFrames once ``dask.dataframe`` is imported (before or after this package).
 """
 
+from nexosis_pandas import _hooks
 from nexosis_pandas import accessor as _accessor  # noqa: F401 - registers df.nexosis
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
-from nexosis_pandas.api import get_import, import_dataframe, import_history, infer_column_metadata
+from nexosis_pandas.api import (
+    get_import,
+    import_dataframe,
+    import_history,
+    import_url,
+    infer_column_metadata,
+)
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
     APIConnectionError,
@@ -27,6 +35,18 @@ from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressReporter
 from nexosis_pandas.s3 import S3Object, upload_dataframe
 from nexosis_pandas.sandbox import Sandbox, sandbox
+
+
+def _register_dask() -> None:
+    import warnings
+
+    try:
+        from nexosis_pandas import _dask  # noqa: F401 - registers ddf.nexosis
+    except Exception as exc:  # an unsupported dask must not break the user's import of it
+        warnings.warn(f"nexosis_pandas: ddf.nexosis is unavailable ({exc})", stacklevel=2)
+
+
+_hooks.after_import("dask.dataframe", _register_dask)
 
 __all__ = [
     "APIConnectionError",
@@ -56,6 +76,7 @@ __all__ = [
     "get_import",
     "import_dataframe",
     "import_history",
+    "import_url",
     "infer_column_metadata",
     "sandbox",
     "upload_dataframe",

@@ -49,6 +49,12 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--s3-endpoint-url", help="S3 endpoint, e.g. a local S3 (AWS)")
     parser.add_argument("--s3-region", help="region for imports that name none (us-east-1)")
+    parser.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let URL and Azure imports reach loopback and private-network addresses; only for "
+        "a server used locally, or anyone who may import could reach the network it sits in",
+    )
     parser.set_defaults(handler=_serve)
 
 
@@ -69,6 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_keys=args.api_keys,
         s3_endpoint_url=args.s3_endpoint_url,
         s3_region=args.s3_region,
+        allow_private_addresses=args.allow_private_addresses,
     )
     try:
         try:
@@ -161,6 +168,11 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument(
         "--delete", action="store_true", help="with stop: also delete everything it kept"
     )
+    parser.add_argument(
+        "--azure",
+        action="store_true",
+        help="with start or run: also a local Azure Blob Storage (Azurite, from npm)",
+    )
     parser.set_defaults(handler=_sandbox)
 
 
@@ -179,7 +191,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, request_stop)
-        return run_sandbox(home, stop=stop)
+        return run_sandbox(home, stop=stop, azure=args.azure)
     if args.action == "stop":
         stopped = stop_sandbox(home, delete=args.delete)
         print(
@@ -190,7 +202,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         return 0
     if args.action == "start":
         try:
-            sb = sandbox(data_dir=home)
+            sb = sandbox(data_dir=home, azure=args.azure)
         except NexosisError as exc:
             print(f"nexosis-pandas sandbox: {exc}", file=sys.stderr)
             return 1
