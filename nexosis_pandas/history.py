@@ -67,10 +67,6 @@ class ImportHistory(pd.DataFrame):
                     f"{escape(v)}</span>"
                     for v in shown["status"]
                 ],
-                "S3 object": [
-                    f"<code>s3://{escape(b)}/{escape(p)}</code>" if not pd.isna(b) else "&ndash;"
-                    for b, p in zip(shown["bucket"], shown["path"], strict=True)
-                ],
                 "requested (UTC)": shown["requested"]
                 .dt.strftime("%Y-%m-%d %H:%M:%S")
                 .fillna("&ndash;"),
@@ -81,9 +77,16 @@ class ImportHistory(pd.DataFrame):
                 "error": [
                     escape(str(e).splitlines()[0][:100]) if e else "" for e in shown["error"]
                 ],
+                "S3 object": [
+                    f"s3://{escape(b)}/{escape(p)}" if not pd.isna(b) else "&ndash;"
+                    for b, p in zip(shown["bucket"], shown["path"], strict=True)
+                ],
             },
             index=shown.index,
         )
+        if not shown["error"].fillna("").str.len().gt(0).any():
+            view = view.drop(columns="error")
+        view = view.map(lambda v: f'<span style="white-space:nowrap">{v}</span>')
         count = f"{len(self)} import" + ("s" if len(self) > 1 else "")
         note = (
             f"<p><small>{count}; the full ids and every column "
@@ -92,7 +95,7 @@ class ImportHistory(pd.DataFrame):
         table = view.to_html(escape=False, border=0, justify="left")
         if len(shown) < len(self):
             note = note.replace("</small>", f" Showing the first and last {limit // 2}.</small>")
-        return f"<div>{table}{note}</div>"
+        return f'<div style="overflow-x:auto">{table}</div>{note}'
 
 
 def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:

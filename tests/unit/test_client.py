@@ -980,8 +980,8 @@ def test_the_history_reads_at_a_glance_and_keeps_its_data(
     assert isinstance(history, ImportHistory)
     html = history._repr_html_() or ""
     assert guid(5)[:8] + "…" in html and guid(5) not in html  # a short id
-    assert "<code>s3://my-bucket/sales.csv</code>" in html  # the job's form
-    assert ">Import (s)</th>" in html and re.search(r">4\.\d</td>", html)
+    assert ">s3://my-bucket/sales.csv<" in html  # the form the job and the summary show
+    assert ">Import (s)</th>" in html and re.search(r">4\.\d</span></td>", html)
     assert history.loc[0, "import_id"] == guid(5)  # the data stays full and typed
     assert history.dtypes.astype(str).to_dict() == HISTORY_DTYPES
     assert type(history[["status"]]) is pd.DataFrame  # what is taken from it is plain
