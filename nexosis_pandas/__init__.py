@@ -6,7 +6,13 @@ Importing the package registers the ``df.nexosis`` accessor.
 from nexosis_pandas import accessor as _accessor  # noqa: F401 - registers df.nexosis
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
-from nexosis_pandas.api import get_import, import_dataframe, import_history, infer_column_metadata
+from nexosis_pandas.api import (
+    get_import,
+    import_dataframe,
+    import_history,
+    import_url,
+    infer_column_metadata,
+)
 from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
     APIConnectionError,
@@ -56,6 +62,7 @@ __all__ = [
     "get_import",
     "import_dataframe",
     "import_history",
+    "import_url",
     "infer_column_metadata",
     "sandbox",
     "upload_dataframe",

@@ -38,7 +38,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -52,13 +52,14 @@ from isal import isal_zlib
 
 from nexosis_pandas import config
 from nexosis_pandas._html import format_bytes
-from nexosis_pandas.exceptions import ColumnError, UploadError, user_error
+from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 __all__ = [
     "S3Object",
     "encode_dataframe",
     "file_format",
+    "filesystem",
     "find_existing",
     "unencodable_text_error",
     "upload_dataframe",
@@ -91,14 +92,14 @@ _Chunk = tuple[int, bytes]
 
 @dataclass(frozen=True)
 class S3Object:
-    """An object written to S3 by :func:`upload_dataframe`.
+    """An object written to S3 (or an Azure blob) by :func:`upload_dataframe`.
 
     Attributes
     ----------
     url : str
-        ``s3://bucket/key``.
+        ``s3://bucket/key`` (``az://container/blob`` for Azure).
     bucket, key : str
-        Where the object is.
+        Where the object is (for Azure: the container and the blob's name).
     region : str or None
         The bucket's region, when the S3 client knows it.
     format : {"csv", "json"}
@@ -904,21 +905,75 @@ class _Background(Iterator[_Chunk]):
 # --------------------------------------------------------------------------------------------
 
 
-def _split_url(s3_url: str) -> tuple[str, str]:
-    parts = urlsplit(s3_url)
+_SCHEMES = {"s3": "s3", "s3a": "s3", "az": "az", "abfs": "az"}
+"""URL schemes an upload takes, and the store each names: S3, or Azure Blob Storage (adlfs)."""
+
+
+def _split_url(url: str) -> tuple[str, str, str]:
+    """``(scheme, bucket, key)`` of ``s3://bucket/key`` or ``az://container/blob``."""
+    parts = urlsplit(url)
     bucket, key = parts.netloc, parts.path.lstrip("/")
-    if parts.scheme not in ("s3", "s3a") or not bucket or not key or key.endswith("/"):
-        raise ValueError(f"s3_url must look like 's3://bucket/path/file.csv.gz', not {s3_url!r}")
-    return bucket, key
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None or not bucket or "@" in bucket or not key or key.endswith("/"):
+        raise ValueError(
+            "s3_url must look like 's3://bucket/path/file.csv.gz' (or "
+            f"'az://container/path/file.csv.gz' for Azure Blob Storage), not {url!r}"
+        )
+    return scheme, bucket, key
+
+
+def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """The fsspec filesystem that writes ``url``: s3fs for ``s3://``, adlfs for ``az://``.
+
+    ``storage_options`` default to :func:`nexosis_pandas.config.storage_options` (S3) or
+    :func:`nexosis_pandas.config.azure_storage_options` (Azure).
+
+    Raises
+    ------
+    ConfigurationError
+        An ``az://`` URL without the ``azure`` extra installed.
+    """
+    if _split_url(url)[0] == "az":
+        try:
+            import adlfs
+        except ImportError as exc:
+            raise ConfigurationError(
+                "Writing to az:// needs the 'azure' extra: pip install 'nexosis-pandas[azure]'"
+            ) from exc
+        options = config.azure_storage_options(storage_options)
+        return adlfs.AzureBlobFileSystem(**{"skip_instance_cache": True, **options})
+    import s3fs
+
+    return s3fs.S3FileSystem(**config.storage_options(storage_options))
 
 
 def _upload_error(
-    exc: BaseException, bucket: str, key: str, endpoint: str | None, *, looking: bool = False
+    exc: BaseException,
+    where: str,
+    bucket: str,
+    key: str,
+    endpoint: str | None,
+    *,
+    looking: bool = False,
 ) -> UploadError:
-    where = f"s3://{bucket}/{key}"
-    cause = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, FileNotFoundError):
-        hint = f"The bucket {bucket!r} does not exist: create it, or check the URL."
+    azure = where.startswith("az://")
+    found = _azure_error(exc) if azure else None
+    if found is not None:  # Azure's own text runs to XML; its first line and code say it all
+        first_line = str(getattr(found, "message", "") or found).split("\n", 1)[0]
+        cause = f"{found.status_code} {found.error_code}: {first_line}"
+    else:
+        cause = f"{type(exc).__name__}: {exc}"
+    missing = found is not None and found.error_code == "ContainerNotFound"
+    if isinstance(exc, FileNotFoundError) or missing:
+        kind = "container" if azure else "bucket"
+        hint = f"The {kind} {bucket!r} does not exist: create it, or check the URL."
+    elif azure and (isinstance(exc, PermissionError) or _status(exc) in (401, 403)):
+        hint = (
+            "Access was denied: check the connection string (storage_options connection_string, "
+            f"or AZURE_STORAGE_CONNECTION_STRING) and that it may write to container {bucket!r}."
+        )
+    elif azure:
+        hint = "Check the container, the connection string and its endpoint, then try again."
     elif isinstance(exc, PermissionError):
         hint = (
             "Access was denied: check the credentials (storage_options key/secret, or the AWS "
@@ -957,6 +1012,26 @@ def _is_connection_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _azure_error(exc: BaseException) -> Any:
+    """The Azure SDK's error behind ``exc`` (adlfs wraps it), if there is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "error_code", None) and isinstance(getattr(seen, "status_code", 0), int):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _status(exc: BaseException) -> int | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        status = getattr(seen, "status_code", None)
+        if isinstance(status, int):
+            return status
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _endpoint(fs: Any) -> str | None:
@@ -1056,15 +1131,13 @@ def upload_dataframe(
     """
     started = time.perf_counter()
     format, compression = file_format(s3_url, format, compression)
-    bucket, key = _split_url(s3_url)
-    url = f"s3://{bucket}/{key}"
+    scheme, bucket, key = _split_url(s3_url)
+    url = f"{scheme}://{bucket}/{key}"
     reporter = resolve_progress(progress)
     encoding = _Encoding(df, format=format, index=index)  # ColumnError before any byte is sent
 
     if fs is None:
-        import s3fs
-
-        fs = s3fs.S3FileSystem(**config.storage_options(storage_options))
+        fs = filesystem(url, storage_options)
     path = f"{bucket}/{key}"
 
     reporter.upload_start(url, encoding.rows)
@@ -1121,7 +1194,7 @@ def upload_dataframe(
     except Exception as exc:
         error: BaseException = exc
         if _is_storage_error(exc):
-            error = _upload_error(exc, bucket, key, _endpoint(fs))
+            error = _upload_error(exc, url, bucket, key, _endpoint(fs))
         reporter.upload_end(None, error)
         if error is exc:
             raise
@@ -1175,12 +1248,11 @@ def find_existing(
     """
     started = time.perf_counter()
     format, compression = file_format(s3_url)
-    bucket, key = _split_url(s3_url)
+    scheme, bucket, key = _split_url(s3_url)
+    url = f"{scheme}://{bucket}/{key}"
     columns = tuple(validate_column_names(df, index=index))
     if fs is None:
-        import s3fs
-
-        fs = s3fs.S3FileSystem(**config.storage_options(storage_options))
+        fs = filesystem(url, storage_options)
     path = f"{bucket}/{key}"
     try:
         fs.invalidate_cache(path)
@@ -1190,10 +1262,10 @@ def find_existing(
     except Exception as exc:
         if not _is_storage_error(exc):
             raise
-        raise _upload_error(exc, bucket, key, _endpoint(fs), looking=True) from exc
+        raise _upload_error(exc, url, bucket, key, _endpoint(fs), looking=True) from exc
     etag = info.get("ETag") or info.get("etag")
     return S3Object(
-        url=f"s3://{bucket}/{key}",
+        url=url,
         bucket=bucket,
         key=key,
         region=_region(fs),
@@ -1218,8 +1290,18 @@ def _info(fs: Any, path: str) -> dict[str, Any]:
 
 
 def _is_storage_error(exc: BaseException) -> bool:
-    """Whether ``exc`` came from S3 or the network, rather than from encoding the data."""
-    if isinstance(exc, OSError):
-        return True
-    module = type(exc).__module__
-    return module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3"))
+    """Whether ``exc`` came from the store or the network, rather than from encoding the data.
+
+    adlfs wraps Azure's errors in a ``RuntimeError``, so the causes are looked at too.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return True
+        module = type(seen).__module__
+        if module.startswith(
+            ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "azure", "adlfs")
+        ):
+            return True
+        seen = seen.__cause__
+    return False
