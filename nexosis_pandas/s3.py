@@ -451,9 +451,13 @@ def _float_text(arr: pa.Array, need_point: np.ndarray[Any, Any]) -> pa.Array:
     return pc.replace_with_mask(text, mask, fixed)
 
 
-def _float_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
+def _float_formatter(
+    column: pd.Series, fmt: Format, scan: ColumnScan | None = None
+) -> ColumnFormatter:
     # A column of whole numbers only would read back as integers: mark every value as a float.
     all_whole, first_inf = _scan_floats(column)
+    if scan is not None:  # the column is one part of a larger one: its scan decides
+        all_whole = scan.all_whole
     if fmt == "json" and first_inf is not None:
         raise ColumnError(
             f"Column {column.name!r} holds an infinite value (row {first_inf}), which JSON cannot "
@@ -533,8 +537,10 @@ def _datetime_text(values: pd.Series, unit: str) -> pa.Array:
     return pc.binary_join_element_wise(text, suffixes, "")
 
 
-def _datetime_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
-    unit = _datetime_unit(_as_datetimes(column))
+def _datetime_formatter(
+    column: pd.Series, fmt: Format, scan: ColumnScan | None = None
+) -> ColumnFormatter:
+    unit = scan.unit if scan is not None and scan.unit else _datetime_unit(_as_datetimes(column))
 
     def format_datetimes(values: pd.Series) -> pa.Array:
         text = _datetime_text(values, unit)
@@ -611,8 +617,10 @@ def _categorical_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
     return format_categories
 
 
-def _column_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
-    """Choose, once per column, how its values are written."""
+def _column_formatter(
+    column: pd.Series, fmt: Format, scan: ColumnScan | None = None
+) -> ColumnFormatter:
+    """Choose, once per column, how its values are written (by ``scan`` when it is given)."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _categorical_formatter(column, fmt)
@@ -620,13 +628,13 @@ def _column_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
     if pd.api.types.is_datetime64_any_dtype(dtype) or (
         arrow_type is not None and pa.types.is_timestamp(arrow_type)
     ):
-        return _datetime_formatter(column, fmt)
+        return _datetime_formatter(column, fmt, scan)
     if pd.api.types.is_bool_dtype(dtype):
         return _bool_formatter(fmt)
     if pd.api.types.is_integer_dtype(dtype):
         return _int_formatter(fmt)
     if pd.api.types.is_float_dtype(dtype):
-        return _float_formatter(column, fmt)
+        return _float_formatter(column, fmt, scan)
     if pd.api.types.is_string_dtype(dtype):
         # str, string[python|pyarrow], and object: strings pass through, anything else is typed
         return _object_formatter(fmt)
@@ -698,19 +706,69 @@ def _check_options(format: str, compression: str | None) -> None:
         raise ValueError(f"compression must be 'gzip' or None, not {compression!r}")
 
 
+@dataclass(frozen=True)
+class ColumnScan:
+    """What a column's text depends on beyond its dtype, found by scanning its values.
+
+    A frame written in parts (a Dask DataFrame's partitions) scans each part, merges the scans
+    (:meth:`merge`) and encodes every part by the merged ones, so the parts together are the
+    bytes the whole frame would give.
+    """
+
+    all_whole: bool = True
+    """Floats: every finite value is a whole number (so each is written ``1.0``)."""
+    unit: str | None = None
+    """Datetimes: the coarsest of s, ms, us, ns that writes every value exactly."""
+
+    def merge(self, other: ColumnScan) -> ColumnScan:
+        """The scan of the two parts together."""
+        units = [u for u in (self.unit, other.unit) if u]
+        return ColumnScan(
+            all_whole=self.all_whole and other.all_whole,
+            unit=max(units, key=_UNITS_PER_SECOND.__getitem__) if units else None,
+        )
+
+
+def scan_columns(df: pd.DataFrame, *, index: bool | None) -> dict[str, ColumnScan]:
+    """Scan the float and datetime columns written for ``df`` (see :class:`ColumnScan`)."""
+    scans: dict[str, ColumnScan] = {}
+    for name, series in _frame_columns(df, index):
+        dtype = series.dtype
+        arrow_type = dtype.pyarrow_dtype if isinstance(dtype, pd.ArrowDtype) else None
+        if pd.api.types.is_datetime64_any_dtype(dtype) or (
+            arrow_type is not None and pa.types.is_timestamp(arrow_type)
+        ):
+            scans[name] = ColumnScan(unit=_datetime_unit(_as_datetimes(series)))
+        elif pd.api.types.is_float_dtype(dtype):
+            scans[name] = ColumnScan(all_whole=_scan_floats(series)[0])
+    return scans
+
+
 class _Encoding:
     """The text of a frame, chunk by chunk, with running counts and hash.
 
     Building it validates the column names and chooses each column's formatting, so every
-    :class:`ColumnError` is raised before the first byte exists.
+    :class:`ColumnError` is raised before the first byte exists. A part of a larger frame is
+    encoded with ``header=False`` (unless it is the first) and the ``scans`` of the whole.
     """
 
-    def __init__(self, df: pd.DataFrame, *, format: Format, index: bool | None) -> None:
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        format: Format,
+        index: bool | None,
+        header: bool = True,
+        scans: dict[str, ColumnScan] | None = None,
+    ) -> None:
         self.format: Format = format
+        self.header = header
         columns = _frame_columns(df, index)
         self.names = tuple(name for name, _ in columns)
         self._series = [series for _, series in columns]
-        self._formatters = [_column_formatter(series, format) for series in self._series]
+        self._formatters = [
+            _column_formatter(series, format, (scans or {}).get(name)) for name, series in columns
+        ]
         self.rows = len(df)
         self.bytes_uncompressed = 0
         self._hash = hashlib.sha256()
@@ -736,7 +794,9 @@ class _Encoding:
             arrays = [pc.fill_null(pc.cast(arrays[0], pa.string()), "")]
         table = pa.Table.from_arrays(arrays, names=list(self.names))
         sink = pa.BufferOutputStream()
-        options = pa_csv.WriteOptions(include_header=start == 0, batch_size=max(stop - start, 1))
+        options = pa_csv.WriteOptions(
+            include_header=start == 0 and self.header, batch_size=max(stop - start, 1)
+        )
         pa_csv.write_csv(table, sink, options)
         data: bytes = sink.getvalue().to_pybytes()
         return data
@@ -760,6 +820,8 @@ class _Encoding:
     def chunks(self) -> Iterator[_Chunk]:
         """Yield the uncompressed text in chunks of about ``_CHUNK_BYTES``, with the rows done."""
         if self.rows == 0:
+            if not self.header:
+                return
             if self.format == "csv":
                 empty = pa.Table.from_arrays(
                     [pa.array([], pa.string()) for _ in self.names], names=list(self.names)
@@ -903,6 +965,11 @@ class _Background(Iterator[_Chunk]):
 # --------------------------------------------------------------------------------------------
 # The upload
 # --------------------------------------------------------------------------------------------
+
+
+def is_dask_frame(df: object) -> bool:
+    """Whether ``df`` is a Dask DataFrame, told without importing dask."""
+    return type(df).__module__.partition(".")[0] == "dask" and hasattr(df, "npartitions")
 
 
 _SCHEMES = {"s3": "s3", "s3a": "s3", "az": "az", "abfs": "az"}
@@ -1129,6 +1196,19 @@ def upload_dataframe(
     >>> obj.url, obj.rows  # doctest: +SKIP
     ('s3://my-bucket/data/sales.csv.gz', 1000000)
     """
+    if is_dask_frame(df):
+        from nexosis_pandas._dask import upload_dask_dataframe
+
+        return upload_dask_dataframe(
+            df,
+            s3_url,
+            format=format,
+            compression=compression,
+            index=index,
+            storage_options=storage_options,
+            fs=fs,
+            progress=progress,
+        )
     started = time.perf_counter()
     format, compression = file_format(s3_url, format, compression)
     scheme, bucket, key = _split_url(s3_url)
