@@ -4,6 +4,8 @@ Importing the package registers the ``df.nexosis`` accessor.
 """
 
 from nexosis_pandas import accessor as _accessor  # noqa: F401 - registers df.nexosis
+from nexosis_pandas._storage.pipeline import upload_dataframe
+from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
 from nexosis_pandas.api import get_import, import_dataframe, import_history, infer_column_metadata
@@ -25,7 +27,6 @@ from nexosis_pandas.exceptions import (
 )
 from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressReporter
-from nexosis_pandas.s3 import S3Object, upload_dataframe
 from nexosis_pandas.sandbox import Sandbox, sandbox
 
 __all__ = [

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from nexosis_pandas import api
-from nexosis_pandas.s3 import validate_column_names
+from nexosis_pandas._frame import validate_column_names
 
 if TYPE_CHECKING:
+    from nexosis_pandas._storage.upload import S3Object
     from nexosis_pandas._wire import ColumnMetadata
     from nexosis_pandas.client import Client
     from nexosis_pandas.job import ImportJob
     from nexosis_pandas.progress import ProgressArg
-    from nexosis_pandas.s3 import S3Object
 
 __all__ = ["NexosisAccessor"]
 

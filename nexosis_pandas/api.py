@@ -17,12 +17,14 @@ import pandas as pd
 
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
+from nexosis_pandas._encode.encoder import file_format
+from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._storage.pipeline import filesystem, find_existing, upload_dataframe
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
-from nexosis_pandas.s3 import file_format, find_existing, upload_dataframe, validate_column_names
 
 if TYPE_CHECKING:
     from nexosis_pandas.client import Client, DateLike
@@ -393,12 +395,8 @@ def import_dataframe(
     reuse = s3_url is None
     url = content_url(df, dataset_name) if s3_url is None else s3_url
     fmt, compression = file_format(url)
-    options = config.storage_options(storage_options)
     reporter = resolve_progress(progress)
-
-    import s3fs
-
-    fs = s3fs.S3FileSystem(**options)
+    fs = filesystem(storage_options)
     try:
         obj = find_existing(df, url, index=False, fs=fs) if reuse else None
     except BaseException as exc:  # UploadError: S3 could not be asked; or an interrupt

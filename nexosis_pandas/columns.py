@@ -44,9 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nexosis_pandas._frame import unencodable_text_error, validate_column_names
 from nexosis_pandas._wire import ColumnMetadata, DataType, Role, column_metadata_to_wire
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.s3 import unencodable_text_error, validate_column_names
 
 __all__ = [
     "TEXT_MIN_MEDIAN_LENGTH",

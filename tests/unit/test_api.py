@@ -11,11 +11,12 @@ import s3fs
 from botocore.exceptions import EndpointConnectionError
 
 import nexosis_pandas
-from nexosis_pandas import api, config, s3
+from nexosis_pandas import api, config
+from nexosis_pandas._storage import upload as s3
+from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.s3 import S3Object
 from tests.unit.fake_jobs import FakeClient, RecordingReporter, record
 
 
