@@ -52,7 +52,7 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _serve(args: argparse.Namespace) -> int:
     from nexosis_pandas.exceptions import NexosisError
-    from nexosis_pandas.server import ListenError, ReferenceServer
+    from nexosis_pandas.server import DataDirInUseError, ListenError, ReferenceServer
 
     stop = threading.Event()
 
@@ -77,6 +77,8 @@ def _serve(args: argparse.Namespace) -> int:
                 f"cannot listen on {exc.host}:{exc.port} (is the port in use?); choose another "
                 "with --port, or --port 0 for a free one"
             )
+        except DataDirInUseError as exc:
+            return _fail(f"{exc}: pass --data-dir another directory, or stop the other server")
         except OSError as exc:
             where = f"--data-dir {args.data_dir}" if args.data_dir else "a temporary data directory"
             return _fail(

@@ -5,13 +5,16 @@ Needs the ``server`` extra (FastAPI, uvicorn).
 
 The parts::
 
-    app.py      routes, the error envelope, api-key check and account headers (FastAPI)
+    runner.py   ReferenceServer: store, pool and web server started and stopped in order
+    http/       the application: one router per resource, the error envelope, dependencies
+    pool.py     the import pool: imports run requested -> started -> completed | failed
+    sources/    where files come from, one module per import type (s3.py)
+    loading.py  the one loading path (imports and PUT /data): check, stage, load all or none
     store.py    imports, their history and messages, datasets and rows (SQLite, WAL)
-    worker.py   the import pool: read from S3 (s3fs), check, stage, load all rows or none
     parsing.py  streaming CSV and JSON readers, gzip detected by its magic bytes
     columns.py  column metadata validation, defaults and inference; value type checks
 """
 
-from nexosis_pandas.server.runner import ListenError, ReferenceServer
+from nexosis_pandas.server.runner import DataDirInUseError, ListenError, ReferenceServer
 
-__all__ = ["ListenError", "ReferenceServer"]
+__all__ = ["DataDirInUseError", "ListenError", "ReferenceServer"]

@@ -38,6 +38,7 @@ __all__ = [
     "merge_metadata",
     "normalize_date",
     "render_value",
+    "shown_columns",
     "validate_metadata",
 ]
 
@@ -222,6 +223,14 @@ def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
         "role": spec.get("role") or Role.FEATURE.value,
         "imputation": spec.get("imputation") or (imputation.value if imputation else None),
         "aggregation": spec.get("aggregation") or (aggregation.value if aggregation else None),
+    }
+
+
+def shown_columns(columns: Mapping[str, Mapping[str, str | None]]) -> dict[str, ColumnSpec]:
+    """Column metadata as the API shows it: completed with defaults where a type is known."""
+    return {
+        name: complete_metadata(spec) if spec.get("dataType") else dict(spec)
+        for name, spec in columns.items()
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -15,7 +16,9 @@ from typing import Any
 
 from nexosis_pandas.exceptions import ConfigurationError
 
-__all__ = ["ListenError", "ReferenceServer"]
+__all__ = ["DataDirInUseError", "ListenError", "ReferenceServer"]
+
+LOCK_FILE = "server.lock"
 
 START_TIMEOUT = 30.0
 
@@ -36,6 +39,83 @@ class ListenError(ConfigurationError):
             f"The reference server could not listen on {host}:{port}; is the port in use? "
             "Pass port=0 for a free one"
         )
+
+
+class DataDirInUseError(ConfigurationError):
+    """Another reference server is running on the same data directory.
+
+    Parameters
+    ----------
+    data_dir
+        The directory.
+    holder
+        What the lock file says of the server holding it (its process id), if readable.
+    """
+
+    def __init__(self, data_dir: Path, holder: str) -> None:
+        self.data_dir = data_dir
+        who = f" (process {holder})" if holder else ""
+        super().__init__(
+            f"Another reference server{who} is running on the data directory {data_dir}; stop "
+            "it, or give this one another data directory"
+        )
+
+
+class DataDirLock:
+    """An exclusive lock on a data directory, held while a server runs on it.
+
+    The operating system drops the lock when the process ends, however it ends (even by
+    SIGKILL), so it never outlives its server; the lock file itself may stay.
+
+    Parameters
+    ----------
+    data_dir
+        The directory to lock (created if missing).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / LOCK_FILE
+        self._handle: Any = None
+
+    def acquire(self) -> None:
+        """Take the lock.
+
+        Raises
+        ------
+        DataDirInUseError
+            Another server holds it.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the server's life
+        try:
+            _lock(handle)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip()[:20]
+            handle.close()
+            raise DataDirInUseError(self.path.parent, holder) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Let go of the lock (closing the file releases it)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _lock(handle: Any) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class ReferenceServer:
@@ -104,6 +184,7 @@ class ReferenceServer:
         self._thread: threading.Thread | None = None
         self._store: Any = None
         self._worker: Any = None
+        self._lock: DataDirLock | None = None
 
     def __repr__(self) -> str:
         state = self.url if self.running else "stopped"
@@ -146,6 +227,8 @@ class ReferenceServer:
             FastAPI or uvicorn is missing.
         ListenError
             The server could not listen (port in use...); a ``ConfigurationError``.
+        DataDirInUseError
+            Another server runs on ``data_dir``; a ``ConfigurationError``.
         OSError
             The data directory cannot be created or written.
         """
@@ -154,9 +237,10 @@ class ReferenceServer:
         try:
             import uvicorn
 
-            from nexosis_pandas.server.app import create_app
+            from nexosis_pandas.server.http import create_app
+            from nexosis_pandas.server.pool import ImportWorker
+            from nexosis_pandas.server.sources.s3 import S3Settings
             from nexosis_pandas.server.store import Store
-            from nexosis_pandas.server.worker import ImportWorker, S3Settings
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigurationError(
                 "The reference server needs the 'server' extra: "
@@ -165,6 +249,8 @@ class ReferenceServer:
         if self._given_dir is None:
             self._temp_dir = tempfile.mkdtemp(prefix="nexosis-server-")
         try:
+            self._lock = DataDirLock(self.data_dir)
+            self._lock.acquire()
             self._store = Store(self.data_dir)
             self._worker = ImportWorker(
                 self._store,
@@ -223,6 +309,9 @@ class ReferenceServer:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None

@@ -108,6 +108,7 @@ class ImportJobRow:
     """What the worker needs to run an import."""
 
     import_id: str
+    type: str
     dataset_name: str
     parameters: dict[str, str]
     columns: dict[str, ColumnSpec]
@@ -230,7 +231,7 @@ class Store:
         row = (
             self.connection()
             .execute(
-                "SELECT import_id, dataset_name, parameters, columns, content_type, status "
+                "SELECT import_id, type, dataset_name, parameters, columns, content_type, status "
                 "FROM imports WHERE import_id = ?",
                 (import_id,),
             )
@@ -240,11 +241,12 @@ class Store:
             return None
         return ImportJobRow(
             import_id=row[0],
-            dataset_name=row[1],
-            parameters=json.loads(row[2]),
-            columns=json.loads(row[3]),
-            content_type=row[4],
-            status=ImportStatus(row[5]),
+            type=row[1],
+            dataset_name=row[2],
+            parameters=json.loads(row[3]),
+            columns=json.loads(row[4]),
+            content_type=row[5],
+            status=ImportStatus(row[6]),
         )
 
     def list_imports(

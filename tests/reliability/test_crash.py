@@ -13,7 +13,8 @@ import pytest
 
 from nexosis_pandas.exceptions import APIConnectionError, NexosisError
 from nexosis_pandas.job import ImportJob
-from nexosis_pandas.server.worker import BATCH_ROWS, BLOCK_SIZE
+from nexosis_pandas.server.loading import BATCH_ROWS
+from nexosis_pandas.server.sources.s3 import BLOCK_SIZE
 from tests.reliability.faultproxy import FaultProxy
 from tests.reliability.reliability_helpers import (
     BUCKET,

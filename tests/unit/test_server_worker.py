@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from nexosis_pandas.server.pool import ImportWorker
+from nexosis_pandas.server.sources.s3 import Credentials, S3Settings
 from nexosis_pandas.server.store import Store
-from nexosis_pandas.server.worker import Credentials, ImportWorker, S3Settings
 
 IMPORT_ID = "00000001-0000-4000-8000-000000000000"
 

@@ -119,3 +119,31 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"nexosis-pandas {__version__}\n"
+
+
+def test_a_second_server_on_the_same_data_dir_refuses_until_the_first_is_killed(
+    tmp_path: Any,
+) -> None:
+    data_dir = tmp_path / "data"
+    first = _serve(tmp_path, "--data-dir", str(data_dir))
+    try:
+        assert first.stdout is not None
+        assert READY.match(first.stdout.readline().rstrip("\n"))
+        err = _serve_fails(tmp_path, "--port", "0", "--data-dir", str(data_dir))
+        assert err.startswith(
+            f"nexosis-pandas serve: Another reference server (process {first.pid}) is running on "
+            f"the data directory {data_dir}"
+        )
+        assert err.endswith("pass --data-dir another directory, or stop the other server\n")
+        assert err.count("\n") == 1
+        first.kill()  # SIGKILL: no clean-up runs, yet the lock goes with the process
+        first.communicate(timeout=30)
+        second = _serve(tmp_path, "--data-dir", str(data_dir))
+        try:
+            assert second.stdout is not None
+            assert READY.match(second.stdout.readline().rstrip("\n"))
+        finally:
+            second.kill()
+            second.communicate(timeout=30)
+    finally:
+        first.kill() if first.poll() is None else None

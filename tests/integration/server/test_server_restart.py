@@ -94,7 +94,7 @@ def test_workers_run_before_the_first_request(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A POST arriving as soon as the server listens must find the workers ready to take it."""
-    from nexosis_pandas.server.worker import ImportWorker
+    from nexosis_pandas.server.pool import ImportWorker
 
     listening_when_workers_started: list[bool] = []
     start = ImportWorker.start
@@ -108,3 +108,20 @@ def test_workers_run_before_the_first_request(
     with server:
         assert server.running
     assert listening_when_workers_started == [False]
+
+
+def test_one_server_per_data_directory(tmp_path: Any) -> None:
+    from nexosis_pandas.server import DataDirInUseError
+
+    data_dir = tmp_path / "data"
+    with ReferenceServer(data_dir=data_dir, api_keys=["test-api-key"]):
+        second = ReferenceServer(data_dir=data_dir, api_keys=["test-api-key"])
+        with pytest.raises(DataDirInUseError) as refused:
+            second.start()
+        assert not second.running
+        message = str(refused.value)
+        assert f"running on the data directory {data_dir}" in message
+        assert "give this one another data directory" in message
+    # The lock went with the server that held it.
+    with ReferenceServer(data_dir=data_dir, api_keys=["test-api-key"]) as again:
+        assert again.running

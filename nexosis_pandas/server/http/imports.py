@@ -1,0 +1,230 @@
+"""The imports resource: ``POST /imports/s3``, ``GET /imports/{importId}``, ``GET /imports``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from nexosis_pandas._wire import Import, ImportStatus, Link, parse_timestamp
+from nexosis_pandas.server.columns import (
+    ColumnSpec,
+    MetadataError,
+    shown_columns,
+    validate_metadata,
+)
+from nexosis_pandas.server.http.deps import PagingDep, PoolDep, StoreDep, api_base
+from nexosis_pandas.server.http.envelope import (
+    ApiError,
+    NexosisJSONResponse,
+    invalid_metadata,
+    not_found,
+    validation_error,
+)
+from nexosis_pandas.server.sources.s3 import Credentials
+from nexosis_pandas.server.store import IMPORT_SORT_COLUMNS
+
+__all__ = ["MAX_NAME_LENGTH", "ImportS3Request", "LenientModel", "import_wire", "router"]
+
+MAX_NAME_LENGTH = 1000
+"""The longest dataset name: longer ones would make URLs HTTP servers refuse."""
+
+router = APIRouter(tags=["imports"])
+
+
+class LenientModel(BaseModel):
+    """A request body whose property names match case-insensitively and where ``""`` is unset."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        names = {
+            (f.alias or name).lower(): (f.alias or name) for name, f in cls.model_fields.items()
+        }
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            name = names.get(str(key).lower())
+            if name is not None and value is not None and value != "":
+                out[name] = value
+        return out
+
+
+class ImportS3Request(LenientModel):
+    """The body of ``POST /imports/s3``."""
+
+    dataset_name: str = Field(
+        alias="dataSetName",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        examples=["Location-A"],
+        description="The dataset's name; it is part of the dataset's URL, hence the limit",
+    )
+    bucket: str = Field(min_length=1, examples=["nexosis-sample-data"])
+    path: str = Field(min_length=1, examples=["LocationA.csv"])
+    region: str | None = Field(default=None, examples=["us-east-1"])
+    columns: dict[str, Any] | None = Field(
+        default=None,
+        description="Column metadata: name to {dataType, role, imputation, aggregation}",
+    )
+    access_key_id: SecretStr | None = Field(default=None, alias="accessKeyId")
+    secret_access_key: SecretStr | None = Field(default=None, alias="secretAccessKey")
+    content_type: str | None = Field(
+        default=None, alias="contentType", description='"csv" or "json"; else from the extension'
+    )
+
+
+def import_wire(record: Import, request: Request) -> dict[str, Any]:
+    """An import as the API sends it, with its ``self`` and ``data`` links."""
+    base = api_base(request)
+    links = (
+        Link("self", f"{base}/imports/{record.import_id}"),
+        Link("data", f"{base}/data/{record.dataset_name}"),
+    )
+    shown = shown_columns(record.columns)
+    return replace(record, links=links, columns=shown).to_wire()  # type: ignore[arg-type]
+
+
+def _status_header(status: ImportStatus) -> dict[str, str]:
+    value = status.value
+    return {"Nexosis-Import-Status": value[:1].upper() + value[1:]}
+
+
+def import_response(record: Import, request: Request) -> Response:
+    """The import as a response, with its ``Nexosis-Import-Status`` header."""
+    return NexosisJSONResponse(import_wire(record, request), headers=_status_header(record.status))
+
+
+def request_columns(raw: Any) -> dict[str, ColumnSpec]:
+    """The request's column metadata, validated; a ``400 InvalidColumnMetadata`` if wrong."""
+    try:
+        return validate_metadata(raw)
+    except MetadataError as exc:
+        raise invalid_metadata(exc.details) from None
+
+
+def request_content_type(raw: str | None, details: dict[str, list[str]]) -> str | None:
+    """The request's ``contentType``, lower-cased; a reason in ``details`` if it is invalid."""
+    content_type = raw.strip().lower() if raw else None
+    if content_type is not None and content_type not in ("csv", "json"):
+        details["contentType"] = [f"The value {raw!r} is not valid; use csv or json."]
+    return content_type
+
+
+@router.post("/imports/s3", summary="Import a CSV or JSON file from S3")
+def import_from_s3(
+    body: ImportS3Request, request: Request, store: StoreDep, pool: PoolDep
+) -> Response:
+    columns = request_columns(body.columns)
+    details: dict[str, list[str]] = {}
+    content_type = request_content_type(body.content_type, details)
+    if (body.access_key_id is None) != (body.secret_access_key is None):
+        missing = "secretAccessKey" if body.secret_access_key is None else "accessKeyId"
+        details[missing] = [f"The {missing} field is required when the other credential is given."]
+    if details:
+        raise validation_error(details)
+    credentials = (
+        Credentials(
+            body.access_key_id.get_secret_value(), body.secret_access_key.get_secret_value()
+        )
+        if body.access_key_id is not None and body.secret_access_key is not None
+        else None
+    )
+    region = body.region or pool.s3.region or "us-east-1"
+    record = store.create_import(
+        import_id=str(uuid.uuid4()),
+        dataset_name=body.dataset_name,
+        parameters={"bucket": body.bucket, "path": body.path, "region": region},
+        columns=columns,
+        content_type=content_type,
+    )
+    pool.submit(record.import_id, credentials)
+    return import_response(record, request)
+
+
+ImportIdPath = Annotated[str, Path(alias="importId", description="The import's id (a GUID)")]
+
+
+@router.get("/imports/{importId}", summary="One import and its status")
+def get_import(raw: ImportIdPath, request: Request, store: StoreDep) -> Response:
+    try:
+        import_id = str(uuid.UUID(raw))
+    except ValueError:
+        raise validation_error(
+            {"importId": [f"The value '{raw}' is not valid for Guid."]}
+        ) from None
+    record = store.get_import(import_id)
+    if record is None:
+        raise not_found("import", raw)
+    return import_response(record, request)
+
+
+def date_filter(name: str, value: str | None) -> str | None:
+    """A date query parameter in the store's form; a ``400 InvalidDateRange`` if invalid."""
+    if value is None:
+        return None
+    try:
+        stamp = parse_timestamp(value)
+    except (ValueError, TypeError):
+        raise ApiError(
+            400,
+            "The date range is invalid",
+            "InvalidDateRange",
+            {name: [f"The value {value!r} is not a valid ISO-8601 date."]},
+        ) from None
+    return str(stamp.isoformat(timespec="microseconds"))
+
+
+@router.get("/imports", summary="List imports, filtered and paged")
+def list_imports(
+    request: Request,
+    store: StoreDep,
+    paging: PagingDep,
+    dataset_name: Annotated[str | None, Query(alias="dataSetName")] = None,
+    requested_after: Annotated[str | None, Query(alias="requestedAfterDate")] = None,
+    requested_before: Annotated[str | None, Query(alias="requestedBeforeDate")] = None,
+    sort_by: Annotated[
+        str | None,
+        Query(alias="sortBy", description="id, dataSetName, requestedDate, currentStatusDate"),
+    ] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder", description="asc or desc")] = None,
+) -> Response:
+    details: dict[str, list[str]] = {}
+    sort_key = (sort_by or "requestedDate").lower()
+    if sort_key not in IMPORT_SORT_COLUMNS:
+        details["sortBy"] = [
+            f"The value {sort_by!r} is not valid; use id, dataSetName, requestedDate or "
+            "currentStatusDate."
+        ]
+    order = (sort_order or "asc").lower()
+    if order not in ("asc", "desc"):
+        details["sortOrder"] = [f"The value {sort_order!r} is not valid; use asc or desc."]
+    if details:
+        raise validation_error(details)
+    after = date_filter("requestedAfterDate", requested_after)
+    before = date_filter("requestedBeforeDate", requested_before)
+    if after is not None and before is not None and after > before:
+        raise ApiError(
+            400,
+            "The date range is invalid",
+            "InvalidDateRange",
+            {"requestedAfterDate": [f"{requested_after} is later than {requested_before}."]},
+        )
+    items, total = store.list_imports(
+        dataset_name=dataset_name,
+        requested_after=after,
+        requested_before=before,
+        sort_by=sort_key,
+        descending=order == "desc",
+        offset=paging.offset,
+        limit=paging.page_size,
+    )
+    return paging.response(request, [import_wire(item, request) for item in items], total)

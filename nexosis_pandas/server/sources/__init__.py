@@ -1,0 +1,53 @@
+"""Where an import's file comes from: one module per source type, each a :class:`Source`.
+
+::
+
+    s3.py     POST /imports/s3: an object read from S3 through s3fs
+
+The pool looks a source up by the import's ``type`` and calls :meth:`Source.open` with the
+import's parameters; everything after that (parsing, checking, loading, status) is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import IO, Any, Protocol
+
+__all__ = ["Source", "SourceReadError", "is_network_error"]
+
+
+class SourceReadError(Exception):
+    """The file could not be opened; the message names it and says why and what to do."""
+
+
+class Source(Protocol):
+    """A place imports read files from."""
+
+    label: str
+    """What the source is called in messages (``"S3"``)."""
+
+    def open(
+        self, parameters: Mapping[str, str], credentials: Any
+    ) -> AbstractContextManager[IO[bytes]]:
+        """Open the import's file as a seekable binary stream.
+
+        Raises
+        ------
+        SourceReadError
+            The file does not exist, may not be read, or cannot be reached.
+        """
+        ...
+
+    def describe(self, parameters: Mapping[str, str]) -> str:
+        """The file's address for messages (``s3://bucket/path``), without any secret."""
+        ...
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the connection to the source failing part-way (after its retries)."""
+    if isinstance(exc, OSError):
+        return True
+    return type(exc).__module__.startswith(
+        ("aiohttp", "botocore", "aiobotocore", "urllib3", "requests", "azure")
+    )
