@@ -80,6 +80,7 @@ def test_timeout_uses_the_monotonic_deadline() -> None:
     assert t.sleeps[-1] < 2.0
     assert "get_import" in str(info.value) and job.import_id in str(info.value)
     assert reporter.calls[-1] == ("import_end", "ImportTimeoutError")
+    assert isinstance(info.value, TimeoutError)  # except TimeoutError catches it too
 
 
 def test_timeout_zero_checks_without_sleeping() -> None:
