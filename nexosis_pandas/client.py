@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ import requests
 
 from nexosis_pandas import config
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas._options import DateLike, HistoryFilters, check_names
 from nexosis_pandas._wire import (
     SORT_FIELDS,
     Import,
@@ -41,9 +42,6 @@ from nexosis_pandas.job import ImportJob
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
 MAX_PAGE_SIZE = 1000
-
-DateLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64
-"""A date filter: ISO-8601 text, a ``datetime``, a ``date`` or a ``Timestamp``; naive is UTC."""
 
 S3Credentials = Mapping[str, str] | tuple[str, str]
 """S3 credentials: ``(access_key_id, secret_access_key)``, or a mapping with either
@@ -232,30 +230,17 @@ class Client:
         return self._job(self._transport.request_json("GET", url), "GET", url)
 
     def iter_imports(
-        self,
-        *,
-        dataset_name: str | None = None,
-        requested_after: DateLike | None = None,
-        requested_before: DateLike | None = None,
-        sort_by: str | None = None,
-        sort_order: Literal["asc", "desc"] | None = None,
-        page_size: int = MAX_PAGE_SIZE,
+        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Unpack[HistoryFilters]
     ) -> Iterator[ImportJob]:
         """Yield every import matching the filters, fetching one page at a time as needed.
 
         Parameters
         ----------
-        dataset_name
-            Only imports into this dataset (exact name).
-        requested_after, requested_before
-            Only imports requested in this range (inclusive). Text, ``datetime``, ``date`` or
-            ``Timestamp``; a value without a time zone is UTC, a ``date`` is its midnight.
-        sort_by
-            ``"id"``, ``"dataset_name"``, ``"requested_date"`` or ``"current_status_date"``.
-        sort_order
-            ``"asc"`` or ``"desc"``.
         page_size
             Imports per request, 1 to 1000.
+        **filters
+            ``dataset_name``, ``requested_after``, ``requested_before``, ``sort_by``,
+            ``sort_order``: see :class:`~nexosis_pandas._options.HistoryFilters`.
 
         Raises
         ------
@@ -267,14 +252,7 @@ class Client:
         >>> for job in client.iter_imports(dataset_name="sales", page_size=100):  # doctest: +SKIP
         ...     print(job.import_id, job.status)
         """
-        params = _import_query(
-            dataset_name=dataset_name,
-            requested_after=requested_after,
-            requested_before=requested_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            page_size=page_size,
-        )
+        params = _import_query(filters, page_size)
         return self._iter_imports(params, page_size)
 
     def _iter_imports(self, params: dict[str, Any], page_size: int) -> Iterator[ImportJob]:
@@ -285,13 +263,9 @@ class Client:
     def import_history(
         self,
         *,
-        dataset_name: str | None = None,
-        requested_after: DateLike | None = None,
-        requested_before: DateLike | None = None,
-        sort_by: str | None = None,
-        sort_order: Literal["asc", "desc"] | None = None,
         page_size: int = MAX_PAGE_SIZE,
         limit: int | None = None,
+        **filters: Unpack[HistoryFilters],
     ) -> pd.DataFrame:
         """Every import matching the filters as a DataFrame, one row per import.
 
@@ -320,14 +294,7 @@ class Client:
             raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}.")
         if limit is not None and limit < page_size:
             page_size = max(limit, 1)
-        jobs = self.iter_imports(
-            dataset_name=dataset_name,
-            requested_after=requested_after,
-            requested_before=requested_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            page_size=page_size,
-        )
+        jobs = self.iter_imports(page_size=page_size, **filters)
         return history_frame(itertools.islice(jobs, limit))
 
     # -- datasets --------------------------------------------------------------------------
@@ -529,22 +496,17 @@ def _import_id(value: Any) -> str:
     return text
 
 
-def _import_query(
-    *,
-    dataset_name: str | None,
-    requested_after: DateLike | None,
-    requested_before: DateLike | None,
-    sort_by: str | None,
-    sort_order: str | None,
-    page_size: int,
-) -> dict[str, Any]:
+def _import_query(filters: HistoryFilters, page_size: int) -> dict[str, Any]:
     """Check the import-list filters and write them as the wire's query parameters."""
+    check_names(filters, HistoryFilters, "import_history")
+    dataset_name, sort_by = filters.get("dataset_name"), filters.get("sort_by")
+    sort_order = filters.get("sort_order")
     if isinstance(page_size, bool) or not isinstance(page_size, int):
         raise ValueError(f"page_size must be an integer from 1 to 1000, got {page_size!r}.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {page_size}.")
-    after = _utc_timestamp("requested_after", requested_after)
-    before = _utc_timestamp("requested_before", requested_before)
+    after = _utc_timestamp("requested_after", filters.get("requested_after"))
+    before = _utc_timestamp("requested_before", filters.get("requested_before"))
     if after is not None and before is not None and after > before:
         raise ValueError(
             f"requested_after ({after.isoformat()}) is later than requested_before "

@@ -641,6 +641,12 @@ def test_invalid_filters_fail_before_any_request(
     assert adapter.requests == []
 
 
+def test_a_misspelt_filter_is_refused_not_dropped(client: Client, adapter: FakeAdapter) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dataset_nme'"):
+        client.import_history(dataset_nme="sales")  # type: ignore[call-arg]
+    assert adapter.requests == []
+
+
 def test_a_number_is_not_a_date(client: Client, adapter: FakeAdapter) -> None:
     with pytest.raises(TypeError, match="requested_after must be a str, datetime"):
         client.iter_imports(requested_after=20240101)  # type: ignore[arg-type]
