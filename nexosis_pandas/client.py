@@ -74,11 +74,17 @@ class Client:
     session
         A ``requests.Session`` to send through (proxies, certificates, adapters); by default the
         client makes its own and :meth:`close` closes it.
+    transport
+        A ready :class:`~nexosis_pandas._http.HTTPTransport` to send through instead, with its
+        own base URL, key, timeouts, retries and ``sleep``: the seam tests replace. With it,
+        ``api_key``, ``base_url`` and ``session`` are not given.
 
     Raises
     ------
     ConfigurationError
         No api key was given or set, or the base URL is not an http(s) URL.
+    ValueError
+        ``transport`` was given together with ``api_key``, ``base_url`` or ``session``.
 
     Examples
     --------
@@ -97,7 +103,16 @@ class Client:
         timeout: Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         session: requests.Session | None = None,
+        transport: HTTPTransport | None = None,
     ) -> None:
+        if transport is not None:
+            if api_key is not None or base_url is not None or session is not None:
+                raise ValueError(
+                    "Pass either transport= or api_key/base_url/session, not both: the "
+                    "transport carries its own base URL, key and session."
+                )
+            self._transport = transport
+            return
         key = config.api_key(api_key)
         if not key:
             raise ConfigurationError(

@@ -25,6 +25,7 @@ from nexosis_pandas import (
     NotFoundError,
     Role,
 )
+from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas.config import DEFAULT_BASE_URL, using_defaults
 from nexosis_pandas.history import HISTORY_DTYPES
 from nexosis_pandas.server.columns import fits
@@ -60,9 +61,8 @@ def adapter() -> FakeAdapter:
 
 @pytest.fixture
 def client(adapter: FakeAdapter) -> Client:
-    c = Client(API_KEY, BASE_URL, session=fake_session(adapter))
-    c.transport.sleep = lambda seconds: None
-    return c
+    no_sleep = HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter), sleep=lambda s: None)
+    return Client(transport=no_sleep)
 
 
 # -- construction -------------------------------------------------------------------------
@@ -71,6 +71,13 @@ def client(adapter: FakeAdapter) -> Client:
 def test_client_is_exported() -> None:
     assert nexosis_pandas.Client is Client
     assert "Client" in nexosis_pandas.__all__
+
+
+def test_a_transport_carries_its_own_settings(adapter: FakeAdapter) -> None:
+    transport = HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter))
+    assert Client(transport=transport).transport is transport
+    with pytest.raises(ValueError, match="either transport= or api_key"):
+        Client(API_KEY, transport=transport)
 
 
 def test_missing_key_says_how_to_set_it() -> None:
@@ -911,9 +918,11 @@ def test_a_failed_suggestion_leaves_the_not_found_error(
     client: Client, adapter: FakeAdapter
 ) -> None:
     adapter.answer((404, {"message": "Item not found"}), (500, {"message": "broken"}))
-    client.transport.max_retries = 0
+    once = Client(
+        transport=HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter), max_retries=0)
+    )
     with pytest.raises(NotFoundError, match="Item not found"):
-        client.read_dataset("sale")
+        once.read_dataset("sale")
 
 
 def test_list_datasets(client: Client, adapter: FakeAdapter) -> None:
