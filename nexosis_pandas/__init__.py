@@ -3,13 +3,14 @@
 Importing the package registers the ``df.nexosis`` accessor.
 """
 
-from nexosis_pandas import accessor as _accessor  # noqa: F401 - registers df.nexosis
+from nexosis_pandas import _accessor  # noqa: F401 - registers df.nexosis
+from nexosis_pandas._api import get_import, import_dataframe, import_history, infer_column_metadata
+from nexosis_pandas._client import Client
+from nexosis_pandas._job import ImportJob
 from nexosis_pandas._storage.pipeline import upload_dataframe
 from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
-from nexosis_pandas.api import get_import, import_dataframe, import_history, infer_column_metadata
-from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
     APIConnectionError,
     APIError,
@@ -25,7 +26,6 @@ from nexosis_pandas.exceptions import (
     ServerError,
     UploadError,
 )
-from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressReporter
 from nexosis_pandas.sandbox import Sandbox, sandbox
 

@@ -1,4 +1,4 @@
-"""``df.nexosis``: the DataFrame's face onto :mod:`nexosis_pandas.api`.
+"""``df.nexosis``: the DataFrame's face onto :mod:`nexosis_pandas._api`.
 
 Registered when ``nexosis_pandas`` is imported. Each method is one call into the api module;
 the accessor keeps nothing but the frame, so two calls never share state.
@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
-from nexosis_pandas import api
+from nexosis_pandas import _api as api
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._options import ImportOptions, Roles
 
 if TYPE_CHECKING:
+    from nexosis_pandas._job import ImportJob
     from nexosis_pandas._storage.upload import S3Object
     from nexosis_pandas._wire import ColumnMetadata
-    from nexosis_pandas.job import ImportJob
 
 __all__ = ["NexosisAccessor"]
 

@@ -21,7 +21,10 @@ import pandas as pd
 import requests
 
 from nexosis_pandas import config
+from nexosis_pandas._frames import dataset_frame
+from nexosis_pandas._history import history_frame
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas._job import ImportJob
 from nexosis_pandas._options import DateLike, HistoryFilters, check_names
 from nexosis_pandas._wire import (
     SORT_FIELDS,
@@ -35,9 +38,6 @@ from nexosis_pandas._wire import (
     parse_timestamp,
 )
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
-from nexosis_pandas.frames import dataset_frame
-from nexosis_pandas.history import history_frame
-from nexosis_pandas.job import ImportJob
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -320,7 +320,7 @@ class Client:
         Column dtypes follow the dataset's column metadata: ``numeric`` and ``numericMeasure``
         become numbers, ``logical`` the nullable ``boolean``, ``date`` UTC timestamps;
         ``string`` and ``text`` stay text. Columns without metadata become numbers when every
-        value is one (see :func:`~nexosis_pandas.frames.dataset_frame`).
+        value is one (see :func:`~nexosis_pandas._frames.dataset_frame`).
 
         Raises
         ------

@@ -1,6 +1,6 @@
 """The transport: one ``requests.Session``, the base URL, auth, timeouts, retries, JSON, errors.
 
-It knows nothing of pandas or of the API's resources: :class:`~nexosis_pandas.client.Client`
+It knows nothing of pandas or of the API's resources: :class:`~nexosis_pandas._client.Client`
 builds paths and bodies, this module sends them and turns every failure into a
 :class:`~nexosis_pandas.exceptions.NexosisError`.
 

@@ -4,7 +4,7 @@ Each is a ``TypedDict`` that the functions passing the options on take as
 ``**options: Unpack[...]``, so a parameter is named, typed and described in one place and a
 type checker sees every call that forwards it. The function that acts on them
 (:func:`nexosis_pandas.import_dataframe`, :meth:`Client.import_history
-<nexosis_pandas.client.Client.import_history>`) gives the defaults.
+<nexosis_pandas._client.Client.import_history>`) gives the defaults.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from nexosis_pandas.client import Client
+    from nexosis_pandas._client import Client
     from nexosis_pandas.progress import ProgressArg
 
 __all__ = ["DateLike", "HistoryFilters", "ImportOptions", "Roles", "check_names"]

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
+    from nexosis_pandas._job import ImportJob
 
 __all__ = [
     "APIConnectionError",

@@ -15,8 +15,8 @@ from nexosis_pandas import config
 from nexosis_pandas.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from nexosis_pandas.client import Client
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._client import Client
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
 __all__ = ["Sandbox", "sandbox"]
@@ -68,14 +68,14 @@ class Sandbox:
         if self._server is not None:
             return self
         try:
-            from nexosis_pandas.local_s3 import LocalS3
+            from nexosis_pandas._local_s3 import LocalS3
             from nexosis_pandas.server import ReferenceServer
         except ImportError as exc:
             raise ConfigurationError(
                 "The sandbox needs the 'local' extra (moto's S3 server, FastAPI, uvicorn): "
                 f"pip install 'nexosis-pandas[local]' (missing: {exc.name})"
             ) from exc
-        from nexosis_pandas.client import Client
+        from nexosis_pandas._client import Client
 
         if self._given_dir is None:
             self._temp_dir = tempfile.mkdtemp(prefix="nexosis-sandbox-")

@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture(scope="session")
 def local_s3() -> Iterator[Any]:
     """moto's S3 server for the whole session (reset by ``s3``)."""
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._local_s3 import LocalS3
 
     with LocalS3() as server:
         yield server

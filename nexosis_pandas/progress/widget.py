@@ -23,8 +23,8 @@ from nexosis_pandas._html import (
 from nexosis_pandas.progress.base import Journey, Outcome, ProgressReporter, resume_hint
 
 if TYPE_CHECKING:
+    from nexosis_pandas._job import ImportJob
     from nexosis_pandas._storage.upload import S3Object
-    from nexosis_pandas.job import ImportJob
 
 __all__ = ["WidgetReporter"]
 

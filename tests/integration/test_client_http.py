@@ -22,8 +22,8 @@ from nexosis_pandas import (
     ImportStatus,
     NotFoundError,
 )
+from nexosis_pandas._history import HISTORY_DTYPES
 from nexosis_pandas._http import HTTPTransport
-from nexosis_pandas.history import HISTORY_DTYPES
 
 BUCKET = "test-bucket"
 

@@ -9,7 +9,7 @@ import pytest
 
 import nexosis_pandas as nxp
 from nexosis_pandas import cli, config
-from nexosis_pandas.demo import run_demo, sample_sales
+from nexosis_pandas._demo import run_demo, sample_sales
 
 
 def test_the_sandbox_is_the_default_while_it_runs() -> None:

@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
+from nexosis_pandas._client import Client
 from nexosis_pandas._http import HTTPTransport
-from nexosis_pandas.client import Client
 
 BUCKET = "test-bucket"
 READY = re.compile(r"listening on (http://127\.0\.0\.1:(\d+)/v1)")

@@ -25,9 +25,9 @@ from nexosis_pandas import (
     NotFoundError,
     Role,
 )
+from nexosis_pandas._history import HISTORY_DTYPES
 from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas.config import DEFAULT_BASE_URL, using_defaults
-from nexosis_pandas.history import HISTORY_DTYPES
 from nexosis_pandas.server.columns import fits
 from tests.unit.fake_http import (
     API_KEY,

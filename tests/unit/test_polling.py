@@ -4,9 +4,9 @@ from itertools import islice, pairwise
 
 import pytest
 
+from nexosis_pandas._polling import poll_intervals, wait_for_import
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import APIConnectionError, ImportFailedError, ImportTimeoutError
-from nexosis_pandas.polling import poll_intervals, wait_for_import
 from tests.unit.fake_jobs import FakeTime, RecordingReporter, job_with, record
 
 
