@@ -1,22 +1,22 @@
 """``Client``: the Nexosis Imports API in Python terms.
 
 It checks arguments, builds paths and the wire's shapes (:mod:`nexosis_pandas._wire` writes
-and reads them), pages through lists, and returns jobs and frames; sending, retrying and
-error translation are the transport's (:mod:`nexosis_pandas._http`).
+and reads them), pages through lists (:mod:`nexosis_pandas._paging`), and returns jobs and
+frames; sending, retrying and error translation are the transport's
+(:mod:`nexosis_pandas._http`). A little over 400 lines, most of them the numpydoc of the
+public methods: one resource per method, nothing else to split off.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal, Unpack
 
-import numpy as np
 import pandas as pd
 import requests
 
@@ -25,35 +25,26 @@ from nexosis_pandas._frames import dataset_frame
 from nexosis_pandas._history import history_frame
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import DateLike, HistoryFilters, check_names
+from nexosis_pandas._options import (
+    MAX_PAGE_SIZE,
+    DateLike,
+    HistoryFilters,
+    S3Credentials,
+    history_query,
+    required_text,
+    s3_credentials,
+)
+from nexosis_pandas._paging import pages
 from nexosis_pandas._wire import (
     SORT_FIELDS,
     Import,
-    ImportQuery,
-    Page,
     S3ImportRequest,
     column_metadata_to_wire,
     lookup,
-    page_query,
-    parse_timestamp,
 )
 from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
-
-MAX_PAGE_SIZE = 1000
-
-S3Credentials = Mapping[str, str] | tuple[str, str]
-"""S3 credentials: ``(access_key_id, secret_access_key)``, or a mapping with either
-``access_key_id``/``secret_access_key``, ``key``/``secret`` (s3fs's storage options) or
-``aws_access_key_id``/``aws_secret_access_key``."""
-
-_CREDENTIAL_KEYS = (
-    ("access_key_id", "secret_access_key"),
-    ("accessKeyId", "secretAccessKey"),
-    ("key", "secret"),
-    ("aws_access_key_id", "aws_secret_access_key"),
-)
 
 
 class Client:
@@ -214,13 +205,13 @@ class Client:
                 "to let the server go by the file extension."
             )
         request = S3ImportRequest(
-            dataset_name=_required_text("dataset_name", dataset_name),
-            bucket=_required_text("bucket", bucket),
-            path=_required_text("path", path),
-            region=_required_text("region", region),
+            dataset_name=required_text("dataset_name", dataset_name),
+            bucket=required_text("bucket", bucket),
+            path=required_text("path", path),
+            region=required_text("region", region),
             columns=None if columns is None else column_metadata_to_wire(columns),
             content_type=None if content_type is None else str(content_type).lower(),
-            credentials=None if credentials is None else _credentials(credentials),
+            credentials=None if credentials is None else s3_credentials(credentials),
         )
         url = self._transport.url("imports", "s3")
         wire = self._transport.request_json("POST", url, json_body=request.to_wire())
@@ -267,12 +258,12 @@ class Client:
         >>> for job in client.iter_imports(dataset_name="sales", page_size=100):  # doctest: +SKIP
         ...     print(job.import_id, job.status)
         """
-        params = _import_query(filters, page_size)
+        params = history_query(filters, page_size)
         return self._iter_imports(params, page_size)
 
     def _iter_imports(self, params: dict[str, Any], page_size: int) -> Iterator[ImportJob]:
         url = self._transport.url("imports")
-        for wire in self._paged(url, params, page_size, key=_import_key):
+        for wire in pages(self._transport, url, params, page_size, key=_import_key):
             yield self._job(wire, "GET", url)
 
     def import_history(
@@ -331,10 +322,11 @@ class Client:
         --------
         >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
         """
-        url = self._transport.url("data", _required_text("dataset_name", dataset_name))
+        url = self._transport.url("data", required_text("dataset_name", dataset_name))
         columns: dict[str, Any] = {}
         rows: list[Mapping[str, Any]] = []
-        pages = self._paged(
+        rows_of_pages = pages(
+            self._transport,
             url,
             {},
             MAX_PAGE_SIZE,
@@ -342,7 +334,7 @@ class Client:
             on_page=lambda page: columns.update(page.columns or {}),
         )
         try:
-            for row in pages:
+            for row in rows_of_pages:
                 if isinstance(row, Mapping):
                     rows.append(row)
         except NotFoundError as exc:
@@ -362,7 +354,9 @@ class Client:
         True
         """
         names = []
-        for item in self._paged(self._transport.url("data"), {}, MAX_PAGE_SIZE, key=_dataset_key):
+        for item in pages(
+            self._transport, self._transport.url("data"), {}, MAX_PAGE_SIZE, key=_dataset_key
+        ):
             name = _dataset_key(item)
             if name is not None:
                 names.append(str(name))
@@ -396,7 +390,7 @@ class Client:
         --------
         >>> client.delete_dataset("scratch", missing_ok=True)  # doctest: +SKIP
         """
-        url = self._transport.url("data", _required_text("dataset_name", dataset_name))
+        url = self._transport.url("data", required_text("dataset_name", dataset_name))
         try:
             self._transport.request("DELETE", url)
         except NotFoundError:
@@ -420,56 +414,6 @@ class Client:
             )
         return ImportJob(Import.from_wire(wire), self)
 
-    def _paged(
-        self,
-        url: str,
-        params: Mapping[str, Any],
-        page_size: int,
-        *,
-        key: Callable[[Any], Hashable | None] | None,
-        on_page: Callable[[Page], None] | None = None,
-    ) -> Iterator[Any]:
-        """Yield the items of every page of a list, requesting pages as they are needed.
-
-        The end is the last page by ``totalPages``; else, when the server sends ``links``, a
-        page without a ``next`` link; else (the original API sent only ``items``) a page shorter
-        than ``page_size``. A server that ignores ``page`` and repeats a page ends the loop:
-        an echoed ``pageNumber`` other than the one asked for, a page of items all seen before
-        (by ``key``), or, without a key, a page equal to the one before.
-        """
-        seen: set[Hashable] = set()
-        previous: list[Any] | None = None
-        for page in itertools.count():
-            body = self._transport.request_json(
-                "GET", url, params={**params, **page_query(page, page_size)}
-            )
-            parsed = Page.from_wire(body)
-            if parsed is None:
-                return
-            if on_page is not None:
-                on_page(parsed)
-            items, number = parsed.items, parsed.page_number
-            if not items:
-                return
-            if number is not None and number != page:
-                return
-            if key is not None:
-                keys = [key(item) for item in items]
-                fresh = [
-                    item for item, k in zip(items, keys, strict=True) if k is None or k not in seen
-                ]
-                if not fresh:
-                    return
-                seen.update(k for k in keys if k is not None)
-                yield from fresh
-            else:
-                if number is None and items == previous:
-                    return
-                previous = items
-                yield from items
-            if not parsed.has_next(page, page_size):
-                return
-
 
 def _describe_json(value: Any) -> str:
     """A JSON value as an error message names it: its kind and the start of its text."""
@@ -492,14 +436,8 @@ def _dataset_key(item: Any) -> Hashable | None:
     return str(value) if value else None
 
 
-def _required_text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
-    return value
-
-
 def _import_id(value: Any) -> str:
-    text = _required_text("import_id", value)
+    text = required_text("import_id", value)
     try:
         uuid.UUID(text)
     except ValueError:
@@ -509,75 +447,3 @@ def _import_id(value: Any) -> str:
             f"import_history(dataset_name={text!r})"
         ) from None
     return text
-
-
-def _import_query(filters: HistoryFilters, page_size: int) -> dict[str, Any]:
-    """Check the import-list filters and write them as the wire's query parameters."""
-    check_names(filters, HistoryFilters, "import_history")
-    dataset_name, sort_by = filters.get("dataset_name"), filters.get("sort_by")
-    sort_order = filters.get("sort_order")
-    if isinstance(page_size, bool) or not isinstance(page_size, int):
-        raise ValueError(f"page_size must be an integer from 1 to 1000, got {page_size!r}.")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {page_size}.")
-    after = _utc_timestamp("requested_after", filters.get("requested_after"))
-    before = _utc_timestamp("requested_before", filters.get("requested_before"))
-    if after is not None and before is not None and after > before:
-        raise ValueError(
-            f"requested_after ({after.isoformat()}) is later than requested_before "
-            f"({before.isoformat()}), so no import could match; swap them or widen the range."
-        )
-    order = None if sort_order is None else str(sort_order).lower()
-    if order is not None and order not in ("asc", "desc"):
-        raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
-    return ImportQuery(
-        dataset_name=None if dataset_name is None else _required_text("dataset_name", dataset_name),
-        requested_after=after,
-        requested_before=before,
-        sort_by=None if sort_by is None else _sort_field(sort_by),
-        sort_order=order,
-    ).to_wire()
-
-
-def _sort_field(sort_by: str) -> str:
-    wanted = str(sort_by).lower()
-    for python_name, wire_name in SORT_FIELDS.items():
-        if wanted in (python_name, wire_name.lower()):
-            return python_name
-    options = ", ".join(repr(name) for name in SORT_FIELDS)
-    raise ValueError(f"sort_by must be one of {options}, got {sort_by!r}.")
-
-
-def _utc_timestamp(name: str, value: DateLike | None) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    if not isinstance(value, str | dt.date | np.datetime64):
-        raise TypeError(
-            f"{name} must be a str, datetime, date or pandas.Timestamp, "
-            f"got {type(value).__name__} {value!r}."
-        )
-    hint = (
-        f"{name}={value!r} is not a date; pass ISO-8601 text such as '2024-01-31' or "
-        "'2024-01-31T12:00:00+00:00', a datetime, a date or a pandas.Timestamp."
-    )
-    try:
-        return parse_timestamp(value)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(hint) from exc
-
-
-def _credentials(credentials: S3Credentials) -> tuple[str, str]:
-    if isinstance(credentials, tuple):
-        if len(credentials) == 2 and all(isinstance(c, str) and c for c in credentials):
-            return credentials[0], credentials[1]
-    elif isinstance(credentials, Mapping):
-        for key_name, secret_name in _CREDENTIAL_KEYS:
-            key, secret = credentials.get(key_name), credentials.get(secret_name)
-            if isinstance(key, str) and key and isinstance(secret, str) and secret:
-                return key, secret
-    # The message names the accepted shapes but never echoes the values: they are secrets.
-    raise ValueError(
-        "credentials must be (access_key_id, secret_access_key) or a mapping with "
-        "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
-        f"got a {type(credentials).__name__} that is neither."
-    )
