@@ -340,12 +340,8 @@ def infer_column_metadata(
 
     Examples
     --------
-    >>> df = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=3),
-    ...                    "store": ["a", "b", "a"], "units": [3, 5, 2]})
-    >>> infer_column_metadata(df, target="units", timestamp="day")  # doctest: +NORMALIZE_WHITESPACE
-    {'day': {'dataType': 'date', 'role': 'timestamp'},
-     'store': {'dataType': 'string'},
-     'units': {'dataType': 'numeric', 'role': 'target'}}
+    >>> infer_column_metadata(pd.DataFrame({"id": ["a", "b"], "units": [1.5, 2.0]}), key="id")
+    {'id': {'dataType': 'string', 'role': 'key'}, 'units': {'dataType': 'numeric'}}
     """
     validate_column_names(df, index=False)
     roles: dict[str, Role] = {}
