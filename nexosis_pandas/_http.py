@@ -17,6 +17,9 @@ Redirects
 ---------
 None is followed, for any method: ``requests`` would send the ``api-key`` header on to whatever
 host a redirect names. A 3xx answer raises an ``APIError`` saying the base URL is probably wrong.
+
+Longer than 400 lines because the request loop and the errors it raises belong together: each
+message says what only the loop knows (how many attempts, whether a ``POST`` may have left).
 """
 
 from __future__ import annotations
