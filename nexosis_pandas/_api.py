@@ -60,9 +60,11 @@ def default_client(client: Client | None = None) -> Client:
     """
     if client is not None:
         return client
-    configured = config.get_defaults().client
-    if configured is not None:
-        return configured
+    defaults = config.get_defaults()
+    if defaults.client is not None:
+        return defaults.client
+    if defaults.stopped and not config.api_key():
+        raise ConfigurationError(defaults.stopped)
     from nexosis_pandas._client import Client
 
     settings = (config.api_key(), config.base_url())

@@ -6,7 +6,9 @@ dispatches to the handler it sets.
 Examples
 --------
 ``nexosis-pandas serve --port 8111`` runs the reference server until Ctrl+C;
-``nexosis-pandas demo`` runs the embedded demo; ``nexosis-pandas --version`` prints the version.
+``nexosis-pandas demo`` runs the embedded demo; ``nexosis-pandas sandbox stop`` stops the
+background sandbox that ``nexosis_pandas.sandbox()`` started (``--delete`` also deletes what it
+kept); ``nexosis-pandas --version`` prints the version.
 """
 
 from __future__ import annotations
@@ -140,9 +142,72 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="start, stop or look at the background sandbox of nexosis_pandas.sandbox()",
+        description="The sandbox that nexosis_pandas.sandbox() runs in the background, kept in "
+        "NEXOSIS_SANDBOX_DIR or a per-user directory.",
+    )
+    parser.add_argument(
+        "action",
+        choices=["status", "start", "stop", "run"],
+        help="status: is it running; start: in the background; stop: stop it; "
+        "run: in the foreground until Ctrl+C",
+    )
+    parser.add_argument(
+        "--dir", help="the sandbox's directory (NEXOSIS_SANDBOX_DIR, else per user)"
+    )
+    parser.add_argument(
+        "--delete", action="store_true", help="with stop: also delete everything it kept"
+    )
+    parser.set_defaults(handler=_sandbox)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nexosis_pandas.exceptions import NexosisError
+    from nexosis_pandas.sandbox import _read_state, run_sandbox, sandbox, sandbox_dir, stop_sandbox
+
+    home = sandbox_dir() if args.dir is None else Path(args.dir)
+    if args.action == "run":
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, request_stop)
+        return run_sandbox(home, stop=stop)
+    if args.action == "stop":
+        stopped = stop_sandbox(home, delete=args.delete)
+        print(
+            f"sandbox in {home}: "
+            + ("stopped" if stopped else "was not running")
+            + (", its data deleted" if args.delete else "")
+        )
+        return 0
+    if args.action == "start":
+        try:
+            sb = sandbox(data_dir=home)
+        except NexosisError as exc:
+            print(f"nexosis-pandas sandbox: {exc}", file=sys.stderr)
+            return 1
+        print(f"sandbox in {home}: running at {sb.api_url}")
+        return 0
+    state = _read_state(home)
+    if state is None:
+        print(f"sandbox in {home}: not running")
+        return 3
+    print(f"sandbox in {home}: running at {state['api_url']} (pid {state['pid']})")
+    return 0
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_serve,
     _add_demo,
+    _add_sandbox,
 ]
 """Functions that each add one subcommand; append to add another."""
 

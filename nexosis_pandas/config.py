@@ -42,7 +42,8 @@ DEFAULT_BASE_URL = "https://ml.nexosis.com/v1"
 class Defaults:
     """Process-wide defaults that take precedence over the environment.
 
-    ``client`` is the client the helper functions use when none is passed.
+    ``client`` is the client the helper functions use when none is passed; ``stopped`` says
+    why there is none (e.g. the sandbox was stopped), in place of "no api key".
     """
 
     client: Client | None = None
@@ -50,6 +51,7 @@ class Defaults:
     base_url: str | None = None
     s3_prefix: str | None = None
     storage_options: Mapping[str, Any] | None = field(default=None, repr=False)
+    stopped: str | None = None
 
 
 _defaults = Defaults()

@@ -1,11 +1,36 @@
-"""The embedded sandbox: a local S3 and the reference server, made the defaults until stopped."""
+"""The sandbox: a local S3 and the reference server, made the defaults until stopped.
+
+:func:`sandbox` runs them in a background process of their own that outlives the kernel, with
+everything kept in a per-user directory (see :func:`sandbox_dir`)::
+
+    <dir>/state.json    how to reach the running sandbox (written while it runs; 0600: api key)
+    <dir>/lock          held by the running sandbox process for as long as it lives
+    <dir>/server/       the reference server's store: imports, history, datasets
+    <dir>/s3/           the local S3's objects, <bucket>/<key>, saved every few seconds
+    <dir>/sandbox.log   the process's output
+
+A new kernel's ``sandbox()`` finds the process again through ``state.json`` and the lock. A
+process that was killed leaves ``state.json`` behind but not the lock: the next ``sandbox()``
+starts a new process on the same directory, which loads the saved objects and finishes the
+imports the old one left running. :class:`Sandbox` alone runs both servers in this process
+instead (scripts, tests), in a temporary directory unless told otherwise.
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import json
+import os
 import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -19,9 +44,38 @@ if TYPE_CHECKING:
     from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
-__all__ = ["Sandbox", "sandbox"]
+__all__ = ["Sandbox", "run_sandbox", "sandbox", "sandbox_dir", "stop_sandbox"]
+
+DEFAULT_BUCKET = "nexosis-sandbox"
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+SAVE_INTERVAL = 2.0
+"""Seconds between two saves of the local S3's objects by a background sandbox."""
 
 _running: list[Sandbox] = []
+_children: list[subprocess.Popen[bytes]] = []  # kept so that their exit is reaped
+
+
+def sandbox_dir() -> Path:
+    """Where :func:`sandbox` keeps its state: ``NEXOSIS_SANDBOX_DIR``, else a per-user directory.
+
+    The per-user directory is ``$XDG_DATA_HOME/nexosis-pandas/sandbox`` (by default
+    ``~/.local/share/nexosis-pandas/sandbox``); ``%LOCALAPPDATA%\\nexosis-pandas\\sandbox`` on
+    Windows.
+
+    Examples
+    --------
+    >>> sandbox_dir()  # doctest: +SKIP
+    PosixPath('/home/me/.local/share/nexosis-pandas/sandbox')
+    """
+    explicit = os.environ.get("NEXOSIS_SANDBOX_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    if sys.platform == "win32":  # pragma: no cover - not run on CI
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "nexosis-pandas" / "sandbox"
 
 
 class Sandbox:
@@ -31,41 +85,53 @@ class Sandbox:
     the reference server and uploads go to ``s3://<bucket>/nexosis/`` on the local S3. Nothing
     leaves the machine and no account is needed. Needs the ``local`` extra.
 
+    ``Sandbox()`` runs both servers in this process, until :meth:`stop` or the end of the
+    process; :func:`sandbox` returns one that runs in a background process and survives a
+    kernel restart.
+
     Parameters
     ----------
     data_dir
         Where the server keeps its store; a temporary directory (deleted on stop) when ``None``.
     bucket
         The bucket created on the local S3.
+    s3_dir
+        Where the local S3's objects are kept between runs: loaded on start, saved on
+        :meth:`save_objects` and on stop. ``None``: they live in memory only.
 
     Examples
     --------
     >>> import nexosis_pandas as nxp
-    >>> with nxp.sandbox() as sb:  # doctest: +SKIP
+    >>> with nxp.Sandbox() as sb:  # doctest: +SKIP
     ...     job = df.nexosis.to_dataset("sales")
     ...     nxp.import_history()
-
-    In a notebook, keep it running across cells and stop it at the end:
-
-    >>> sb = nxp.sandbox()  # doctest: +SKIP
-    >>> sb.stop()  # doctest: +SKIP
     """
 
     def __init__(
-        self, *, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox"
+        self,
+        *,
+        data_dir: str | Path | None = None,
+        bucket: str = DEFAULT_BUCKET,
+        s3_dir: str | Path | None = None,
     ) -> None:
         self.bucket = bucket
         self._given_dir = Path(data_dir) if data_dir is not None else None
+        self._s3_dir = Path(s3_dir) if s3_dir is not None else None
         self._temp_dir: str | None = None
         self._api_key = secrets.token_urlsafe(24)
         self._s3: LocalS3 | None = None
         self._server: ReferenceServer | None = None
+        self._api_url: str | None = None
+        self._s3_endpoint_url: str | None = None
+        self._home: Path | None = None  # set when this is a handle on a background sandbox
         self._client: Client | None = None
         self._previous: config.Defaults | None = None
 
+    # -- in this process ----------------------------------------------------------------------
+
     def start(self) -> Sandbox:
         """Start the local S3 and the reference server; make them the defaults."""
-        if self._server is not None:
+        if self.running:
             return self
         try:
             from nexosis_pandas._local_s3 import LocalS3
@@ -75,13 +141,14 @@ class Sandbox:
                 "The sandbox needs the 'local' extra (moto's S3 server, FastAPI, uvicorn): "
                 f"pip install 'nexosis-pandas[local]' (missing: {exc.name})"
             ) from exc
-        from nexosis_pandas._client import Client
 
         if self._given_dir is None:
             self._temp_dir = tempfile.mkdtemp(prefix="nexosis-sandbox-")
         data_dir = self._given_dir or Path(self._temp_dir or ".")
         try:
             self._s3 = LocalS3().start()
+            if self._s3_dir is not None:  # before the server: the imports it resumes read them
+                self._s3.load(self._s3_dir)
             self._s3.create_bucket(self.bucket)
             self._server = ReferenceServer(
                 data_dir=data_dir,
@@ -89,67 +156,116 @@ class Sandbox:
                 s3_endpoint_url=self._s3.endpoint_url,
                 s3_storage_options=self._s3.storage_options,
             ).start()
-            self._client = Client(api_key=self._api_key, base_url=self._server.url)
+            self._api_url = self._server.url
+            self._s3_endpoint_url = self._s3.endpoint_url
         except BaseException:
             self.stop()
             raise
-        self._previous = config.set_defaults(
-            replace(
-                config.get_defaults(),
-                client=self._client,
-                api_key=self._api_key,
-                base_url=self._server.url,
-                s3_prefix=self.s3_prefix,
-                storage_options=self._s3.storage_options,
-            )
-        )
-        _running.append(self)
+        self._make_default()
         atexit.register(self.stop)
         return self
 
-    def stop(self) -> None:
-        """Stop both servers, restore the previous defaults, delete a temporary data directory.
+    def save_objects(self) -> None:
+        """Save the local S3's objects to ``s3_dir`` (only what changed since the last save)."""
+        if self._s3 is not None and self._s3_dir is not None:
+            self._s3.save(self._s3_dir)
 
+    def stop(self) -> None:
+        """Stop the sandbox and restore the previous defaults.
+
+        A sandbox in this process stops both servers (saving the objects to ``s3_dir`` when
+        given) and deletes a temporary data directory. A background sandbox's process is
+        stopped; its directory is kept, so the next :func:`sandbox` brings everything back.
+        Calls that needed the sandbox then say that it was stopped and how to start it again.
         The defaults are restored only while they are still this sandbox's: a sandbox started
         later, or defaults set since, stay in force.
         """
         atexit.unregister(self.stop)
-        if self._previous is not None:
-            if self._client is not None and config.get_defaults().client is self._client:
-                config.set_defaults(self._previous)
-            for later in _running:  # a sandbox started after this one restores what this did
-                if later._previous is not None and later._previous.client is self._client:
-                    later._previous = self._previous
-            self._previous = None
-        if self in _running:
-            _running.remove(self)
+        background = self._home is not None
+        if self._home is not None:
+            home, self._home = self._home, None
+            for other in [s for s in reversed(_running) if s._home == home]:
+                other._home = None  # other buckets on the same sandbox: stopped with it
+                other._forget_default(background=True)
+                other._api_url = other._s3_endpoint_url = None
+            stop_sandbox(home)
+        self._forget_default(background=background)
         if self._server is not None:
             self._server.stop()
             self._server = None
         if self._s3 is not None:
+            with contextlib.suppress(Exception):  # the servers stop even if saving fails
+                self.save_objects()
             self._s3.stop()
             self._s3 = None
         if self._client is not None:
             self._client.close()
             self._client = None
+        self._api_url = self._s3_endpoint_url = None
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
 
+    # -- the defaults -------------------------------------------------------------------------
+
+    def _make_default(self) -> None:
+        from nexosis_pandas._client import Client
+
+        assert self._api_url is not None
+        self._client = Client(api_key=self._api_key, base_url=self._api_url)
+        self._previous = config.set_defaults(
+            replace(
+                config.get_defaults(),
+                client=self._client,
+                api_key=self._api_key,
+                base_url=self._api_url,
+                s3_prefix=self.s3_prefix,
+                storage_options=self.storage_options,
+                stopped=None,
+            )
+        )
+        _running.append(self)
+
+    def _forget_default(self, *, background: bool) -> None:
+        if self._previous is not None:
+            previous = self._previous
+            if previous.client is None and previous.api_key is None:
+                restart = "nexosis_pandas.sandbox()" if background else "Sandbox().start()"
+                kept = " (its imports and datasets are kept)" if background else ""
+                previous = replace(
+                    previous,
+                    stopped=f"The sandbox was stopped. Start it again with {restart}{kept}, "
+                    "or set NEXOSIS_API_KEY to use a Nexosis server.",
+                )
+            if self._client is not None and config.get_defaults().client is self._client:
+                config.set_defaults(previous)
+            for later in _running:  # a sandbox started after this one restores what this did
+                if later._previous is not None and later._previous.client is self._client:
+                    later._previous = previous
+            self._previous = None
+        if self in _running:
+            _running.remove(self)
+
+    # -- what it offers -----------------------------------------------------------------------
+
     @property
     def running(self) -> bool:
-        """Whether the sandbox is running."""
+        """Whether the sandbox is running (for a background one: whether its process lives)."""
+        if self._home is not None:
+            return _read_state(self._home) is not None
         return self._server is not None
 
-    def _need(self) -> tuple[LocalS3, ReferenceServer, Client]:
-        if self._s3 is None or self._server is None or self._client is None:
-            raise ConfigurationError("The sandbox is stopped; start it with sandbox().")
-        return self._s3, self._server, self._client
+    def _need(self) -> tuple[str, str, Client]:
+        if self._api_url is None or self._s3_endpoint_url is None or self._client is None:
+            raise ConfigurationError(
+                "The sandbox was stopped. Start it again with nexosis_pandas.sandbox()."
+            )
+        return self._api_url, self._s3_endpoint_url, self._client
 
     @property
     def api_url(self) -> str:
         """The reference server's base URL (``http://127.0.0.1:<port>/v1``)."""
-        return self._need()[1].url
+        return self._need()[0]
 
     @property
     def api_key(self) -> str:
@@ -159,12 +275,14 @@ class Sandbox:
     @property
     def s3_endpoint_url(self) -> str:
         """The local S3's endpoint URL."""
-        return self._need()[0].endpoint_url
+        return self._need()[1]
 
     @property
     def storage_options(self) -> dict[str, Any]:
         """Options that reach the local S3 from s3fs or pandas (``storage_options=``)."""
-        return self._need()[0].storage_options
+        from nexosis_pandas._local_s3 import storage_options
+
+        return storage_options(self._need()[1])
 
     @property
     def s3_prefix(self) -> str:
@@ -175,6 +293,11 @@ class Sandbox:
     def client(self) -> Client:
         """A client for the reference server."""
         return self._need()[2]
+
+    @property
+    def directory(self) -> Path | None:
+        """The directory a background sandbox keeps everything in; ``None`` for one in-process."""
+        return self._home
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -188,44 +311,56 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        if not self.running:
+        if self._api_url is None:
             return "<Sandbox stopped>"
         return (
             f"<Sandbox api_url={self.api_url!r} s3={self.s3_endpoint_url!r} bucket={self.bucket!r}>"
         )
 
     def _repr_html_(self) -> str:
-        if not self.running:
+        from nexosis_pandas._html import escape, table
+
+        if self._api_url is None:
             return "<b>Nexosis sandbox</b>: stopped"
         rows = [
             ("API", self.api_url),
             ("S3 endpoint", self.s3_endpoint_url),
             ("uploads go to", self.s3_prefix),
         ]
-        from nexosis_pandas._html import escape, table
-
+        if self._home is not None:
+            rows.append(("kept in", str(self._home)))
         return table(
             "Nexosis sandbox (running)", [(k, f"<code>{escape(v)}</code>") for k, v in rows]
         )
 
 
-def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbox") -> Sandbox:
-    """Start a :class:`Sandbox` and return it, or return the one already running.
+def sandbox(
+    *,
+    fresh: bool = False,
+    data_dir: str | Path | None = None,
+    bucket: str = DEFAULT_BUCKET,
+) -> Sandbox:
+    """Start the sandbox in a background process, or connect to the one already running.
 
-    When a sandbox with the same ``bucket`` (and, if ``data_dir`` is given, the same
-    ``data_dir``) already runs in this process, that one is returned, still holding its data and
-    still the default: re-running a notebook cell ``sb = nxp.sandbox()`` is harmless. A separate
-    sandbox is started with ``Sandbox(...).start()``.
+    The sandbox outlives the kernel: after a kernel restart, ``sandbox()`` connects to the same
+    process, with the same imports, history, datasets and S3 objects, so an import interrupted
+    before the restart can still be followed with ``get_import(id).wait()``. When its process
+    was stopped or killed, ``sandbox()`` starts a new one on the same directory and everything
+    comes back. Re-running the cell returns the same object.
 
-    Also usable as a context manager: ``with nxp.sandbox() as sb:`` stops the sandbox at the end
-    of the block (the running one, when it returned that).
+    It runs until ``sb.stop()``, ``nexosis-pandas sandbox stop`` in a terminal, or the end of
+    a ``with nxp.sandbox() as sb:`` block. ``fresh=True`` starts from nothing (everything
+    the sandbox kept is deleted); ``nexosis-pandas sandbox stop --delete`` does the same from
+    a terminal.
 
     Parameters
     ----------
+    fresh
+        Stop a running sandbox and delete everything it kept before starting.
     data_dir
-        Where the reference server keeps its store; a temporary directory when ``None``.
+        Where the sandbox keeps everything; by default :func:`sandbox_dir`.
     bucket
-        The bucket created on the local S3.
+        The bucket uploads go to (created if missing).
 
     Examples
     --------
@@ -237,10 +372,231 @@ def sandbox(*, data_dir: str | Path | None = None, bucket: str = "nexosis-sandbo
     True
     >>> sb.stop()  # doctest: +SKIP
     """
-    wanted = Path(data_dir).resolve() if data_dir is not None else None
+    home = Path(data_dir).expanduser().resolve() if data_dir is not None else sandbox_dir()
+    home = home.resolve()
     for running in reversed(_running):  # the latest started is the default
-        given = running._given_dir
-        same_dir = wanted is None or (given is not None and given.resolve() == wanted)
-        if running.running and running.bucket == bucket and same_dir:
-            return running
-    return Sandbox(data_dir=data_dir, bucket=bucket).start()
+        if running._home == home and running.bucket == bucket:
+            if running.running and not fresh:
+                return running
+            running.stop()
+    with _start_lock(home):
+        state = _read_state(home)
+        if fresh:
+            if state is not None:
+                stop_sandbox(home)
+                state = None
+            for part in ("server", "s3", "state.json"):
+                path = home / part
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+        if state is None:
+            state = _spawn(home)
+    handle = Sandbox(bucket=bucket)
+    handle._home = home
+    handle._api_key = state["api_key"]
+    handle._api_url = state["api_url"]
+    handle._s3_endpoint_url = state["s3_endpoint_url"]
+    handle._make_default()
+    if bucket != state.get("bucket"):
+        from nexosis_pandas._local_s3 import create_bucket
+
+        create_bucket(handle.storage_options, bucket)
+    return handle
+
+
+# -- the background process ---------------------------------------------------------------------
+
+
+def _read_state(home: Path) -> dict[str, Any] | None:
+    """The running sandbox's state, or ``None`` (a state file left by a killed one is removed)."""
+    state_file = home / "state.json"
+    if not state_file.exists():
+        return None
+    if not _locked(home):
+        state_file.unlink(missing_ok=True)  # its process is gone: stale
+        return None
+    try:
+        state: dict[str, Any] = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def _locked(home: Path) -> bool:
+    """Whether a live process holds ``<home>/lock`` (a lock dies with its process)."""
+    import fcntl
+
+    try:
+        fd = os.open(home / "lock", os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing also releases a lock it took
+    return False
+
+
+@contextlib.contextmanager
+def _start_lock(home: Path) -> Iterator[None]:
+    """Held while one kernel looks for a sandbox and starts one: two kernels start one, not two."""
+    import fcntl
+
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _spawn(home: Path) -> dict[str, Any]:
+    """Start ``nexosis-pandas sandbox run`` in a session of its own; return its state once ready."""
+    for name in ("moto.server", "fastapi", "uvicorn"):  # say what to install here, not in the log
+        if not _importable(name):
+            raise ConfigurationError(
+                "The sandbox needs the 'local' extra (moto's S3 server, FastAPI, uvicorn): "
+                f"pip install 'nexosis-pandas[local]' (missing: {name})"
+            )
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _locked(home) and time.monotonic() < deadline:  # one still saving on its way out
+        time.sleep(0.05)
+    log_path = home / "sandbox.log"
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "nexosis_pandas.cli", "sandbox", "run", "--dir", str(home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # not in the kernel's process group: a restart spares it
+            close_fds=True,
+        )
+    _children.append(child)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        state = _read_state(home)
+        if state is not None and state.get("pid") == child.pid:
+            return state
+        if child.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise ConfigurationError(
+                f"The sandbox process ended at start (exit status {child.returncode}): "
+                + " / ".join(tail)
+                + f" (log: {log_path})"
+            )
+        time.sleep(0.05)
+    child.terminate()
+    raise ConfigurationError(
+        f"The sandbox process did not start within {START_TIMEOUT:.0f} s (log: {log_path})"
+    )
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def stop_sandbox(home: str | Path | None = None, *, delete: bool = False) -> bool:
+    """Stop the background sandbox kept in ``home`` (by default :func:`sandbox_dir`).
+
+    Waits until its process has saved the S3 objects and exited. ``delete=True`` then deletes
+    everything it kept, so the next start is a fresh one.
+
+    Returns
+    -------
+    bool
+        Whether a running sandbox was stopped.
+
+    Examples
+    --------
+    >>> stop_sandbox()  # doctest: +SKIP
+    True
+    """
+    home = Path(home) if home is not None else sandbox_dir()
+    state = _read_state(home)
+    if state is not None:
+        pid = int(state["pid"])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _locked(home) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _locked(home):  # pragma: no cover - a process that ignores SIGTERM
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while _locked(home):
+                time.sleep(0.05)
+        for child in [c for c in _children if c.pid == pid]:
+            child.wait()
+            _children.remove(child)
+        (home / "state.json").unlink(missing_ok=True)
+    if delete:
+        for part in ("server", "s3", "state.json", "sandbox.log"):
+            path = home / part
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+    return state is not None
+
+
+def run_sandbox(
+    home: str | Path | None = None,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run a sandbox kept in ``home`` in this process until ``stop`` is set (the background one).
+
+    This is what :func:`sandbox` starts in a process of its own (``nexosis-pandas sandbox
+    run``). It takes ``<home>/lock`` for its whole life, writes ``<home>/state.json`` once both
+    servers answer, saves the S3 objects every :data:`SAVE_INTERVAL` seconds and on stop, and
+    removes the state file before it releases the lock.
+
+    Returns
+    -------
+    int
+        0, or 1 when another live sandbox already holds ``home``.
+    """
+    import fcntl
+
+    home = Path(home) if home is not None else sandbox_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    stop = stop or threading.Event()
+    fd = os.open(home / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"nexosis-pandas sandbox: a sandbox already runs in {home}", file=sys.stderr)
+            return 1
+        with Sandbox(data_dir=home / "server", bucket=bucket, s3_dir=home / "s3") as sb:
+            state = {
+                "pid": os.getpid(),
+                "api_url": sb.api_url,
+                "api_key": sb.api_key,
+                "s3_endpoint_url": sb.s3_endpoint_url,
+                "bucket": bucket,
+            }
+            temp = home / "state.json.tmp"
+            temp.unlink(missing_ok=True)
+            with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+                json.dump(state, out)
+            os.replace(temp, home / "state.json")
+            print(
+                f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})", flush=True
+            )
+            try:
+                while not stop.wait(SAVE_INTERVAL):
+                    sb.save_objects()
+            finally:
+                (home / "state.json").unlink(missing_ok=True)
+        print("nexosis-pandas sandbox: stopped", flush=True)
+        return 0
+    finally:
+        os.close(fd)

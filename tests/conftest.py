@@ -8,6 +8,26 @@ from typing import Any
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def sandbox_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Every test's ``nexosis_pandas.sandbox()`` (and the kernels it starts) keep their state
+    in the test's own directory, never the user's; a background sandbox left running is stopped.
+    A "the sandbox was stopped" note left in the defaults is cleared.
+    """
+    home = tmp_path / "sandbox-home"
+    monkeypatch.setenv("NEXOSIS_SANDBOX_DIR", str(home))
+    yield home
+    from dataclasses import replace
+
+    from nexosis_pandas import config
+
+    config.set_defaults(replace(config.get_defaults(), stopped=None))  # no test sees another's
+    if home.exists():
+        from nexosis_pandas.sandbox import stop_sandbox
+
+        stop_sandbox(home)
+
+
 @pytest.fixture(scope="session")
 def local_s3() -> Iterator[Any]:
     """moto's S3 server for the whole session (reset by ``s3``)."""

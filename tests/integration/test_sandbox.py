@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,6 +16,35 @@ import pytest
 import nexosis_pandas as nxp
 from nexosis_pandas import cli, config
 from nexosis_pandas._demo import run_demo, sample_sales
+from nexosis_pandas.sandbox import stop_sandbox
+
+
+def _in_a_new_kernel(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (as a restarted kernel would); return what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import nexosis_pandas as nxp\n" + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _pid(home: Path) -> int:
+    return int(json.loads((home / "state.json").read_text())["pid"])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return (
+        not Path(f"/proc/{pid}/status").exists()
+        or "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    )
 
 
 def test_the_sandbox_is_the_default_while_it_runs() -> None:
@@ -22,12 +57,101 @@ def test_the_sandbox_is_the_default_while_it_runs() -> None:
         job = frame.nexosis.to_dataset("numbers", progress=False)
         assert job.upload is not None and job.upload.url.startswith(sb.s3_prefix)
         assert nxp.import_history()["dataset_name"].tolist() == ["numbers"]
-    assert config.get_defaults() == before
+    assert config.get_defaults().client is before.client is None
     assert repr(sb) == "<Sandbox stopped>"
 
 
+def test_a_restarted_kernel_finds_the_sandbox_with_its_imports_and_objects(
+    sandbox_dir: Path,
+) -> None:
+    sb = nxp.sandbox()
+    job = pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
+    assert job.upload is not None
+    out = _in_a_new_kernel(
+        "sb = nxp.sandbox()\n"
+        f"print(sb.api_url == {sb.api_url!r})\n"
+        "print(nxp.import_history()['dataset_name'].tolist())\n"
+        f"print(nxp.get_import({job.import_id!r}).wait(progress=False).status.value)\n"
+        "import s3fs\n"
+        "print(s3fs.S3FileSystem(**sb.storage_options).cat("
+        f"{job.upload.bucket + '/' + job.upload.key!r})[:2])\n"
+    )
+    assert out.splitlines() == ["True", "['numbers']", "completed", repr(b"\x1f\x8b")]
+    assert nxp.sandbox() is sb and sb.running  # the cell run again, in this kernel
+    sb.stop()
+    assert not (sandbox_dir / "state.json").exists()
+
+
+def test_a_killed_sandbox_is_found_and_restarted_with_everything_it_kept(
+    sandbox_dir: Path,
+) -> None:
+    sb = nxp.sandbox()
+    job = pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
+    assert job.upload is not None
+    key = f"{job.upload.bucket}/{job.upload.key}"
+    deadline = time.monotonic() + 30
+    while not (sandbox_dir / "s3" / key).exists():  # saved within SAVE_INTERVAL
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    old = _pid(sandbox_dir)
+    os.kill(old, signal.SIGKILL)
+    assert (sandbox_dir / "state.json").exists()  # left behind: stale
+    deadline = time.monotonic() + 10
+    while sb.running:  # the lock dies with the process
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    again = nxp.sandbox()
+    assert again is not sb and _pid(sandbox_dir) != old
+    assert nxp.import_history()["import_id"].tolist() == [job.import_id]
+    job2 = pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
+    assert job2.upload is not None and job2.upload.url == job.upload.url  # found, not re-sent
+    assert again.client.read_dataset("numbers")["x"].tolist() == [1, 2, 3] * 2  # and read
+    again.stop()
+
+
+def test_a_call_after_stop_says_the_sandbox_was_stopped_and_how_to_start_it() -> None:
+    sb = nxp.sandbox()
+    sb.stop()
+    with pytest.raises(nxp.ConfigurationError) as info:
+        pd.DataFrame({"x": [1]}).nexosis.to_dataset("numbers")
+    assert str(info.value).startswith("The sandbox was stopped. Start it again with ")
+    assert "nexosis_pandas.sandbox()" in str(info.value)
+    again = nxp.sandbox()  # and it comes back, still holding nothing lost
+    assert nxp.import_history().empty
+    again.stop()
+
+
+def test_fresh_starts_from_nothing(sandbox_dir: Path) -> None:
+    sb = nxp.sandbox()
+    pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
+    old = _pid(sandbox_dir)
+    fresh = nxp.sandbox(fresh=True)
+    assert fresh is not sb and not _alive(old)
+    assert nxp.import_history().empty
+    assert not list((sandbox_dir / "s3").rglob("*.csv.gz"))
+    fresh.stop()
+
+
+def test_the_command_line_stops_the_sandbox_and_deletes_what_it_kept(
+    sandbox_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sb = nxp.sandbox()
+    pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
+    pid = _pid(sandbox_dir)
+    assert cli.main(["sandbox", "status"]) == 0
+    assert f"running at {sb.api_url} (pid {pid})" in capsys.readouterr().out
+    assert cli.main(["sandbox", "stop", "--delete"]) == 0
+    assert capsys.readouterr().out.strip() == f"sandbox in {sandbox_dir}: stopped, its data deleted"
+    assert not _alive(pid)
+    assert not (sandbox_dir / "server").exists() and not (sandbox_dir / "s3").exists()
+    assert cli.main(["sandbox", "status"]) == 3
+    again = nxp.sandbox()  # the cell run again: a fresh sandbox
+    assert again is not sb and nxp.import_history().empty
+    assert stop_sandbox(sandbox_dir)  # from outside, as the command line does
+    again.stop()
+
+
 def test_sandboxes_stopped_in_any_order_leave_no_dead_default() -> None:
-    before = config.get_defaults()
     first = nxp.Sandbox().start()
     second = nxp.Sandbox().start()
     assert second is not first
@@ -35,11 +159,11 @@ def test_sandboxes_stopped_in_any_order_leave_no_dead_default() -> None:
     assert config.get_defaults().client is second.client
     assert nxp.import_history().empty
     second.stop()
-    assert config.get_defaults() == before
+    assert config.get_defaults().client is None
+    assert "Sandbox().start()" in (config.get_defaults().stopped or "")
 
 
 def test_calling_sandbox_again_returns_the_running_one_with_its_data() -> None:
-    before = config.get_defaults()
     sb = nxp.sandbox()
     try:
         pd.DataFrame({"x": [1, 2, 3]}).nexosis.to_dataset("numbers", progress=False)
@@ -47,11 +171,14 @@ def test_calling_sandbox_again_returns_the_running_one_with_its_data() -> None:
         assert again is sb and sb.running
         assert config.get_defaults().client is sb.client
         assert sb.client.read_dataset("numbers")["x"].tolist() == [1, 2, 3]
-        with nxp.sandbox(bucket="other") as other:  # other options: another sandbox
-            assert other is not sb
+        other = nxp.sandbox(bucket="other")  # another bucket on the same sandbox
+        assert other is not sb and other.api_url == sb.api_url
+        assert other.s3_prefix == "s3://other/nexosis/"
+        job = pd.DataFrame({"x": [4]}).nexosis.to_dataset("numbers", progress=False)
+        assert job.upload is not None and job.upload.bucket == "other"
     finally:
         sb.stop()
-    assert config.get_defaults() == before
+    assert config.get_defaults().client is None
 
 
 def test_without_the_local_extra_the_sandbox_says_what_to_install(
