@@ -14,7 +14,6 @@ import itertools
 import json
 import uuid
 from collections.abc import Hashable, Iterator, Mapping
-from types import TracebackType
 from typing import Any, Literal, Unpack
 
 import pandas as pd
@@ -139,12 +138,7 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- imports ---------------------------------------------------------------------------

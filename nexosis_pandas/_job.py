@@ -192,31 +192,25 @@ class ImportJob:
 
     def _repr_html_(self) -> str:
         """The import as a notebook shows it: a coloured status, the object, the timeline."""
-        from nexosis_pandas._html import (
-            badge,
-            escape,
-            format_bytes,
-            format_count,
-            format_seconds,
-            status_colour,
-            table,
-        )
+        from nexosis_pandas import _html as html
 
         status = self.status.value
         duration = self.duration
         fields: list[tuple[str, str]] = [
-            ("Dataset", f"<code>{escape(self.dataset_name)}</code>"),
-            ("Status", badge(status)),
-            ("Import id", f"<code>{escape(self.import_id)}</code>"),
+            ("Dataset", f"<code>{html.escape(self.dataset_name)}</code>"),
+            ("Status", html.badge(status)),
+            ("Import id", f"<code>{html.escape(self.import_id)}</code>"),
         ]
         if self.requested_date is not None:
-            fields.append(("Requested", escape(self.requested_date.isoformat(sep=" "))))
+            fields.append(("Requested", html.escape(self.requested_date.isoformat(sep=" "))))
         fields.append(
             (
                 # The server's time from request to end; the progress summary's "Duration" is
                 # this session's wall time, upload included.
                 "Import time (server)",
-                format_seconds(duration.total_seconds()) if duration is not None else "running",
+                html.format_seconds(duration.total_seconds())
+                if duration is not None
+                else "running",
             )
         )
         params = self.parameters
@@ -227,26 +221,27 @@ class ImportJob:
         else:
             where = ", ".join(f"{k}={v}" for k, v in params.items())
         if where:
-            fields.append(("S3 object", f"<code>{escape(where)}</code>"))
+            fields.append(("S3 object", f"<code>{html.escape(where)}</code>"))
         if self.upload is not None:
-            fields.append(("Rows", format_count(self.upload.rows)))
-            fields.append(("Bytes", format_bytes(self.upload.bytes_written)))
+            fields.append(("Rows", html.format_count(self.upload.rows)))
+            fields.append(("Bytes", html.format_bytes(self.upload.bytes_written)))
         if self.messages:
             items = "".join(
                 f'<li><span style="color:{_SEVERITY_COLOURS.get(m.severity, "#616161")}">'
-                f"{escape(m.severity)}</span> {escape(m.message)}</li>"
+                f"{html.escape(m.severity)}</span> {html.escape(m.message)}</li>"
                 for m in self.messages
             )
             fields.append(("Messages", f'<ul style="margin:0;padding-left:1.2em">{items}</ul>'))
         if self.status_history:
             start = self.requested_date or self.status_history[0].date
             steps = " &rarr; ".join(
-                f'<span style="color:{status_colour(h.status.value)}">{escape(h.status.value)}'
-                f"</span> <small>+{format_seconds((h.date - start).total_seconds())}</small>"
-                for h in self.status_history
+                f'<span style="color:{html.status_colour(c.status.value)}">'
+                f"{html.escape(c.status.value)}</span> "
+                f"<small>+{html.format_seconds((c.date - start).total_seconds())}</small>"
+                for c in self.status_history
             )
             fields.append(("Timeline", steps))
-        return table("ImportJob", fields, colour=status_colour(status))
+        return html.table("ImportJob", fields, colour=html.status_colour(status))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ImportJob):
