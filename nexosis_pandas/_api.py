@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import pandas as pd
 
-from nexosis_pandas import _columns, config
-from nexosis_pandas._columns import merge_column_metadata
+from nexosis_pandas import columns as _columns
+from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._options import HistoryFilters, Roles
 from nexosis_pandas._storage.pipeline import filesystem, find_existing, upload_dataframe
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
+from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
@@ -158,7 +159,7 @@ def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMet
 
     The frame is taken as :func:`import_dataframe` sends it, index included when it is sent
     (see there): after ``df.set_index("day")``, ``timestamp="day"`` names the index. Data
-    types come from the dtypes (see :mod:`nexosis_pandas._columns` for the table and the rule
+    types come from the dtypes (see :mod:`nexosis_pandas.columns` for the table and the rule
     for free text); the columns named here get their roles. Every other column carries no
     role, so the server decides: ``feature`` in a new dataset, the role it already has in an
     existing one. The server fills in imputation and aggregation from the data type.

@@ -330,7 +330,7 @@ def infer_column_metadata(
 
     This describes the columns as they are; :func:`nexosis_pandas.infer_column_metadata`
     first takes the frame as an import sends it, its index included when that is data.
-    Data types come from the dtypes (see :mod:`nexosis_pandas._columns` for the table and the
+    Data types come from the dtypes (see :mod:`nexosis_pandas.columns` for the table and the
     rule for free text); the columns named here get their roles. Every other column carries
     no role, so the server decides: ``feature`` in a new dataset, the role it already has in
     an existing one. The server fills in imputation and aggregation from the data type.

@@ -10,13 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from nexosis_pandas._columns import (
+from nexosis_pandas._wire import DataType
+from nexosis_pandas.columns import (
     TEXT_MIN_MEDIAN_LENGTH,
     infer_column_metadata,
     infer_data_type,
     merge_column_metadata,
 )
-from nexosis_pandas._wire import DataType
 from nexosis_pandas.exceptions import ColumnError
 
 SENTENCE = "The delivery arrived two days late and the box was damaged on one side."
