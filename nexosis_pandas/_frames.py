@@ -7,6 +7,7 @@ this module turns the rows it collected into columns of the right dtypes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,15 +17,24 @@ from nexosis_pandas._wire import DataType, lookup, parse_logical
 
 __all__ = ["dataset_frame"]
 
+_TEXT = pd.Series(["text"]).dtype  # the pandas in use's own: str (pandas 3) or object
+
 
 def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any]) -> pd.DataFrame:
     """Build a DataFrame from a dataset's rows, typed by its column metadata.
 
-    ``numeric`` and ``numericMeasure`` columns become numbers, ``logical`` the nullable
-    ``boolean`` (values read by :func:`~nexosis_pandas._wire.parse_logical`), ``date`` UTC
-    timestamps; ``string`` and ``text`` stay as they came. A column without metadata becomes
-    numbers when every value is one. ``""`` is a missing value in typed columns; a value that
-    does not fit its column's type becomes missing too.
+    The dtype is restored from the column's data type and what its values show:
+
+    - ``numeric`` and ``numericMeasure``: ``int64`` when every value is an integer (``Int64``
+      when some are missing), else ``float64``;
+    - ``logical``: ``bool`` (``boolean`` when some are missing), values read by
+      :func:`~nexosis_pandas._wire.parse_logical`;
+    - ``date``: UTC timestamps (a value without an offset is UTC);
+    - ``string`` and ``text``: text, in the default string dtype of the pandas in use
+      (``str`` in pandas 3, ``object`` before).
+
+    A column without metadata becomes numbers when every value is one. ``""`` is a missing
+    value in typed columns; a value that does not fit its column's type becomes missing too.
 
     Parameters
     ----------
@@ -38,18 +48,22 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
     --------
     >>> frame = dataset_frame(
     ...     [{"day": "2024-01-02", "units": "3", "promo": "Yes"}, {"units": "", "promo": "0"}],
-    ...     {"day": {"dataType": "date"}, "promo": {"dataType": "logical"}},
+    ...     {"day": {"dataType": "date"}, "promo": {"dataType": "logical"},
+    ...      "units": {"dataType": "numeric"}},
     ... )
-    >>> list(frame.columns), str(frame.day.dt.tz), frame.promo.dtype
-    (['day', 'promo', 'units'], 'UTC', BooleanDtype)
-    >>> frame.promo.tolist(), frame.units.tolist()
-    ([True, False], [3.0, nan])
+    >>> list(frame.columns), str(frame.day.dt.tz), frame.units.dtype
+    (['day', 'promo', 'units'], 'UTC', Int64Dtype())
+    >>> frame.promo.dtype, frame.promo.tolist(), frame.units.tolist()
+    (dtype('bool'), [True, False], [3, <NA>])
     """
     names: list[str] = [str(c) for c in columns]
     for row in rows:
         names.extend(str(k) for k in row if str(k) not in names)
-    frame = pd.DataFrame.from_records(
-        [{str(k): v for k, v in row.items()} for row in rows], columns=names
+    texts = [{str(k): v for k, v in row.items()} for row in rows]
+    # object columns: from_records would make integers with a gap floats before they are typed
+    frame = pd.DataFrame(
+        {name: pd.Series([row.get(name) for row in texts], dtype=object) for name in names},
+        columns=names,
     )
     for name in names:
         frame[name] = _typed_column(frame[name], _data_type(columns.get(name)))
@@ -70,18 +84,63 @@ def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
     values = column.astype(object).where(column.notna(), None)
     values = values.where(values.map(lambda v: v != ""), None)
     if data_type in (DataType.NUMERIC, DataType.NUMERIC_MEASURE):
-        if values.isna().all():
-            return pd.Series(np.nan, index=column.index, dtype="float64")
-        return pd.to_numeric(values, errors="coerce")
+        return _numbers(values)
     if data_type is DataType.LOGICAL:
-        return values.map(parse_logical).astype("boolean")
+        flags = values.map(parse_logical)
+        return flags.astype("boolean" if flags.isna().any() or flags.empty else bool)
     if data_type is DataType.DATE:
-        return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        return _dates(values)
     if data_type in (DataType.STRING, DataType.TEXT):
-        return column
+        return column.astype(_TEXT)
     if len(values) and values.notna().any():
         try:
             return pd.to_numeric(values)
         except (ValueError, TypeError):
-            return column
-    return column
+            return column.astype(_TEXT)
+    return column.astype(_TEXT)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """Integers when every value is one (nullable when some are missing), else floats."""
+    missing = values.isna().to_numpy()
+    present = values[~missing]
+    if present.empty:
+        return pd.Series(np.nan, index=values.index, dtype="float64")
+    exact = pd.to_numeric(present, errors="coerce")
+    if exact.dtype.kind not in "iu" or present.map(lambda v: isinstance(v, bool | float)).any():
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    if not missing.any():
+        return exact.set_axis(values.index)
+    unsigned = exact.dtype.kind == "u"
+    data = np.zeros(len(values), dtype=np.uint64 if unsigned else np.int64)
+    data[~missing] = exact.to_numpy()
+    return pd.Series(pd.arrays.IntegerArray(data, missing), index=values.index)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        if not (parsed.isna() & values.notna()).any():
+            return parsed
+    except (OverflowError, ValueError):
+        pass
+    # pandas 2 parses to nanoseconds, which end in 2262: a value it could not hold or read is
+    # parsed again by Python, to the microsecond
+    stamps = [_utc_datetime(v) for v in values]
+    array = np.array(
+        [np.datetime64("NaT") if s is None else np.datetime64(s, "us") for s in stamps],
+        dtype="datetime64[us]",
+    )
+    return pd.Series(array, index=values.index).dt.tz_localize("UTC")
+
+
+def _utc_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    return stamp

@@ -18,6 +18,9 @@ strings (``str``, ``string``, ``object``)   ``string``, or ``text`` for long fre
 complex numbers, timedeltas                 an error: convert them first (the message says how)
 lists, dicts, sets, arrays in cells         an error: spread them or write them as JSON text
 infinite floats                             an error: a numeric column holds finite numbers
+``""`` in a text column                     an error: it would come back missing
+datetimes with nanoseconds                  an error: dates are kept to the microsecond
+datetimes outside the years 1 to 9999       an error: a date cannot hold them
 ==========================================  ===========
 
 Long free text
@@ -169,6 +172,41 @@ def _check_finite(series: pd.Series) -> None:
         f"Replace them, e.g. df[{name!r}] = df[{name!r}].replace([np.inf, -np.inf], np.nan)",
         column=name,
     )
+
+
+def _check_survives(series: pd.Series, data_type: DataType) -> None:
+    """Refuse the values a dataset would give back changed, rather than change them silently."""
+    name = series.name
+    if data_type in (DataType.STRING, DataType.TEXT):
+        empty = np.asarray(series.astype(object).map(lambda v: isinstance(v, str) and v == ""))
+        if empty.any():
+            raise ColumnError(
+                f"Column {name!r} holds empty strings (row {series.index[empty][0]!r}, "
+                f"{int(empty.sum())} in all); a dataset cannot tell an empty string from a "
+                "missing value, so they would come back missing. Send them as missing, "
+                f"df[{name!r}] = df[{name!r}].replace('', None), or as a text of their own.",
+                column=name,
+            )
+    if data_type is not DataType.DATE or not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return
+    stamps = series.dt.tz_convert("UTC") if getattr(series.dt, "tz", None) else series
+    nanos = np.asarray(stamps.dt.nanosecond.to_numpy(dtype="float64", na_value=0.0)) != 0
+    if nanos.any():
+        raise ColumnError(
+            f"Column {name!r} holds a datetime with nanoseconds (row {series.index[nanos][0]!r}, "
+            f"{series[nanos].iloc[0]}); a dataset keeps dates to the microsecond. Round them "
+            f"first, e.g. df[{name!r}] = df[{name!r}].dt.floor('us').",
+            column=name,
+        )
+    years = np.asarray(stamps.dt.year.to_numpy(dtype="float64", na_value=2000.0))
+    outside = (years < 1) | (years > 9999)
+    if outside.any():
+        raise ColumnError(
+            f"Column {name!r} holds a datetime outside the years 1 to 9999 (row "
+            f"{series.index[outside][0]!r}), which a dataset's dates cannot hold. Drop or "
+            f"replace those rows, e.g. df = df[df[{name!r}].dt.year.between(1, 9999)].",
+            column=name,
+        )
 
 
 def _string_or_text(series: pd.Series) -> DataType:
@@ -362,6 +400,7 @@ def infer_column_metadata(
     metadata: ColumnMetadata = {}
     for name in df.columns:
         data_type = infer_data_type(df[name])
+        _check_survives(df[name], data_type)
         named_role = roles.get(name)
         if named_role is Role.TARGET:
             _check_target(df, name, data_type)

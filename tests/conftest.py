@@ -1,11 +1,38 @@
-"""Fixtures shared by every test: moto's S3 server on loopback, reset between tests."""
+"""Fixtures shared by every test: moto's S3 server on loopback, reset between tests.
+
+Also the Hypothesis profiles (registered here, where pytest reads them before
+``--hypothesis-profile`` is applied): ``ci``, the default, is derandomised with a bounded number
+of examples so the suite stays fast and repeatable; ``thorough`` (``pytest
+--hypothesis-profile=thorough tests/property``) searches far longer, with fresh random data on
+every run.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=30,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=1_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +98,45 @@ def reference_server(s3: Any, tmp_path: Any) -> Iterator[Any]:
         s3_storage_options=s3.storage_options,
     ) as server:
         yield server
+
+
+@pytest.fixture
+def file_server() -> Iterator[Any]:
+    """A real HTTP server on loopback serving files as remote hosts do (``tests/http_files.py``)."""
+    from tests.http_files import FileServer
+
+    with FileServer() as server:
+        yield server
+
+
+_CI_AZURITE = Path(__file__).resolve().parent.parent / ".ci/azurite/node_modules/.bin/azurite-blob"
+
+
+@pytest.fixture(scope="session")
+def local_azure() -> Iterator[Any]:
+    """Azurite's blob service for the whole session (reset by ``azure``).
+
+    Outside CI, the tests that need it skip when Azurite is not installed; under ``CI=true``
+    they fail, so that CI cannot pass without running them.
+    """
+    from nexosis_pandas.exceptions import ConfigurationError
+    from nexosis_pandas.local_azure import LocalAzure, find_azurite
+
+    if not os.environ.get("NEXOSIS_AZURITE") and _CI_AZURITE.exists():
+        os.environ["NEXOSIS_AZURITE"] = str(_CI_AZURITE)
+    try:
+        find_azurite()
+    except ConfigurationError as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run the Azure tests: {exc}")
+        pytest.skip(f"Azurite is not installed (npm ci --prefix .ci/azurite): {exc}")
+    with LocalAzure() as server:
+        yield server
+
+
+@pytest.fixture
+def azure(local_azure: Any) -> Any:
+    """A clean Azurite with the container ``test-container``."""
+    local_azure.reset()
+    local_azure.create_container("test-container")
+    return local_azure

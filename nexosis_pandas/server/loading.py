@@ -176,7 +176,8 @@ def _load_once(
         plan = _Plan(_declared(existing.columns if existing else {}, reader, file_columns, columns))
     if batch:
         flush(plan)
-    final = plan.final_metadata(reader.header)
+    # a JSON file without records names no column: the declared ones are the columns
+    final = plan.final_metadata(reader.header or list(plan.declared))
     staging.close()
 
     def messages(appended: int, replaced: int) -> list[tuple[str, str]]:

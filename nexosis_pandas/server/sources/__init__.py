@@ -2,7 +2,11 @@
 
 ::
 
-    s3.py     POST /imports/s3: an object read from S3 through s3fs
+    s3.py          POST /imports/s3: an object read from S3 through s3fs
+    url.py         POST /imports/url: a file fetched over http(s), bounded every way
+    azure.py       POST /imports/azure: a blob read from Azure Storage through adlfs
+    addresses.py   the rule that keeps URL and Azure sources off private addresses
+    kinds.py       csv or json: contentType, extension, served type, then first bytes
 
 The pool looks a source up by the import's ``type`` and calls :meth:`Source.open` with the
 import's parameters; everything after that (parsing, checking, loading, status) is shared.
