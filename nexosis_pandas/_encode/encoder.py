@@ -20,7 +20,9 @@ What the file contains
 - Datetimes are ISO-8601 (``2024-01-31T12:00:00``), with as many fractional digits as the
   column needs (the same for every value of the column). Timezone-aware values carry the offset
   of their own zone (``+00:00`` for UTC, ``+01:00``/``+02:00`` for Europe/Paris); naive values
-  carry none.
+  carry none. A value whose offset is not a whole number of minutes (a zone's local mean time
+  before standard time, e.g. ``-00:09:21``) is written as the same instant in UTC, since ISO
+  8601 has no seconds in an offset.
 - Categories are written as their values, formatted by the rules of their dtype.
 - ``gzip`` output has a fixed header timestamp, so identical frames give identical bytes;
   :attr:`S3Object.sha256` is the SHA-256 of the uncompressed bytes.

@@ -134,8 +134,7 @@ def _datetime_unit(values: pd.Series) -> str:
 def _offset_text(seconds: int) -> str:
     sign = "-" if seconds < 0 else "+"
     h, rest = divmod(abs(seconds), 3600)
-    m, s = divmod(rest, 60)
-    return f"{sign}{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+    return f"{sign}{h:02d}:{rest // 60:02d}"
 
 
 def _as_datetimes(values: pd.Series) -> pd.Series:
@@ -157,6 +156,15 @@ def _datetime_text(values: pd.Series, unit: str) -> pa.Array:
         return text
     per_second = _UNITS_PER_SECOND[str(values.array.unit)]
     offsets = (np.asarray(wall.array.asi8) - np.asarray(values.array.asi8)) // per_second
+    odd = (offsets % 60 != 0) & ~np.asarray(values.isna())
+    if odd.any():
+        # ISO 8601 offsets are whole minutes: a historical local mean time (-00:09:21 in Paris
+        # before 1911) is written as the same instant in UTC.
+        utc = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        wall = wall.where(~odd, utc)
+        stamps = pa.array(wall.to_numpy(dtype=f"datetime64[{unit}]"), from_pandas=True)
+        text = pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T", max_replacements=1)
+        offsets = np.where(odd, 0, offsets)
     present = offsets[~np.asarray(values.isna())]
     unique = np.unique(present)
     if len(unique) <= 1:
