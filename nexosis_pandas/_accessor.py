@@ -13,6 +13,7 @@ import pandas as pd
 from nexosis_pandas import _api as api
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._options import ImportOptions, Roles
+from nexosis_pandas.exceptions import user_error
 
 if TYPE_CHECKING:
     from nexosis_pandas._job import ImportJob
@@ -40,10 +41,12 @@ class NexosisAccessor:
     >>> job = df.nexosis.to_dataset("sales", target="units", timestamp="day")  # doctest: +SKIP
     """
 
+    @user_error
     def __init__(self, pandas_obj: pd.DataFrame) -> None:
         validate_column_names(pandas_obj, index=False)
         self._obj = pandas_obj
 
+    @user_error
     def to_dataset(
         self, dataset_name: str, s3_url: str | None = None, **options: Unpack[ImportOptions]
     ) -> ImportJob:
@@ -60,6 +63,7 @@ class NexosisAccessor:
         """
         return api.import_dataframe(self._obj, dataset_name, s3_url, **options)
 
+    @user_error
     def to_s3(self, s3_url: str, **options: Any) -> S3Object:
         """Write the frame to S3 (the upload alone); see :func:`nexosis_pandas.upload_dataframe`.
 
@@ -71,6 +75,7 @@ class NexosisAccessor:
         """
         return api.upload_dataframe(self._obj, s3_url, **options)
 
+    @user_error
     def column_metadata(self, **roles: Unpack[Roles]) -> ColumnMetadata:
         """The column metadata an import would send, checked against the frame.
 

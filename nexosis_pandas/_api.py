@@ -24,7 +24,7 @@ from nexosis_pandas._storage.pipeline import filesystem, find_existing, upload_d
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
-from nexosis_pandas.exceptions import ConfigurationError
+from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def default_client(client: Client | None = None) -> Client:
     return _env_clients[settings]
 
 
+@user_error
 def get_import(import_id: str, *, client: Client | None = None) -> ImportJob:
     """The import with this id, as the server reports it now.
 
@@ -99,29 +100,41 @@ def get_import(import_id: str, *, client: Client | None = None) -> ImportJob:
     return default_client(client).get_import(import_id)
 
 
+@user_error
 def import_history(
-    *, limit: int | None = None, client: Client | None = None, **filters: Unpack[HistoryFilters]
+    dataset_name: str | None = None,
+    /,
+    *,
+    limit: int | None = None,
+    client: Client | None = None,
+    **filters: Unpack[HistoryFilters],
 ) -> pd.DataFrame:
     """Every import matching the filters, one row per import (see :meth:`Client.import_history`).
 
     Parameters
     ----------
+    dataset_name
+        Only imports into this dataset (by position or by name). When it names no dataset and
+        there are no imports, a warning names the datasets it may have meant.
     limit
         At most this many imports, in the server's order (``sort_by``, ``sort_order``).
     client
         The client to use; by default :func:`default_client`.
     **filters
-        ``dataset_name`` (only imports into this dataset), ``requested_after`` and
-        ``requested_before`` (only imports requested in this range, inclusive; naive values
-        are UTC), ``sort_by`` and ``sort_order`` (the server's order, e.g.
-        ``"requested_date"``, ``"desc"``, which ``limit`` cuts); see
+        ``requested_after`` and ``requested_before`` (only imports requested in this range,
+        inclusive; naive values are UTC), ``sort_by`` and ``sort_order`` (the server's order,
+        e.g. ``"requested_date"``, ``"desc"``, which ``limit`` cuts); see
         :class:`~nexosis_pandas._options.HistoryFilters`.
 
     Examples
     --------
-    >>> history = nexosis_pandas.import_history(dataset_name="sales")  # doctest: +SKIP
+    >>> history = nexosis_pandas.import_history("sales")  # doctest: +SKIP
     >>> history[history.status == "failed"][["requested", "error"]]  # doctest: +SKIP
     """
+    if dataset_name is not None:
+        if "dataset_name" in filters:
+            raise TypeError("import_history() got dataset_name twice, by position and by name")
+        filters = {**filters, "dataset_name": dataset_name}
     return default_client(client).import_history(limit=limit, **filters)
 
 
@@ -154,6 +167,7 @@ def _frame_to_import(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index()
 
 
+@user_error
 def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMetadata:
     """The column metadata an import of ``df`` sends, checked against the frame.
 
@@ -265,6 +279,7 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
     return f"{where.rstrip('/')}/{_slug(dataset_name)}-{frame_digest(df)[:16]}.csv.gz"
 
 
+@user_error
 def import_dataframe(
     df: pd.DataFrame,
     dataset_name: str,

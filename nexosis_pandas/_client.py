@@ -41,7 +41,13 @@ from nexosis_pandas._wire import (
     column_metadata_to_wire,
     lookup,
 )
-from nexosis_pandas.exceptions import APIError, ConfigurationError, NexosisError, NotFoundError
+from nexosis_pandas.exceptions import (
+    APIError,
+    ConfigurationError,
+    NexosisError,
+    NotFoundError,
+    warn_user,
+)
 
 __all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -262,6 +268,8 @@ class Client:
 
     def import_history(
         self,
+        dataset_name: str | None = None,
+        /,
         *,
         page_size: int = MAX_PAGE_SIZE,
         limit: int | None = None,
@@ -269,13 +277,17 @@ class Client:
     ) -> pd.DataFrame:
         """Every import matching the filters as a DataFrame, one row per import.
 
-        The filters are those of :meth:`iter_imports`; ``limit`` keeps the first ``limit``
+        The filters are those of :meth:`iter_imports` (the dataset name may be passed as the
+        one positional argument); ``limit`` keeps the first ``limit``
         imports in the server's order (``sort_by="requested_date", sort_order="desc"`` for the
         latest). The rows are sorted by ``requested``; the columns, always the same even when
         there are no imports, are ``import_id``, ``dataset_name``, ``type``, ``status``,
         ``bucket``, ``path``, ``region`` (strings), ``requested``, ``started``, ``finished``
         (UTC timestamps), ``duration`` (timedelta, ``NaT`` while running), ``error`` (the
         error messages joined, ``""`` when none) and ``n_messages``.
+
+        When ``dataset_name`` names no dataset and there are no imports, a ``UserWarning``
+        names the datasets it may have meant (a typo gives an empty table otherwise).
 
         Raises
         ------
@@ -294,8 +306,16 @@ class Client:
             raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}.")
         if limit is not None and limit < page_size:
             page_size = max(limit, 1)
+        if dataset_name is not None:
+            if "dataset_name" in filters:
+                raise TypeError("import_history() got dataset_name twice, by position and by name")
+            filters["dataset_name"] = dataset_name
         jobs = self.iter_imports(page_size=page_size, **filters)
-        return history_frame(itertools.islice(jobs, limit))
+        history = history_frame(itertools.islice(jobs, limit))
+        named = filters.get("dataset_name")
+        if history.empty and named is not None:
+            self._explain_no_imports(named)
+        return history
 
     # -- datasets --------------------------------------------------------------------------
 
@@ -355,6 +375,24 @@ class Client:
             if name is not None:
                 names.append(str(name))
         return names
+
+    def _explain_no_imports(self, dataset_name: str) -> None:
+        """Warn that ``dataset_name`` has no imports, naming the datasets it may have meant."""
+        try:
+            names = self.list_datasets()
+        except NexosisError:  # a courtesy: the empty history stays the answer
+            return
+        if dataset_name in names:
+            return  # it exists: the filters left nothing, which the user asked for
+        close = difflib.get_close_matches(dataset_name, names, n=3, cutoff=0.6)
+        if close:
+            hint = "Did you mean " + " or ".join(repr(name) for name in close) + "?"
+        elif names:
+            hint = "The datasets are: " + ", ".join(repr(n) for n in names[:10])
+            hint += ", ..." if len(names) > 10 else "."
+        else:
+            hint = "There are no datasets yet."
+        warn_user(f"No imports into a dataset named {dataset_name!r}. {hint}")
 
     def _close_dataset_name(self, dataset_name: str) -> str | None:
         """The account's dataset name closest to ``dataset_name`` (a typo's fix), if any."""

@@ -44,6 +44,7 @@ way a column can fail its data type or its role, each with the message that name
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -308,9 +309,43 @@ def _check_timestamp(df: pd.DataFrame, name: str, data_type: DataType) -> None:
         return
     raise ColumnError(
         f"timestamp={name!r} must hold dates or datetimes, but its dtype is "
-        f"{df[name].dtype}. Convert it, e.g. df[{name!r}] = pd.to_datetime(df[{name!r}]).",
+        f"{df[name].dtype}. {_to_datetime_hint(df[name], name)}",
         column=name,
     )
+
+
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
+
+
+def _to_datetime_hint(values: pd.Series, name: str) -> str:
+    """How to convert ``values`` to datetimes: a call that works for the strings seen.
+
+    Day-first strings (``13/01/2024``) get an explicit ``format=``; strings that could be
+    either day-first or month-first say so; others get plain ``pd.to_datetime``.
+    """
+    call = f"df[{name!r}] = pd.to_datetime(df[{name!r}]{{}})"
+    sample = values.dropna().astype(str).str.strip().head(1000)
+    if sample.empty:
+        return "Convert it, e.g. " + call.format("") + "."
+    parts = sample.str.extract(_NUMERIC_DATE)
+    if parts.notna().all().all():
+        first, second = parts[0].astype(int), parts[2].astype(int)
+        sep = str(parts[1].iloc[0])
+        year = "%Y" if parts[3].str.len().eq(4).all() else "%y"
+        day_first, month_first = f"%d{sep}%m{sep}{year}", f"%m{sep}%d{sep}{year}"
+        if (first > 12).any() and (second <= 12).all():
+            return (
+                f"Its values are day-first, such as {sample[first > 12].iloc[0]!r}: convert "
+                "it with " + call.format(f", format={day_first!r}") + "."
+            )
+        if (second > 12).any() and (first <= 12).all():
+            return "Convert it with " + call.format(f", format={month_first!r}") + "."
+        return (
+            f"Its values, such as {sample.iloc[0]!r}, may be day-first or month-first: convert "
+            "it with " + call.format(f", format={day_first!r}") + f" (or format={month_first!r}"
+            " if the month comes first)."
+        )
+    return "Convert it, e.g. " + call.format("") + "."
 
 
 def _check_key(df: pd.DataFrame, names: list[str], timestamp: str | None, dates: list[str]) -> None:

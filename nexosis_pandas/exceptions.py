@@ -16,13 +16,17 @@ The tree::
     ├── ColumnError (ValueError)    the DataFrame or its column metadata cannot be sent as it is
     └── ConfigurationError          a setting (api key, S3 prefix, ...) is missing or invalid
 
-``api_error_for_status`` is the one table from HTTP status to error class.
+``api_error_for_status`` is the one table from HTTP status to error class. The public entry
+points are wrapped in :func:`user_error`, so a mistake in the user's input shows the user's line
+and the message, not the package's internals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from nexosis_pandas._job import ImportJob
@@ -42,7 +46,73 @@ __all__ = [
     "ServerError",
     "UploadError",
     "api_error_for_status",
+    "user_error",
+    "warn_user",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def user_error(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Make ``func`` a public entry point: the user's mistakes are raised from here, short.
+
+    A :class:`ColumnError`, :class:`ConfigurationError` or ``ValueError`` that this package
+    raised about the arguments is raised again from here without the package's frames: the
+    traceback is the user's line, this one, and the message. An error raised by pandas or
+    another library, and every other error (a failed upload, an API error), keeps its full
+    traceback. (IPython never hides the last frame, even one that sets ``__tracebackhide__``;
+    so the last frame is this short one.)
+
+    Examples
+    --------
+    >>> import traceback
+    >>> import pandas as pd, nexosis_pandas
+    >>> try:
+    ...     pd.DataFrame({"units": [1]}).nexosis.column_metadata(target="unit")
+    ... except ValueError as exc:
+    ...     print([frame.name for frame in traceback.extract_tb(exc.__traceback__)])
+    ['<module>', 'entry_point']
+    """
+
+    @functools.wraps(func)
+    def entry_point(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        __tracebackhide__ = True  # read by IPython and pytest
+        try:
+            return func(*args, **kwargs)
+        except (ColumnError, ConfigurationError, ValueError) as exc:
+            if not _raised_here(exc):
+                raise
+            # A mistake in the arguments: the message says what to fix.
+            raise exc.with_traceback(None) from exc.__cause__
+
+    return entry_point
+
+
+def warn_user(message: str) -> None:
+    """Warn with ``message`` (a ``UserWarning``) at the user's line: the first frame not ours."""
+    import sys
+    import warnings
+
+    level, frame = 2, sys._getframe(1)  # stacklevel 2: the caller of warn_user
+    while frame is not None and _ours(frame.f_code.co_filename):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
+def _ours(filename: str) -> bool:
+    return str(Path(filename).resolve()).startswith(_PACKAGE)
+
+
+def _raised_here(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by this package's own code (its innermost frame is ours)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return _ours(tb.tb_frame.f_code.co_filename)
 
 
 class NexosisError(Exception):

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexosis_pandas import config
-from nexosis_pandas.exceptions import ConfigurationError
+from nexosis_pandas.exceptions import ConfigurationError, user_error
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
@@ -328,6 +328,7 @@ class Sandbox:
         )
 
 
+@user_error
 def sandbox(
     *,
     fresh: bool = False,

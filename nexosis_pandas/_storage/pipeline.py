@@ -28,6 +28,7 @@ from nexosis_pandas._encode.encoder import (
 )
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._storage.upload import S3Object, find_object, split_url, write_object
+from nexosis_pandas.exceptions import user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 __all__ = ["Background", "filesystem", "find_existing", "upload_dataframe"]
@@ -101,6 +102,7 @@ def filesystem(storage_options: Mapping[str, Any] | None = None, fs: Any = None)
     return s3fs.S3FileSystem(**config.storage_options(storage_options))
 
 
+@user_error
 def upload_dataframe(
     df: pd.DataFrame,
     s3_url: str,

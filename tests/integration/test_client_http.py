@@ -170,7 +170,8 @@ def test_history_filters_and_paging(client: Client, s3: Any) -> None:
     latest = client.import_history(limit=2, sort_by="requested_date", sort_order="desc")
     assert sorted(latest.import_id) == sorted(ids[1:])
 
-    empty = client.import_history(dataset_name="nothing-here")
+    with pytest.warns(UserWarning, match="The datasets are: 'alpha', 'beta'."):
+        empty = client.import_history(dataset_name="nothing-here")
     assert empty.empty
     assert empty.dtypes.astype(str).to_dict() == HISTORY_DTYPES
 

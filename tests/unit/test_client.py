@@ -728,8 +728,9 @@ def test_import_history_frame(client: Client, adapter: FakeAdapter) -> None:
 
 
 def test_empty_history_has_stable_columns_and_dtypes(client: Client, adapter: FakeAdapter) -> None:
-    adapter.answer((200, {"items": []}))
-    history = client.import_history(dataset_name="nothing")
+    adapter.answer((200, {"items": []}), (200, {"items": []}))  # no imports, no datasets
+    with pytest.warns(UserWarning, match="'nothing'. There are no datasets yet."):
+        history = client.import_history(dataset_name="nothing")
     assert history.empty
     assert history.dtypes.astype(str).to_dict() == HISTORY_DTYPES
     assert list(history.columns) == [

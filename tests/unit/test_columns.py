@@ -343,3 +343,23 @@ def test_a_misspelt_value_gets_a_suggestion(
     assert suggestion in str(info.value)
     if spec.get("dataType") == "numberic":
         assert str(info.value).endswith("Did you mean 'numeric'?")
+
+
+@pytest.mark.parametrize(
+    ("values", "fix"),
+    [
+        (["13/01/2024", "14/01/2024"], "pd.to_datetime(df['day'], format='%d/%m/%Y')"),
+        (["01/13/2024", "01/14/2024"], "pd.to_datetime(df['day'], format='%m/%d/%Y')"),
+        (["13.01.24", "02.02.24"], "pd.to_datetime(df['day'], format='%d.%m.%y')"),
+        (["01/02/2024", "03/02/2024"], "may be day-first or month-first"),
+        (["2024-01-13", "2024-01-14"], "pd.to_datetime(df['day'])."),
+    ],
+)
+def test_the_timestamp_hint_works_for_the_strings_it_sees(values: list[str], fix: str) -> None:
+    frame = pd.DataFrame({"day": values, "units": [1, 2]})
+    with pytest.raises(ColumnError) as info:
+        infer_column_metadata(frame, timestamp="day")
+    assert fix in str(info.value)
+    suggested = re.search(r"format='([^']+)'", str(info.value))
+    if suggested:  # the suggestion itself converts the values
+        assert pd.to_datetime(frame["day"], format=suggested.group(1)).notna().all()
