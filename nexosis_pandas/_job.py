@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ImportJob"]
 
-_SEVERITY_COLOURS = {"error": "#c62828", "warning": "#e65100"}
+_SEVERITY_TONES = {"error": "danger", "warning": "warning"}
 
 
 class ImportJob:
@@ -40,6 +40,7 @@ class ImportJob:
         self._record = record
         self._client = client
         self.upload = upload
+        self._summarised_in: int | None = None  # the cell whose progress summary showed it
 
     @property
     def record(self) -> Import:
@@ -191,26 +192,44 @@ class ImportJob:
         )
 
     def _repr_html_(self) -> str:
-        """The import as a notebook shows it: a coloured status, the object, the timeline."""
-        from nexosis_pandas import _html as html
+        """The import as a notebook shows it: a coloured status, the object, the timeline.
+
+        In the cell whose progress summary already showed this import, one line that points
+        to it: the same facts are not shown twice.
+        """
+        from nexosis_pandas._html import (
+            TONES,
+            badge,
+            cell_number,
+            escape,
+            format_bytes,
+            format_count,
+            format_seconds,
+            status_colour,
+            table,
+        )
 
         status = self.status.value
+        if self._summarised_in is not None and self._summarised_in == cell_number():
+            return (
+                f"<small>ImportJob <code>{escape(self.import_id)}</code> {badge(status)}: "
+                "summarised above; show <code>job</code> in another cell for its timeline and "
+                "messages</small>"
+            )
         duration = self.duration
         fields: list[tuple[str, str]] = [
-            ("Dataset", f"<code>{html.escape(self.dataset_name)}</code>"),
-            ("Status", html.badge(status)),
-            ("Import id", f"<code>{html.escape(self.import_id)}</code>"),
+            ("Dataset", f"<code>{escape(self.dataset_name)}</code>"),
+            ("Status", badge(status)),
+            ("Import id", f"<code>{escape(self.import_id)}</code>"),
         ]
         if self.requested_date is not None:
-            fields.append(("Requested", html.escape(self.requested_date.isoformat(sep=" "))))
+            fields.append(("Requested", escape(self.requested_date.isoformat(sep=" "))))
         fields.append(
             (
-                # The server's time from request to end; the progress summary's "Duration" is
-                # this session's wall time, upload included.
-                "Import time (server)",
-                html.format_seconds(duration.total_seconds())
-                if duration is not None
-                else "running",
+                # The server's time from request to end: "Import" in the progress summary
+                # and the history's duration too.
+                "Import",
+                format_seconds(duration.total_seconds()) if duration is not None else "running",
             )
         )
         params = self.parameters
@@ -221,27 +240,26 @@ class ImportJob:
         else:
             where = ", ".join(f"{k}={v}" for k, v in params.items())
         if where:
-            fields.append(("S3 object", f"<code>{html.escape(where)}</code>"))
+            fields.append(("S3 object", f"<code>{escape(where)}</code>"))
         if self.upload is not None:
-            fields.append(("Rows", html.format_count(self.upload.rows)))
-            fields.append(("Bytes", html.format_bytes(self.upload.bytes_written)))
+            fields.append(("Rows", format_count(self.upload.rows)))
+            fields.append(("Bytes", format_bytes(self.upload.bytes_written)))
         if self.messages:
             items = "".join(
-                f'<li><span style="color:{_SEVERITY_COLOURS.get(m.severity, "#616161")}">'
-                f"{html.escape(m.severity)}</span> {html.escape(m.message)}</li>"
+                f'<li><span style="color:{TONES[_SEVERITY_TONES.get(m.severity, "muted")]}">'
+                f"{escape(m.severity)}</span> {escape(m.message)}</li>"
                 for m in self.messages
             )
             fields.append(("Messages", f'<ul style="margin:0;padding-left:1.2em">{items}</ul>'))
         if self.status_history:
             start = self.requested_date or self.status_history[0].date
             steps = " &rarr; ".join(
-                f'<span style="color:{html.status_colour(c.status.value)}">'
-                f"{html.escape(c.status.value)}</span> "
-                f"<small>+{html.format_seconds((c.date - start).total_seconds())}</small>"
-                for c in self.status_history
+                f'<span style="color:{status_colour(h.status.value)}">{escape(h.status.value)}'
+                f"</span> <small>+{format_seconds((h.date - start).total_seconds())}</small>"
+                for h in self.status_history
             )
             fields.append(("Timeline", steps))
-        return html.table("ImportJob", fields, colour=html.status_colour(status))
+        return table("ImportJob", fields, colour=status_colour(status))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ImportJob):

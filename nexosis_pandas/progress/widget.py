@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nexosis_pandas._html import (
+    TONES,
     badge,
+    cell_number,
     escape,
     format_bytes,
     format_count,
@@ -28,11 +30,19 @@ if TYPE_CHECKING:
 
 __all__ = ["WidgetReporter"]
 
+
+def _shown_status(j: Journey) -> str:
+    """The status a summary shows: what was stopped is the wait, not a running import."""
+    if j.outcome in (Outcome.INTERRUPTED, Outcome.TIMED_OUT) and j.job is not None:
+        return j.job.status.value
+    return str(j.outcome or (j.job.status.value if j.job else "uploading"))
+
+
 _MARKS = {
-    "done": ("&#10004;", "#2e7d32"),
-    "current": ("&#9673;", "#1565c0"),
-    "failed": ("&#10008;", "#c62828"),
-    "pending": ("&#9675;", "#9e9e9e"),
+    "done": ("&#10004;", TONES["success"]),
+    "current": ("&#9673;", TONES["info"]),
+    "failed": ("&#10008;", TONES["danger"]),
+    "pending": ("&#9675;", TONES["muted"]),
 }
 _STAGE_FILL = {"requested": 100 / 3, "started": 200 / 3, "completed": 100.0}
 
@@ -103,7 +113,8 @@ class WidgetReporter(ProgressReporter):
             max=100.0,
             description="Waiting",
             bar_style="info",
-            style={"description_width": "initial"},
+            # A fixed width: the bar's left edge stays put while the label changes.
+            style={"description_width": "9em"},
             layout=w.Layout(width="60%"),
         )
         self.percent = w.HTML(value="")
@@ -141,6 +152,8 @@ class WidgetReporter(ProgressReporter):
         if j.outcome is not None:
             self.bar.bar_style = j.outcome.tone
             self.bar.description = j.outcome.label
+            if j.outcome is Outcome.INTERRUPTED and j.job is not None:
+                self.bar.description = "Wait stopped"  # the import itself goes on
             if j.outcome is Outcome.REQUESTED:
                 self.bar.value = _STAGE_FILL["requested"]
             elif self.bar.bar_style != "warning":
@@ -168,14 +181,15 @@ class WidgetReporter(ProgressReporter):
             cells.append(
                 f'<span style="color:{colour};font-weight:{weight}">{symbol} {stage}</span>'
             )
-        elapsed = f'<span style="color:#616161">{format_seconds(j.elapsed)}</span>'
+        elapsed = f'<span style="color:{TONES["muted"]}">{format_seconds(j.elapsed)}</span>'
         self.stages.value = " &rarr; ".join(cells) + f" &nbsp; {elapsed}"
 
     def _draw_detail(self) -> None:
         j = self._journey
         if j.outcome is not None and j.outcome.is_failure:
             self.detail.value = (
-                f'<span style="color:#c62828">{escape(j.message() or "no reason given")}</span>'
+                f'<span style="color:{TONES["danger"]}">'
+                f"{escape(j.message() or 'no reason given')}</span>"
             )
         elif j.outcome in (Outcome.INTERRUPTED, Outcome.TIMED_OUT) and j.job is not None:
             self.detail.value = (
@@ -206,29 +220,39 @@ class WidgetReporter(ProgressReporter):
         if self._summarised:
             return
         self._summarised = True
+        if self._journey.job is not None:
+            self._journey.job._summarised_in = cell_number()
         self._show(
             {"text/html": self.summary_html(), "text/plain": self._journey.summary_text()},
             raw=True,
         )
 
     def summary_html(self) -> str:
-        """The static summary shown when the journey ends (plain HTML, inline styles)."""
+        """The static summary shown when the journey ends (plain HTML, inline styles).
+
+        Durations use the labels of :meth:`ImportJob._repr_html_` and the history: *Upload*
+        is this session's upload, *Import* the server's time from request to end (the
+        history's ``duration``), *Total* the wall time of the whole call.
+        """
         j = self._journey
-        status = j.outcome or (j.job.status.value if j.job else "uploading")
+        status = _shown_status(j)
         rows = [("Dataset", f"<code>{escape(j.dataset)}</code>" if j.dataset else "&ndash;")]
         rows.append(("Status", badge(status)))
         rows.append(("Rows", format_count(j.rows) if j.rows is not None else "&ndash;"))
-        duration = format_seconds(j.elapsed)
-        if j.upload_seconds is not None and j.import_began is not None:
-            duration += (
-                f" (upload {format_seconds(j.upload_seconds)}, "
-                f"import {format_seconds(j.import_elapsed or 0.0)})"
-            )
-        rows.append(("Duration", duration))
+        if j.upload_seconds is not None:
+            rows.append(("Upload", format_seconds(j.upload_seconds)))
+        elif j.reused:
+            rows.append(("Upload", "none: the object already held this data"))
+        server = j.job.duration if j.job is not None else None
+        if server is not None:
+            rows.append(("Import", format_seconds(server.total_seconds())))
+        elif j.import_elapsed is not None:
+            rows.append(("Import", f"running ({format_seconds(j.import_elapsed)} so far)"))
+        rows.append(("Total", format_seconds(j.elapsed)))
         if j.url:
             rows.append(("S3 object", f"<code>{escape(j.url)}</code>"))
         if j.job is not None:
-            rows.append(("Import", f"<code>{escape(j.job.import_id)}</code>"))
+            rows.append(("Import id", f"<code>{escape(j.job.import_id)}</code>"))
         message = self.detail.value if j.outcome is not Outcome.COMPLETED else ""
         if message:
             rows.append(("Note", message))

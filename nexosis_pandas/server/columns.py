@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
@@ -433,11 +434,29 @@ def render_value(value: Any, data_type: str) -> Any:
 _INFERENCE_ORDER = (DataType.NUMERIC.value, DataType.LOGICAL.value, DataType.DATE.value)
 
 
+_LEADING_ZERO = re.compile(r"\s*[+-]?0[0-9]")
+
+_TYPED: dict[str, Callable[[Any], bool]] = {
+    DataType.NUMERIC.value: lambda v: type(v) in (int, float),
+    DataType.LOGICAL.value: lambda v: type(v) is bool,
+    DataType.DATE.value: lambda v: type(v) is str,
+}
+"""What a JSON value must be to count for each type: JSON says what a scalar is."""
+
+
+def _keeps_text(value: Any) -> bool:
+    """Whether a text value would lose characters as a number (``08123`` is no 8123)."""
+    return type(value) is str and _LEADING_ZERO.match(value) is not None
+
+
 class TypeInference:
     """Infers one column's data type from its values, as they stream by.
 
     Each candidate type (numeric, logical, date) is dropped at the first value that does not
-    fit it; once all are dropped the column is ``string`` and values cost nothing more.
+    fit it; once all are dropped the column is ``string`` and values cost nothing more. A text
+    value with a leading zero (``08123``, a code rather than a number) is not numeric, so it
+    comes back as it was sent. With ``typed`` (JSON) a value keeps its JSON type: numbers are
+    numeric, ``true``/``false`` logical, and a string is a string (or a date), never a number.
 
     Examples
     --------
@@ -445,15 +464,26 @@ class TypeInference:
     >>> inference.update(["1", "0", "2"])
     >>> inference.result()
     'numeric'
+    >>> inference.update(["08123"])
+    >>> inference.result()
+    'string'
     """
 
-    __slots__ = ("_candidates", "_seen")
+    __slots__ = ("_candidates", "_seen", "_typed")
 
-    def __init__(self) -> None:
+    def __init__(self, *, typed: bool = False) -> None:
         self._candidates: list[tuple[str, Callable[[Any], bool]]] = [
             (t, _CHECKS[t]) for t in _INFERENCE_ORDER
         ]
         self._seen = False
+        self._typed = typed
+
+    def _fits_all(self, values: list[Any], data_type: str) -> bool:
+        if self._typed and not all(map(_TYPED[data_type], values)):
+            return False
+        if data_type == DataType.NUMERIC.value and any(map(_keeps_text, values)):
+            return False
+        return all_fit(values, data_type)
 
     @property
     def settled(self) -> bool:
@@ -465,7 +495,7 @@ class TypeInference:
         self._seen = True
         candidates = self._candidates
         if candidates:
-            kept = [c for c in candidates if c[1](value)]
+            kept = [c for c in candidates if self._fits_all([value], c[0])]
             if len(kept) != len(candidates):
                 self._candidates = kept
 
@@ -476,7 +506,7 @@ class TypeInference:
             return
         self._seen = True
         if self._candidates:
-            self._candidates = [c for c in self._candidates if all_fit(present, c[0])]
+            self._candidates = [c for c in self._candidates if self._fits_all(present, c[0])]
 
     def result(self) -> str:
         """The inferred data type: the first candidate left, else ``string``."""

@@ -165,7 +165,7 @@ def _load_once(
             declared = _declared(
                 existing.columns if existing else {}, reader, file_columns, columns
             )
-            plan = _Plan(declared)
+            plan = _Plan(declared, typed=kind == "json")
         lines.append(line)
         batch.append(row)
         if len(batch) >= BATCH_ROWS:
@@ -173,7 +173,8 @@ def _load_once(
             if cancelled():
                 raise ImportCancelled
     if plan is None:
-        plan = _Plan(_declared(existing.columns if existing else {}, reader, file_columns, columns))
+        declared = _declared(existing.columns if existing else {}, reader, file_columns, columns)
+        plan = _Plan(declared, typed=kind == "json")
     if batch:
         flush(plan)
     # a JSON file without records names no column: the declared ones are the columns
@@ -216,7 +217,8 @@ def _declared(
 class _Plan:
     """Per-column checks for one load: declared types are enforced, the others inferred."""
 
-    def __init__(self, declared: Mapping[str, ColumnSpec]) -> None:
+    def __init__(self, declared: Mapping[str, ColumnSpec], *, typed: bool = False) -> None:
+        self.typed = typed  # JSON: values carry their types, which inference keeps
         self.declared = {name: dict(spec) for name, spec in declared.items()}
         for spec in self.declared.values():
             if spec.get("role") == Role.TIMESTAMP.value and not spec.get("dataType"):
@@ -244,7 +246,7 @@ class _Plan:
             if found is None:
                 inference = self.inferred.get(name)
                 if inference is None:
-                    inference = self.inferred[name] = TypeInference()
+                    inference = self.inferred[name] = TypeInference(typed=self.typed)
                 if not inference.settled:
                     inference.update(present)
             elif not all_fit(present, found[0]):

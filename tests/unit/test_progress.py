@@ -130,10 +130,12 @@ def test_widget_says_how_to_resume_after_an_interrupt() -> None:
     r.import_update(job)
     r.interrupted(job)
     assert r.bar.bar_style == "warning"
-    assert r.bar.description == "Stopped"
+    assert r.bar.description == "Wait stopped"  # the wait was stopped, not the import
     resume = f"nexosis_pandas.get_import(&quot;{job.import_id}&quot;).wait()"
     assert "continues on the server" in r.detail.value and resume in r.detail.value
-    assert resume in shown.bundles[0]["text/html"]
+    summary = shown.bundles[0]["text/html"]
+    assert resume in summary
+    assert ">started</span>" in summary and ">interrupted</span>" not in summary
 
 
 def test_widget_ends_in_blue_with_how_to_wait_when_not_waiting() -> None:
@@ -367,3 +369,22 @@ def test_text_reporter_without_history_uses_its_own_clock(
     t.advance(0.7)
     r.import_update(job_in("started", history=[]))
     assert capsys.readouterr().err.splitlines()[-1] == "nexosis: import started (0.7 s)"
+
+
+def test_the_job_in_the_cell_that_summarised_it_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nexosis_pandas import _html
+
+    cell = [7]
+    monkeypatch.setattr(_html, "cell_number", lambda: cell[0])
+    monkeypatch.setattr("nexosis_pandas.progress.widget.cell_number", lambda: cell[0])
+    t = FakeTime()
+    r, shown = widget(t)
+    job = job_in("completed")
+    r.import_end(job)
+    assert len(shown.bundles) == 1  # the summary
+    short = job._repr_html_()
+    assert "summarised above" in short and "Timeline" not in short
+    cell[0] = 8  # `job` shown again in a later cell: the whole table
+    assert "Timeline" in job._repr_html_()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from nexosis_pandas._wire import parse_logical
@@ -155,3 +157,23 @@ def test_type_inference(values: list[object], expected: str) -> None:
     inference.update(values)
     assert inference.result() == expected
     assert inference.settled is (expected == "string" and any(v not in (None, "") for v in values))
+
+
+def test_inference_keeps_codes_with_leading_zeros_as_text() -> None:
+    for values in (["08123", "1"], ["1", " 007"], ["-01"]):
+        inference = TypeInference()
+        inference.update(values)
+        assert inference.result() == "string", values
+    inference = TypeInference()
+    inference.update(["0", "0.5", "-0", "10"])
+    assert inference.result() == "numeric"
+
+
+def test_inference_of_json_values_keeps_their_json_types() -> None:
+    cases: list[tuple[list[Any], str]] = [(["1", "2"], "string"), ([1, 2.5], "numeric")]
+    cases += [([True, False], "logical")]
+    cases += [(["true"], "string"), (["2024-01-02"], "date"), ([1, "1"], "string")]
+    for values, expected in cases:
+        inference = TypeInference(typed=True)
+        inference.update(values)
+        assert inference.result() == expected, values
