@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas._wire import DataType, lookup, parse_logical
+from nexosis_pandas._wire import LOGICAL_VALUES, DataType, lookup, parse_logical
 
-__all__ = ["dataset_frame"]
+__all__ = ["arrow_frame", "dataset_frame"]
 
 _TEXT = pd.Series(["text"]).dtype  # the pandas in use's own: str (pandas 3) or object
 
@@ -70,6 +70,35 @@ def dataset_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, Any])
     return frame
 
 
+def arrow_frame(table: Any, columns: Mapping[str, Any]) -> pd.DataFrame:
+    """Build a DataFrame from a dataset's rows as an Arrow table of text columns.
+
+    The same frame :func:`dataset_frame` builds from the same rows as JSON: the text columns
+    are typed by the column metadata the same way.
+
+    Parameters
+    ----------
+    table
+        A ``pyarrow.Table`` (the server's bulk format).
+    columns
+        The dataset's column metadata, as for :func:`dataset_frame`.
+    """
+    present = [str(n) for n in table.column_names]
+    names = [str(c) for c in columns] + [n for n in present if n not in columns]
+    data = {
+        name: (
+            table.column(name).to_numpy(zero_copy_only=False)
+            if name in present
+            else np.full(table.num_rows, None, dtype=object)
+        )
+        for name in names
+    }
+    frame = pd.DataFrame(data, columns=names)
+    for name in names:
+        frame[name] = _typed_column(frame[name], _data_type(columns.get(name)))
+    return frame
+
+
 def _data_type(spec: Any) -> DataType | None:
     value = lookup(spec, "dataType")
     if not value:
@@ -80,13 +109,23 @@ def _data_type(spec: Any) -> DataType | None:
         return None
 
 
+_LOGICAL_SPELLINGS: dict[Any, bool] = {
+    spelling: flag
+    for text, flag in LOGICAL_VALUES.items()
+    for spelling in (text, text.upper(), text.title())
+}
+
+
 def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
     values = column.astype(object).where(column.notna(), None)
-    values = values.where(values.map(lambda v: v != ""), None)
+    values = values.where(values != "", None)
     if data_type in (DataType.NUMERIC, DataType.NUMERIC_MEASURE):
         return _numbers(values)
     if data_type is DataType.LOGICAL:
-        flags = values.map(parse_logical)
+        flags = values.map(_LOGICAL_SPELLINGS)  # the usual spellings at C speed, then the rest
+        rest = flags.isna() & values.notna()
+        if rest.any():
+            flags[rest] = values[rest].map(parse_logical)
         return flags.astype("boolean" if flags.isna().any() or flags.empty else bool)
     if data_type is DataType.DATE:
         return _dates(values)
@@ -107,7 +146,10 @@ def _numbers(values: pd.Series) -> pd.Series:
     if present.empty:
         return pd.Series(np.nan, index=values.index, dtype="float64")
     exact = pd.to_numeric(present, errors="coerce")
-    if exact.dtype.kind not in "iu" or present.map(lambda v: isinstance(v, bool | float)).any():
+    as_text = pd.api.types.infer_dtype(present, skipna=True) == "string"  # the bulk format
+    if exact.dtype.kind not in "iu" or (
+        not as_text and present.map(lambda v: isinstance(v, bool | float)).any()
+    ):
         return pd.to_numeric(values, errors="coerce").astype("float64")
     if not missing.any():
         return exact.set_axis(values.index)

@@ -24,6 +24,7 @@ def pages(
     *,
     key: Callable[[Any], Hashable | None] | None,
     on_page: Callable[[Page], None] | None = None,
+    first: Any = None,
 ) -> Iterator[Any]:
     """Yield the items of every page of a list, requesting pages as they are needed.
 
@@ -31,12 +32,18 @@ def pages(
     page without a ``next`` link; else (the original API sent only ``items``) a page shorter
     than ``page_size``. A server that ignores ``page`` and repeats a page ends the loop:
     an echoed ``pageNumber`` other than the one asked for, a page of items all seen before
-    (by ``key``), or, without a key, a page equal to the one before.
+    (by ``key``), or, without a key, a page equal to the one before. ``first``, when given,
+    is the first page's body, already fetched.
     """
     seen: set[Hashable] = set()
     previous: list[Any] | None = None
     for page in itertools.count():
-        body = transport.request_json("GET", url, params={**params, **page_query(page, page_size)})
+        if page == 0 and first is not None:
+            body = first
+        else:
+            body = transport.request_json(
+                "GET", url, params={**params, **page_query(page, page_size)}
+            )
         parsed = Page.from_wire(body)
         if parsed is None:
             return

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "MetadataError",
     "TypeInference",
     "all_fit",
+    "arrow_instants",
     "checker",
     "complete_metadata",
     "fits",
@@ -253,6 +254,39 @@ def merge_metadata(
             if spec.get(field) is not None:
                 current[field] = spec[field]
     return merged
+
+
+def arrow_instants(values: Any) -> Any:
+    """Date texts (a ``pyarrow`` string array) as microseconds since 1970 UTC (``int64``).
+
+    A date without an offset is UTC. Arrow parses whole arrays of one form; anything else is
+    parsed value by value with :meth:`datetime.fromisoformat`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(values)
+    for target in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:
+            return pc.cast(pc.cast(trimmed, target), pa.int64())
+        except pa.ArrowInvalid:
+            continue
+    return pa.array([_micros(v) for v in trimmed.to_pylist()], pa.int64())
+
+
+def _micros(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return (stamp - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def normalize_date(value: Any) -> str | None:
@@ -492,21 +526,23 @@ class TypeInference:
 
     def add(self, value: Any) -> None:
         """Take one non-missing value into account."""
-        self._seen = True
-        candidates = self._candidates
-        if candidates:
-            kept = [c for c in candidates if self._fits_all([value], c[0])]
-            if len(kept) != len(candidates):
-                self._candidates = kept
+        self.update([value])
 
     def update(self, values: Iterable[Any]) -> None:
         """Take several values into account (missing ones, ``None`` or ``""``, are skipped)."""
         present = [v for v in values if v is not None and v != ""]
-        if not present:
-            return
+        if present:
+            self.narrow(lambda t: self._fits_all(present, t))
+
+    def narrow(self, fits: Callable[[str], bool]) -> None:
+        """Take some (non-missing) values into account: keep the types ``fits`` says they fit.
+
+        For a reader that checks whole columns its own way (Arrow's); ``fits`` must apply the
+        rules above.
+        """
         self._seen = True
         if self._candidates:
-            self._candidates = [c for c in self._candidates if self._fits_all(present, c[0])]
+            self._candidates = [c for c in self._candidates if fits(c[0])]
 
     def result(self) -> str:
         """The inferred data type: the first candidate left, else ``string``."""

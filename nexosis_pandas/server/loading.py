@@ -1,42 +1,73 @@
 """The one loading path: imports and ``PUT /data/{name}`` both end here.
 
-:func:`load_rows` streams records from a reader, checks each value against its column's data
-type (declared, or inferred as the rows go by), stages the rows, and moves them into the dataset
-in one transaction, together with the import's ``completed`` status: all rows or none.
+:func:`load_rows` reads a file as batches of text columns, checks each batch against the
+columns' data types (declared, or inferred as the batches go by), writes the batches to
+segment files, and publishes them in one transaction together with the import's
+``completed`` status: all rows or none.
+
+A CSV file is read by Arrow's streaming CSV reader and checked a batch at a time with
+``pyarrow.compute``. Whatever that fast path cannot vouch for (a value Arrow does not parse
+the way Python does, a malformed row, quotes used in a way Arrow accepts but CSV does not) sends
+the load back to the beginning of the file on the exact path: Python's ``csv`` module and a
+value-by-value check whose error names the line, the column and the value. JSON files always
+take the exact path.
 """
 
 from __future__ import annotations
 
+import csv
 import io
-import json
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from nexosis_pandas._wire import DataType, Role
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from nexosis_pandas._wire import LOGICAL_VALUES, DataType, Role
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,
     TypeInference,
     all_fit,
+    arrow_instants,
     checker,
     complete_metadata,
     merge_metadata,
-    normalize_date,
-    render_value,
     validate_metadata,
 )
-from nexosis_pandas.server.parsing import ColumnsAfterData, FileFormatError, records
-from nexosis_pandas.server.store import StagingTable, Store
+from nexosis_pandas.server.parsing import ColumnsAfterData, FileFormatError, gunzipped, records
+from nexosis_pandas.server.store import Store
+from nexosis_pandas.server.store.segments import KEY, SegmentWriter, merge_keyed, schema_for
 
-__all__ = ["BATCH_ROWS", "ImportCancelled", "LoadResult", "load_rows"]
+__all__ = ["BATCH_ROWS", "ImportCancelled", "LoadResult", "Progress", "load_rows"]
 
 BATCH_ROWS = 20_000
-"""Rows staged per write; between batches the worker lets go of the database and the GIL."""
+"""Rows checked at a time on the exact path; between batches a stop is noticed."""
+
+CSV_BLOCK = 4 << 20
+"""Bytes Arrow's CSV reader parses at a time (a batch's size on the fast path)."""
+
+HEADER_LIMIT = 1 << 20
+"""A header row longer than this (or spanning lines) is read by the exact path."""
+
+HEADER_PEEK = 64 << 10
+"""Bytes read at a time while looking for the end of the header row (small: a source may read
+ahead of what is asked, and the first read should not wait for more than the header)."""
+
+Progress = Callable[[int, int], None]
+"""Told ``(rows read, bytes read)`` as a load goes (bytes as they come from the source)."""
 
 
 class ImportCancelled(Exception):  # noqa: N818 - a signal, not an error
     """The worker is stopping; the import stays ``started`` and is resumed on the next start."""
+
+
+class _Inexact(Exception):  # noqa: N818 - a signal, not an error
+    """The fast path cannot vouch for the file: load it again on the exact path."""
 
 
 @dataclass(frozen=True)
@@ -46,17 +77,6 @@ class LoadResult:
     appended: int
     replaced: int
     columns: dict[str, ColumnSpec]
-
-
-def _key_part(value: Any, data_type: str) -> Any:
-    if value is None:
-        return None
-    if data_type == DataType.DATE.value:
-        return normalize_date(value) or value
-    rendered = render_value(value, data_type)
-    if isinstance(rendered, float) and rendered.is_integer():
-        rendered = int(rendered)  # 2, "2" and "2.0" are one key
-    return rendered if isinstance(rendered, str) else json.dumps(rendered)
 
 
 def _describe_type(data_type: str) -> str:
@@ -73,11 +93,11 @@ def load_rows(
     *,
     dataset_name: str,
     columns: Mapping[str, ColumnSpec],
-    open_stream: Callable[[], io.TextIOWrapper],
+    open_binary: Callable[[], IO[bytes]],
     kind: str,
-    staging: StagingTable,
     import_id: str | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Read every record, check it, and load all of them into the dataset, or none.
 
@@ -89,47 +109,40 @@ def load_rows(
         The dataset to create or upsert into.
     columns
         The request's column metadata (validated); it overrides the file's and the dataset's.
-    open_stream
-        Opens the file as text from its beginning (called again if a JSON file's ``columns``
-        come after its ``data``); the stream is detached, not closed, when done.
+    open_binary
+        Opens the file (gzipped or not) from its beginning; called again when the load has to
+        start over (the exact path, or a JSON file whose ``columns`` come after its ``data``).
+        The stream is not closed.
     kind
         ``"csv"`` or ``"json"``.
-    staging
-        Where the rows wait until the final move.
     import_id
-        The import to mark ``completed`` in the same transaction as the move.
+        The import to mark ``completed`` in the same transaction as the rows.
     cancelled
         Checked between batches; when true, :class:`ImportCancelled` is raised.
+    progress
+        Told how far the load has read, after each batch.
 
     Raises
     ------
     FileFormatError
         The file is malformed, or a value does not fit its column's data type.
-    MetadataError
-        The file's own column metadata is invalid.
     """
     file_columns: Any = None
     for _attempt in range(2):
         try:
-            text = open_stream()
-            try:
-                return _load_once(
-                    store,
-                    dataset_name=dataset_name,
-                    columns=columns,
-                    text=text,
-                    kind=kind,
-                    file_columns=file_columns,
-                    staging=staging,
-                    import_id=import_id,
-                    cancelled=cancelled,
-                )
-            finally:
-                # The caller owns the byte stream: let go of it without closing it.
-                text.detach()
+            return _load_once(
+                store,
+                dataset_name=dataset_name,
+                columns=columns,
+                open_binary=open_binary,
+                kind=kind,
+                file_columns=file_columns,
+                import_id=import_id,
+                cancelled=cancelled,
+                progress=progress,
+            )
         except ColumnsAfterData as late:
             file_columns = late.columns
-            staging.clear()
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -138,80 +151,122 @@ def _load_once(
     *,
     dataset_name: str,
     columns: Mapping[str, ColumnSpec],
-    text: IO[str],
+    open_binary: Callable[[], IO[bytes]],
     kind: str,
     file_columns: Any,
-    staging: StagingTable,
     import_id: str | None,
     cancelled: Callable[[], bool],
+    progress: Progress | None,
 ) -> LoadResult:
-    existing = store.get_dataset(dataset_name)
-    reader = records(text, kind, ignore_file_columns=file_columns is not None)
-    rows = iter(reader)
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    plan: _Plan | None = None
-    lines: list[int] = []
-    batch: list[dict[str, Any]] = []
+    def attempt(read: Callable[[_Load, _Counted], list[str]]) -> LoadResult:
+        existing = store.get_dataset(dataset_name)
+        load = _Load(
+            store,
+            dataset_name=dataset_name,
+            existing=existing.columns if existing else {},
+            request=columns,
+            cancelled=cancelled,
+            typed=kind == "json",
+        )
+        counted = _Counted(open_binary(), progress)
+        try:
+            header = read(load, counted)
+            return load.publish(header, import_id)
+        finally:
+            load.discard()
 
-    def flush(plan: _Plan) -> None:
-        plan.check_batch(lines, batch)
-        key = plan.key
-        staging.add([(key(row), dumps(row)) for row in batch])
-        lines.clear()
-        batch.clear()
-
-    for line, row in rows:
-        if plan is None:
-            declared = _declared(
-                existing.columns if existing else {}, reader, file_columns, columns
-            )
-            plan = _Plan(declared, typed=kind == "json")
-        lines.append(line)
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            flush(plan)
-            if cancelled():
-                raise ImportCancelled
-    if plan is None:
-        declared = _declared(existing.columns if existing else {}, reader, file_columns, columns)
-        plan = _Plan(declared, typed=kind == "json")
-    if batch:
-        flush(plan)
-    # a JSON file without records names no column: the declared ones are the columns
-    final = plan.final_metadata(reader.header or list(plan.declared))
-    staging.close()
-
-    def messages(appended: int, replaced: int) -> list[tuple[str, str]]:
-        return [
-            (
-                "informational",
-                f"Imported {staging.count} rows into dataset {dataset_name!r}: {appended} "
-                f"appended, {replaced} replaced",
-            )
-        ]
-
-    appended, replaced = store.merge_staged(
-        dataset_name=dataset_name,
-        columns=final,
-        staging=staging,
-        import_id=import_id,
-        messages=messages,
+    if kind == "csv":
+        try:
+            return attempt(_read_csv_fast)
+        except _Inexact:
+            pass
+    return attempt(
+        lambda load, counted: _read_exact(load, counted, kind=kind, file_columns=file_columns)
     )
-    return LoadResult(appended=appended, replaced=replaced, columns=final)
 
 
-def _declared(
-    existing: Mapping[str, ColumnSpec],
-    reader: Any,
-    file_columns: Any,
-    request: Mapping[str, ColumnSpec],
-) -> dict[str, ColumnSpec]:
-    found = file_columns if file_columns is not None else reader.file_columns
+class _Counted(io.RawIOBase):
+    """A binary stream that counts the bytes read through it and reports them."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress | None) -> None:
+        self._raw = raw
+        self._progress = progress
+        self.bytes = 0
+        self.rows = 0
+        self._told = 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.bytes += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.bytes += len(data)
+        return data
+
+    def add_rows(self, n: int) -> None:
+        self.rows += n
+        now = time.monotonic()
+        if self._progress is not None and now - self._told >= 0.25:
+            self._told = now
+            self._progress(self.rows, self.bytes)
+
+    def close(self) -> None:
+        pass  # the caller owns the source stream
+
+
+# -- the plan: checks, inference, keys -----------------------------------------------------------
+_LEADING_ZERO = r"^\s*[+-]?0[0-9]"
+_DATE = (
+    r"^\s*\d{4}-\d{2}-\d{2}(?:[T ](?:[01]\d|2[0-3])(?::[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?\s*$"
+)
+_LOGICAL = pa.array(sorted(LOGICAL_VALUES), pa.string())
+_TRUE = pa.array(sorted(k for k, v in LOGICAL_VALUES.items() if v), pa.string())
+_NUMERIC_TYPES = (DataType.NUMERIC.value, DataType.NUMERIC_MEASURE.value)
+
+
+def _arrow_vouches(values: pa.Array, data_type: str) -> bool:
+    """Whether ``pyarrow.compute`` shows every value fits (``False``: it cannot tell)."""
     try:
-        in_file = validate_metadata(found)
-    except MetadataError as exc:
-        raise FileFormatError(f"The file's column metadata is invalid: {exc}") from None
-    return merge_metadata(merge_metadata(existing, in_file), request)
+        if data_type in _NUMERIC_TYPES:
+            numbers = pc.cast(values, pa.float64())
+            return bool(pc.all(pc.is_finite(numbers)).as_py() is not False)
+        if data_type == DataType.LOGICAL.value:
+            lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+            return bool(pc.all(pc.is_in(lowered, value_set=_LOGICAL)).as_py() is not False)
+        if data_type == DataType.DATE.value:
+            if pc.all(pc.match_substring_regex(values, _DATE)).as_py() is False:
+                return False
+            day = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(values), 0, 10)
+            return bool(pc.min(pc.year(pc.cast(day, pa.date32()))).as_py() >= 1)
+    except pa.ArrowInvalid:
+        return False
+    return True  # string and text: any scalar
+
+
+def _fits(values: pa.Array, data_type: str) -> bool:
+    """Whether every value fits: Arrow's word when it vouches, else the exact check."""
+    present = values.drop_null()
+    if not len(present) or _arrow_vouches(present, data_type):
+        return True
+    return all_fit(present.to_pylist(), data_type)
+
+
+def _fitting(present: pa.Array) -> Callable[[str], bool]:
+    """Which types the values fit, for inference: a number written ``08123`` is no number."""
+    zeros = bool(pc.any(pc.match_substring_regex(present, _LEADING_ZERO)).as_py())
+
+    def fits(data_type: str) -> bool:
+        return not (zeros and data_type in _NUMERIC_TYPES) and _fits(present, data_type)
+
+    return fits
 
 
 class _Plan:
@@ -233,8 +288,8 @@ class _Plan:
         keys += [n for n, s in self.declared.items() if s.get("role") == Role.TIMESTAMP.value]
         self.key_columns = keys
 
-    def check_batch(self, lines: list[int], rows: list[dict[str, Any]]) -> None:
-        """Check a batch column by column (each check runs over a whole list, mostly in C)."""
+    def check_rows(self, lines: list[int], rows: list[dict[str, Any]]) -> None:
+        """Check a batch of rows value by value; the error names the line, column and value."""
         names: dict[str, None] = {}
         for row in rows:
             if len(row) != len(names) or row.keys() - names.keys():
@@ -244,11 +299,7 @@ class _Plan:
             present = [v for v in values if v is not None]
             found = self.checks.get(name)
             if found is None:
-                inference = self.inferred.get(name)
-                if inference is None:
-                    inference = self.inferred[name] = TypeInference(typed=self.typed)
-                if not inference.settled:
-                    inference.update(present)
+                self._inference(name).update(present)
             elif not all_fit(present, found[0]):
                 bad = next(i for i, v in enumerate(values) if v is not None and not found[1](v))
                 raise FileFormatError(
@@ -257,19 +308,48 @@ class _Plan:
                     f"(expected {_describe_type(found[0])})"
                 )
 
-    def key(self, row: Mapping[str, Any]) -> str | None:
+    def check_batch(self, batch: pa.RecordBatch) -> None:
+        """Check a batch of text columns; :class:`_Inexact` when a declared type is not met."""
+        for name, values in zip(batch.schema.names, batch.columns, strict=True):
+            found = self.checks.get(name)
+            if found is None:
+                inference = self._inference(name)
+                present = values.drop_null()
+                if not inference.settled and len(present):
+                    inference.narrow(_fitting(present))
+            elif not _fits(values, found[0]):
+                raise _Inexact  # the exact path finds the value and its line
+
+    def _inference(self, name: str) -> TypeInference:
+        inference = self.inferred.get(name)
+        if inference is None:
+            inference = self.inferred[name] = TypeInference(typed=self.typed)
+        return inference
+
+    def keys(self, batch: pa.RecordBatch) -> pa.Array:
+        """Each row's upsert key (null for every row when the dataset has no key columns)."""
         if not self.key_columns:
-            return None
-        parts = [_key_part(row.get(n), self._type(n)) for n in self.key_columns]
-        if len(parts) == 1 and isinstance(parts[0], str):
+            return pa.nulls(batch.num_rows, pa.string())
+        have = set(batch.schema.names)
+        parts = [
+            pc.fill_null(
+                _key_text(
+                    batch.column(n) if n in have else pa.nulls(batch.num_rows, pa.string()),
+                    self._type(n),
+                ),
+                "\x00",
+            )
+            for n in self.key_columns
+        ]
+        if len(parts) == 1:
             return parts[0]
-        return json.dumps(parts)
+        return pc.binary_join_element_wise(*parts, "\x1f")
 
     def _type(self, name: str) -> str:
         found = self.checks.get(name)
         return found[0] if found else DataType.STRING.value
 
-    def final_metadata(self, header: list[str]) -> dict[str, ColumnSpec]:
+    def final_metadata(self, header: Sequence[str]) -> dict[str, ColumnSpec]:
         names = list(dict.fromkeys([*header, *self.inferred]))
         final: dict[str, ColumnSpec] = {}
         for name in names:
@@ -279,3 +359,341 @@ class _Plan:
                 spec["dataType"] = inference.result() if inference else DataType.STRING.value
             final[name] = complete_metadata(spec)
         return final
+
+
+def _key_text(values: pa.Array, data_type: str) -> pa.Array:
+    """One key column's values in a canonical text: ``2``, ``"2.0"`` and ``" 2 "`` are one key.
+
+    Numbers are compared as numbers, dates as instants (UTC when they name no offset), logical
+    values as true/false, and text as it is.
+    """
+    if data_type in _NUMERIC_TYPES:
+        trimmed = pc.utf8_trim_whitespace(values)
+        try:
+            numbers = pc.cast(trimmed, pa.float64())
+        except pa.ArrowInvalid:
+            numbers = pa.array(
+                [None if v is None else float(v) for v in trimmed.to_pylist()], pa.float64()
+            )
+        whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), 9.2e18))
+        as_int = pc.cast(pc.cast(pc.if_else(whole, numbers, 0.0), pa.int64()), pa.string())
+        return pc.if_else(whole, as_int, pc.cast(numbers, pa.string()))
+    if data_type == DataType.DATE.value:
+        return pc.cast(arrow_instants(values), pa.string())
+    if data_type == DataType.LOGICAL.value:
+        lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+        return pc.cast(pc.is_in(lowered, value_set=_TRUE), pa.string())
+    return values
+
+
+# -- one attempt: stage the batches, then publish them -------------------------------------------
+class _Load:
+    """One attempt at loading a file: the plan, the staged segments, their publication."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        dataset_name: str,
+        existing: Mapping[str, ColumnSpec],
+        request: Mapping[str, ColumnSpec],
+        cancelled: Callable[[], bool],
+        typed: bool = False,
+    ) -> None:
+        self.store = store
+        self.typed = typed
+        self.dataset_name = dataset_name
+        self.existing = existing
+        self.request = request
+        self.cancelled = cancelled
+        self.plan: _Plan | None = None
+        self.names: list[str] = []
+        self.rows = 0
+        self._writer: SegmentWriter | None = None
+        self._staged: list[SegmentWriter] = []
+        self._outputs: list[SegmentWriter] = []
+
+    def start(self, file_columns: Any) -> _Plan:
+        """The plan, made once the file's own column metadata (if any) is known."""
+        if self.plan is None:
+            try:
+                in_file = validate_metadata(file_columns)
+            except MetadataError as exc:
+                raise FileFormatError(f"The file's column metadata is invalid: {exc}") from None
+            declared = merge_metadata(merge_metadata(self.existing, in_file), self.request)
+            self.plan = _Plan(declared, typed=self.typed)
+        return self.plan
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self.plan and self.plan.key_columns)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Stage a checked batch of text columns."""
+        assert self.plan is not None
+        if not batch.num_rows:
+            return
+        names = batch.schema.names
+        if self._writer is None or not set(names) <= set(self.names):
+            self.names = list(dict.fromkeys([*self.names, *names]))
+            self._close_writer()
+            directory = self.store.staging_dir if self.keyed else self.store.segments_dir
+            self._writer = SegmentWriter(
+                directory,
+                schema_for(self.names),
+                compression=None if self.keyed else "zstd",
+            )
+        keyed = batch.append_column(KEY, self.plan.keys(batch))
+        self._writer.write(keyed)
+        self.rows += batch.num_rows
+        if self.cancelled():
+            raise ImportCancelled
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.finish()
+            self._staged.append(self._writer)
+            self._writer = None
+
+    def publish(self, header: Sequence[str], import_id: str | None) -> LoadResult:
+        """Publish the staged rows: appended, or upserted by key; the import completed."""
+        plan = self.start(None)
+        self._close_writer()
+        final = plan.final_metadata(header)
+        store = self.store
+        with store.dataset_lock(self.dataset_name):
+            if self.keyed:
+                dataset = store.get_dataset(self.dataset_name)
+                parts = store.parts(dataset.id) if dataset else []
+                names = list(dict.fromkeys([*(dataset.columns if dataset else {}), *final]))
+                self._outputs, appended, replaced = merge_keyed(
+                    [p.path for p in parts],
+                    [w.path for w in self._staged],
+                    schema_for(names),
+                    store.segments_dir,
+                )
+                files = [(w.path, w.rows) for w in self._outputs]
+            else:
+                files = [(w.path, w.rows) for w in self._staged]
+                appended, replaced = self.rows, 0
+            store.publish(
+                dataset_name=self.dataset_name,
+                columns=final,
+                files=files,
+                replace=self.keyed,
+                import_id=import_id,
+                messages=[
+                    (
+                        "informational",
+                        f"Imported {self.rows} rows into dataset {self.dataset_name!r}: "
+                        f"{appended} appended, {replaced} replaced",
+                    )
+                ],
+            )
+        if not self.keyed:
+            self._staged = []  # published: they are the dataset's now
+        self._outputs = []
+        return LoadResult(appended=appended, replaced=replaced, columns=final)
+
+    def discard(self) -> None:
+        """Remove every file this attempt wrote that is not part of a dataset."""
+        for writer in [*self._staged, *self._outputs, *([self._writer] if self._writer else [])]:
+            writer.discard()
+        self._staged, self._outputs, self._writer = [], [], None
+
+
+# -- the fast path: Arrow's CSV reader -----------------------------------------------------------
+def _read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
+    stream = gunzipped(counted)
+    head = stream.read(HEADER_PEEK)
+    while b"\n" not in head and len(head) < HEADER_LIMIT:
+        more = stream.read(HEADER_PEEK)
+        if not more:
+            break
+        head += more
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    end = head.find(b"\n")
+    if end < 0 or b'"' in head[:end]:
+        raise _Inexact  # no line, a quoted or a very long header: the exact path reads it
+    try:
+        line = head[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Inexact from None
+    header = next(csv.reader([line.rstrip("\r")]), [])
+    if not header:
+        raise _Inexact
+    _check_header(header)
+    plan = load.start(None)
+    checked = _QuoteCheckedStream(head[end + 1 :], stream)
+    try:
+        reader = pa_csv.open_csv(
+            checked,
+            read_options=pa_csv.ReadOptions(
+                column_names=header, block_size=CSV_BLOCK, use_threads=True
+            ),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            if checked.suspicious:
+                raise _Inexact
+            plan.check_batch(batch)
+            load.add(batch)
+            counted.add_rows(batch.num_rows)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise _Inexact from None
+    checked.finish()
+    if checked.suspicious:
+        raise _Inexact
+    return header
+
+
+def _check_header(header: list[str]) -> None:
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if not name.strip():
+            raise FileFormatError(f"The header row (line 1) has an empty column name at {position}")
+        if name in seen:
+            raise FileFormatError(f"The header row (line 1) names the column {name!r} twice")
+        seen.add(name)
+
+
+_DELIMITERS = np.array([ord(","), ord("\n"), ord("\r")], dtype=np.uint8)
+
+
+class _QuoteCheckedStream(io.RawIOBase):
+    """The CSV's bytes on their way to Arrow, with a watch on how its quotes are used.
+
+    Arrow's parser reads ``"x"y`` as ``xy`` and an unclosed quote at the end as a value;
+    Python's ``csv`` (strict) rejects both. This looks at runs of quote characters: a run
+    between two ordinary characters must be of even length (escaped quotes), a run after a
+    delimiter followed by an ordinary character must be odd (an opening quote), and the file
+    must hold an even number of quotes. Anything else (including a literal quote inside an
+    unquoted value, and NUL bytes) makes the load ``suspicious``: the exact path decides.
+    """
+
+    def __init__(self, initial: bytes, rest: IO[bytes]) -> None:
+        self._initial = initial
+        self._rest = rest
+        self._carry = b"\n"  # the character before the data: the header's line end
+        self._quotes = 0
+        self.suspicious = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size and size > 0 else CSV_BLOCK
+        if self._initial:
+            data, self._initial = self._initial[:want], self._initial[want:]
+        else:
+            data = self._rest.read(want)
+        if data:
+            self._scan(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _scan(self, data: bytes) -> None:
+        if self.suspicious:
+            return
+        if b"\x00" in data:
+            self.suspicious = True
+            return
+        region = self._carry + data
+        quotes = region.count(b'"') - self._carry.count(b'"')
+        self._quotes += quotes
+        stop = len(region.rstrip(b'"'))  # a run at the very end waits for its next character
+        if quotes:
+            self.suspicious |= _bad_runs(np.frombuffer(region, np.uint8)[: stop + 1], stop)
+        self._carry = region[max(stop - 1, 0) :]
+
+    def finish(self) -> None:
+        """The end of the file: judge the last run and the number of quotes."""
+        if not self.suspicious:
+            region = self._carry + b"\n"
+            self.suspicious |= _bad_runs(np.frombuffer(region, np.uint8), len(region) - 1)
+            self.suspicious |= self._quotes % 2 == 1
+
+
+def _bad_runs(chars: np.ndarray, stop: int) -> bool:
+    """Whether a quote run starting after index 0 and ending before ``stop`` is out of place."""
+    is_quote = (chars == ord('"')).astype(np.int8)
+    edges = np.diff(is_quote)
+    starts = np.flatnonzero(edges == 1) + 1
+    ends = np.flatnonzero(edges == -1) + 1
+    if not len(starts):
+        return False
+    ends = ends[ends > starts[0]][: len(starts)]
+    starts = starts[: len(ends)]
+    keep = ends < min(stop, len(chars))
+    starts, ends = starts[keep], ends[keep]
+    if not len(starts):
+        return False
+    odd = (ends - starts) % 2 == 1
+    after_delimiter = np.isin(chars[starts - 1], _DELIMITERS)
+    before_delimiter = np.isin(chars[ends], _DELIMITERS)
+    mid_text = ~after_delimiter & ~before_delimiter & odd
+    opened_then_text = after_delimiter & ~before_delimiter & ~odd
+    return bool(mid_text.any() or opened_then_text.any())
+
+
+# -- the exact path: Python's readers, value by value --------------------------------------------
+def _read_exact(load: _Load, counted: _Counted, *, kind: str, file_columns: Any) -> list[str]:
+    text = io.TextIOWrapper(gunzipped(counted), encoding="utf-8-sig", newline="")
+    try:
+        reader = records(text, kind, ignore_file_columns=file_columns is not None)
+        lines: list[int] = []
+        rows: list[dict[str, Any]] = []
+        plan: _Plan | None = None
+
+        def flush(plan: _Plan) -> None:
+            plan.check_rows(lines, rows)
+            load.add(_text_batch(rows, reader.header))
+            counted.add_rows(len(rows))
+            lines.clear()
+            rows.clear()
+
+        for line, row in reader:
+            if plan is None:
+                plan = load.start(file_columns if file_columns is not None else reader.file_columns)
+            lines.append(line)
+            rows.append(row)
+            if len(rows) >= BATCH_ROWS:
+                flush(plan)
+        if plan is None:
+            plan = load.start(file_columns if file_columns is not None else reader.file_columns)
+        if rows:
+            flush(plan)
+        # a JSON file without records names no column: the declared ones are the columns
+        return list(reader.header) or list(plan.declared)
+    finally:
+        text.detach()
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _text_batch(rows: list[dict[str, Any]], header: Sequence[str]) -> pa.RecordBatch:
+    names = list(dict.fromkeys(header))
+    for row in rows:
+        if row.keys() - set(names):
+            names.extend(n for n in row if n not in names)
+    arrays = [pa.array([_as_text(row.get(n)) for row in rows], pa.string()) for n in names]
+    return pa.RecordBatch.from_arrays(arrays, names=names)

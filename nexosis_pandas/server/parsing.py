@@ -18,6 +18,7 @@ __all__ = [
     "ColumnsAfterData",
     "FileFormatError",
     "content_kind",
+    "gunzipped",
     "open_text",
     "records",
 ]
@@ -83,6 +84,15 @@ def _gunzip(raw: IO[bytes]) -> IO[bytes]:
         import gzip as module
     opened: IO[bytes] = module.GzipFile(fileobj=raw, mode="rb")
     return opened
+
+
+def gunzipped(raw: IO[bytes] | io.RawIOBase) -> IO[bytes]:
+    """``raw`` read from its current position, gunzipped when it starts with gzip's magic bytes.
+
+    ``raw`` need not be seekable: its first bytes are peeked at through a buffer.
+    """
+    buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw, 64 << 10)
+    return _gunzip(buffered) if buffered.peek(2)[:2] == b"\x1f\x8b" else buffered
 
 
 def open_text(raw: IO[bytes]) -> io.TextIOWrapper:

@@ -8,20 +8,18 @@ resumed by the next pool on the same store. Each import's file comes from its so
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
-import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.server.loading import ImportCancelled, load_rows
-from nexosis_pandas.server.parsing import FileFormatError, content_kind, open_text
+from nexosis_pandas.server.parsing import FileFormatError, content_kind
 from nexosis_pandas.server.sources import Source, SourceReadError, is_network_error
 from nexosis_pandas.server.sources.s3 import S3Settings, S3Source
-from nexosis_pandas.server.store import StagingTable, Store
+from nexosis_pandas.server.store import Store
 
 __all__ = ["ImportWorker"]
 
@@ -57,8 +55,7 @@ class ImportWorker:
         self.sources: dict[str, Source] = {"s3": S3Source(s3), **(sources or {})}
         self._stopping = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
-        # Ids queued or running: an import runs at most once at a time, because two runs would
-        # share (and delete) one staging file.
+        # Ids queued or running: an import runs at most once at a time.
         self._claimed: set[str] = set()
         self._claimed_lock = threading.Lock()
 
@@ -136,24 +133,29 @@ class ImportWorker:
         source = self.sources[job.type]
         parameters = job.parameters
         where = source.describe(parameters)
-        staging = StagingTable(store.staging_dir / f"{uuid.UUID(import_id)}.sqlite3")
         try:
             kind = content_kind(job.content_type, parameters.get("path") or where)
             with source.open(parameters, credentials) as raw:
+                total = getattr(raw, "size", None)
 
-                def open_stream() -> io.TextIOWrapper:
+                def open_binary() -> IO[bytes]:
                     raw.seek(0)
-                    return open_text(raw)
+                    return raw
+
+                def progress(rows: int, bytes_read: int) -> None:
+                    store.set_progress(
+                        import_id, rows=rows, bytes_read=bytes_read, bytes_total=total
+                    )
 
                 load_rows(
                     store,
                     dataset_name=job.dataset_name,
                     columns=job.columns,
-                    open_stream=open_stream,
+                    open_binary=open_binary,
                     kind=kind,
-                    staging=staging,
                     import_id=import_id,
                     cancelled=self._stopping.is_set,
+                    progress=progress,
                 )
         except (FileFormatError, SourceReadError) as exc:
             self._fail(import_id, str(exc))
@@ -170,8 +172,6 @@ class ImportWorker:
                 return
             logger.exception("Import %s failed unexpectedly", import_id)
             self._fail(import_id, f"The import failed unexpectedly: {type(exc).__name__}: {exc}")
-        finally:
-            staging.discard()
 
     def _fail(self, import_id: str, message: str) -> None:
         self.store.set_status(import_id, ImportStatus.FAILED, messages=[("error", message)])

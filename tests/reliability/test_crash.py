@@ -13,7 +13,7 @@ import pytest
 
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas.exceptions import APIConnectionError, NexosisError
-from nexosis_pandas.server.loading import BATCH_ROWS
+from nexosis_pandas.server.loading import CSV_BLOCK
 from nexosis_pandas.server.sources.s3 import BLOCK_SIZE
 from tests.reliability.faultproxy import FaultProxy
 from tests.reliability.reliability_helpers import (
@@ -29,9 +29,8 @@ pytestmark = pytest.mark.reliability
 
 BIG_ROWS = 80_000
 PAD = "p" * 130
-FIRST_BLOCK_ROWS = BLOCK_SIZE // (len(PAD) + 12)
-# The kill must find rows already staged, so the first block must fill a batch.
-assert FIRST_BLOCK_ROWS > BATCH_ROWS, "make the rows narrower or BIG_ROWS larger"
+# The kill must find rows already read and staged, so the first block must hold a parsed batch.
+assert BLOCK_SIZE > CSV_BLOCK, "make the S3 block larger than the CSV block"
 
 
 def _put_big(fs: Any) -> int:
@@ -43,13 +42,18 @@ def _put_big(fs: Any) -> int:
 
 def _stalled_mid_file(server: ServerProcess, s3_proxy: FaultProxy, import_id: str) -> None:
     """Wait until the import is ``started`` and its read of S3 hangs after the first block."""
-    staging = server.data_dir / "staging" / f"{import_id}.sqlite3"
+
+    def rows_read() -> int:
+        return int(server.get(f"/imports/{import_id}").json().get("rowsRead", 0))
+
     wait_until(
-        lambda: s3_proxy.stats.stalled > 0 and staging.exists() and staging.stat().st_size > 1e6,
+        lambda: s3_proxy.stats.stalled > 0 and rows_read() > 0,
         timeout=60,
         what="the import to stall half-way through the file",
     )
     assert server.get(f"/imports/{import_id}").json()["status"] == "started"
+    partial = list((server.data_dir / "segments").glob("*.tmp"))
+    assert partial, "the rows read so far are being written to a segment"
 
 
 def test_sigkill_mid_import_loses_nothing(
@@ -137,6 +141,7 @@ def test_sigkill_mid_import_loses_nothing(
 
     third.stop()
     assert list((data_dir / "staging").iterdir()) == []
+    assert not list((data_dir / "segments").glob("*.tmp")), "a crash's partial segment is left"
     with sqlite3.connect(data_dir / "nexosis.sqlite3") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         counts = dict(db.execute("SELECT name, row_count FROM datasets").fetchall())

@@ -5,21 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from nexosis_pandas.server.columns import ColumnSpec, render_value, shown_columns
+from nexosis_pandas.server.columns import ColumnSpec, arrow_instants, render_value, shown_columns
 from nexosis_pandas.server.http.deps import PagingDep, StoreDep, api_base
-from nexosis_pandas.server.http.envelope import NexosisJSONResponse, not_found, validation_error
-from nexosis_pandas.server.http.imports import MAX_NAME_LENGTH, request_columns
+from nexosis_pandas.server.http.envelope import (
+    ApiError,
+    NexosisJSONResponse,
+    not_found,
+    validation_error,
+)
+from nexosis_pandas.server.http.imports import MAX_NAME_LENGTH, date_filter, request_columns
 from nexosis_pandas.server.loading import load_rows
 from nexosis_pandas.server.parsing import FileFormatError
-from nexosis_pandas.server.store import DatasetRecord, StagingTable, Store
+from nexosis_pandas.server.store import DatasetRecord, Store
 
 __all__ = ["router"]
 
@@ -73,28 +79,143 @@ def list_datasets(
     return paging.response(request, [_summary(d, request) for d in items], total)
 
 
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+"""The media type of the bulk format: an Arrow IPC stream of text columns."""
+
+
 @router.get(
     "/data/{dataSetName:path}",
-    summary="A page of a dataset's rows (JSON, or CSV with Accept: text/csv)",
-    responses={200: {"content": {"text/csv": {}}}},
+    summary="A page of a dataset's rows (JSON; CSV with Accept: text/csv; Arrow on request)",
+    description=(
+        "A page of rows as JSON, or as CSV with `Accept: text/csv`. `startDate` and `endDate` "
+        "keep the rows whose timestamp column falls in the range (inclusive). With `Accept: "
+        f"{ARROW_STREAM}` the answer is every row from the page on, as an Arrow IPC stream "
+        "of text columns whose schema metadata `nexosis.columns` holds the column metadata "
+        "(an extension of this server; the hosted API did not offer it)."
+    ),
+    responses={200: {"content": {"text/csv": {}, ARROW_STREAM: {}}}},
 )
 def get_dataset(
-    name: DatasetPath, request: Request, store: StoreDep, paging: PagingDep
+    name: DatasetPath,
+    request: Request,
+    store: StoreDep,
+    paging: PagingDep,
+    start_date: Annotated[str | None, Query(alias="startDate")] = None,
+    end_date: Annotated[str | None, Query(alias="endDate")] = None,
 ) -> Response:
     dataset = store.get_dataset(name)
     if dataset is None:
         raise not_found("dataSet", name)
     columns = shown_columns(dataset.columns)
-    rows = _render_rows(
-        store.dataset_rows(dataset.id, offset=paging.offset, limit=paging.page_size), columns
-    )
-    if "text/csv" in request.headers.get("accept", "").lower():
+    window = _date_window(columns, start_date, end_date)
+    accept = request.headers.get("accept", "").lower()
+    if ARROW_STREAM in accept:
+        batches = store.dataset_batches(dataset, 0 if window else paging.offset)
+        if window:
+            batches = _skip(_within(batches, *window), paging.offset)
+        return StreamingResponse(_arrow_stream(batches, columns), media_type=ARROW_STREAM)
+    if window:
+        table, total = _filtered_page(store.dataset_batches(dataset), window, paging)
+    else:
+        table = store.dataset_table(dataset.id, offset=paging.offset, limit=paging.page_size)
+        total = dataset.row_count
+    rows = _render_rows(table.to_pylist(), columns)
+    if "text/csv" in accept:
         return Response(
             _csv_text(rows, list(columns)).encode("utf-8"), media_type="text/csv; charset=utf-8"
         )
-    return paging.response(
-        request, rows, dataset.row_count, dataset_name=dataset.name, columns=columns
+    return paging.response(request, rows, total, dataset_name=dataset.name, columns=columns)
+
+
+def _date_window(
+    columns: Mapping[str, ColumnSpec], start: str | None, end: str | None
+) -> tuple[str, int | None, int | None] | None:
+    """The timestamp column and the range in microseconds, or ``None`` without filters."""
+    if start is None and end is None:
+        return None
+    low, high = date_filter("startDate", start), date_filter("endDate", end)
+    if low is not None and high is not None and low > high:
+        raise ApiError(
+            400,
+            "The date range is invalid",
+            "InvalidDateRange",
+            {"startDate": [f"{start} is later than {end}."]},
+        )
+    stamp = [n for n, spec in columns.items() if spec.get("role") == "timestamp"]
+    if not stamp:
+        raise ApiError(
+            400,
+            "The date range is invalid",
+            "InvalidDateRange",
+            {
+                "startDate" if start is not None else "endDate": [
+                    "The dataset has no timestamp column to filter on; give a column the "
+                    "role timestamp, or leave out startDate and endDate."
+                ]
+            },
+        )
+
+    def micros(text: str | None) -> int | None:
+        return None if text is None else arrow_instants(pa.array([text])).to_pylist()[0]
+
+    return stamp[0], micros(low), micros(high)
+
+
+def _within(
+    batches: Iterator[pa.RecordBatch], column: str, low: int | None, high: int | None
+) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        instants = arrow_instants(batch.column(column))
+        keep = pc.is_valid(instants)
+        if low is not None:
+            keep = pc.and_(keep, pc.greater_equal(instants, low))
+        if high is not None:
+            keep = pc.and_(keep, pc.less_equal(instants, high))
+        yield batch.filter(pc.fill_null(keep, False))
+
+
+def _skip(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if rows >= batch.num_rows:
+            rows -= batch.num_rows
+            continue
+        yield batch.slice(rows)
+        rows = 0
+
+
+def _filtered_page(
+    batches: Iterator[pa.RecordBatch], window: tuple[str, int | None, int | None], paging: Any
+) -> tuple[pa.Table, int]:
+    """The page of the rows in the window, and how many rows are in it in all."""
+    kept: list[pa.RecordBatch] = []
+    total, wanted = 0, paging.page_size
+    for batch in _within(batches, *window):
+        start = max(paging.offset - total, 0)
+        if wanted and start < batch.num_rows:
+            piece = batch.slice(start, wanted)
+            kept.append(piece)
+            wanted -= piece.num_rows
+        total += batch.num_rows
+    if not kept:
+        return pa.Table.from_batches([], schema=pa.schema([])), total
+    return pa.Table.from_batches(kept), total
+
+
+def _arrow_stream(
+    batches: Iterator[pa.RecordBatch], columns: Mapping[str, ColumnSpec]
+) -> Iterator[bytes]:
+    """The rows as an Arrow IPC stream, a record batch per chunk."""
+    schema = pa.schema([pa.field(n, pa.string()) for n in columns]).with_metadata(
+        {"nexosis.columns": json.dumps(dict(columns))}
     )
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+            yield sink.getvalue()
+            sink.seek(0)
+            sink.truncate()
+    yield sink.getvalue()
 
 
 @router.delete("/data/{dataSetName:path}", status_code=204, summary="Delete a dataset")
@@ -154,23 +275,16 @@ def _put_rows(store: Store, request: Request, name: str, body: bytes, is_csv: bo
             raise validation_error({"data": ["The data field is required: an array of objects."]})
         payload = json.dumps(parsed).encode("utf-8")
 
-    def open_stream() -> io.TextIOWrapper:
-        return io.TextIOWrapper(io.BytesIO(payload), encoding="utf-8-sig", newline="")
-
-    staging = StagingTable(store.staging_dir / f"put-{uuid.uuid4()}.sqlite3")
     try:
         load_rows(
             store,
             dataset_name=name,
             columns=columns,
-            open_stream=open_stream,
+            open_binary=lambda: io.BytesIO(payload),
             kind="csv" if is_csv else "json",
-            staging=staging,
         )
     except FileFormatError as exc:
         raise validation_error({"data": [str(exc)]}) from None
-    finally:
-        staging.discard()
     dataset = store.get_dataset(name)
     assert dataset is not None
     return NexosisJSONResponse(_summary(dataset, request))

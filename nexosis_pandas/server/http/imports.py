@@ -82,15 +82,24 @@ class ImportS3Request(LenientModel):
     )
 
 
-def import_wire(record: Import, request: Request) -> dict[str, Any]:
-    """An import as the API sends it, with its ``self`` and ``data`` links."""
+def import_wire(
+    record: Import, request: Request, progress: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """An import as the API sends it, with its ``self`` and ``data`` links.
+
+    ``progress`` (``rowsRead``, ``bytesRead``, ``bytesTotal``: how far the server has read the
+    file) is added once the import has read something: fields the original API did not send,
+    which its clients ignore.
+    """
     base = api_base(request)
     links = (
         Link("self", f"{base}/imports/{record.import_id}"),
         Link("data", f"{base}/data/{record.dataset_name}"),
     )
     shown = shown_columns(record.columns)
-    return replace(record, links=links, columns=shown).to_wire()  # type: ignore[arg-type]
+    wire = replace(record, links=links, columns=shown).to_wire()  # type: ignore[arg-type]
+    wire.update(progress or {})
+    return wire
 
 
 def _status_header(status: ImportStatus) -> dict[str, str]:
@@ -98,9 +107,13 @@ def _status_header(status: ImportStatus) -> dict[str, str]:
     return {"Nexosis-Import-Status": value[:1].upper() + value[1:]}
 
 
-def import_response(record: Import, request: Request) -> Response:
+def import_response(
+    record: Import, request: Request, progress: Mapping[str, int] | None = None
+) -> Response:
     """The import as a response, with its ``Nexosis-Import-Status`` header."""
-    return NexosisJSONResponse(import_wire(record, request), headers=_status_header(record.status))
+    return NexosisJSONResponse(
+        import_wire(record, request, progress), headers=_status_header(record.status)
+    )
 
 
 def request_columns(raw: Any) -> dict[str, ColumnSpec]:
@@ -164,7 +177,7 @@ def get_import(raw: ImportIdPath, request: Request, store: StoreDep) -> Response
     record = store.get_import(import_id)
     if record is None:
         raise not_found("import", raw)
-    return import_response(record, request)
+    return import_response(record, request, store.progress([import_id]).get(import_id))
 
 
 def date_filter(name: str, value: str | None) -> str | None:
@@ -227,4 +240,6 @@ def list_imports(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    return paging.response(request, [import_wire(item, request) for item in items], total)
+    progress = store.progress([item.import_id for item in items])
+    wires = [import_wire(item, request, progress.get(item.import_id)) for item in items]
+    return paging.response(request, wires, total)

@@ -1,31 +1,36 @@
-"""The reference server's store: one SQLite database in the data directory.
+"""The registry: one SQLite database in the data directory that says what is what.
 
-Tables: ``imports`` with their ``import_status`` history and ``import_messages``, ``datasets``
-with their ``dataset_rows``. Every value goes through a parameter; the only names put into SQL
-text come from fixed tables in this module. The database runs in WAL mode, so readers (the
-request handlers) never wait for the import worker's writes.
+Tables: ``imports`` with their ``import_status`` history and ``import_messages``; ``datasets``
+with their ``segments`` (the Arrow files that hold their rows, see
+:mod:`~nexosis_pandas.server.store.segments`). Every value goes through a parameter; the only
+names put into SQL text come from fixed tables in this module. The database runs in WAL mode,
+so readers (the request handlers) never wait for an import's writes.
 
-An import's rows are first written to a staging database of their own (see
-:class:`StagingTable`) and moved into ``dataset_rows`` by :meth:`Store.complete_import` in one
-transaction, together with the import's ``completed`` status: all rows or none.
+An import's rows are written to segment files first; :meth:`Store.publish` registers them and
+marks the import ``completed`` in one transaction: all rows or none. Segment files that no
+dataset lists (left by a crash, or replaced by an upsert) are removed when the store opens.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from nexosis_pandas._wire import Import, ImportStatus, Message, StatusChange, parse_timestamp
 from nexosis_pandas.server.columns import ColumnSpec, merge_metadata
+from nexosis_pandas.server.store.segments import Part, iter_rows, read_rows
 
-__all__ = ["DatasetRecord", "ImportJobRow", "StagingTable", "Store", "utc_now"]
+__all__ = ["DatasetRecord", "ImportJobRow", "Store", "utc_now"]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -67,14 +72,14 @@ CREATE TABLE IF NOT EXISTS datasets (
     created_date TEXT NOT NULL,
     updated_date TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS dataset_rows (
-    id INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
-    row_key TEXT,
-    data TEXT NOT NULL
+    file TEXT NOT NULL UNIQUE,
+    first_row INTEGER NOT NULL,
+    row_count INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS dataset_rows_key ON dataset_rows(dataset_id, row_key);
-CREATE INDEX IF NOT EXISTS dataset_rows_order ON dataset_rows(dataset_id, id);
+CREATE INDEX IF NOT EXISTS segments_dataset ON segments(dataset_id, first_row);
 """
 
 # Sort keys of GET /imports -> columns; the only identifiers that reach SQL text from a request.
@@ -124,7 +129,8 @@ class Store:
     Parameters
     ----------
     data_dir
-        The directory that holds the database and the staging databases of running imports.
+        The directory that holds the database, the datasets' segments (``segments/``) and the
+        rows of running imports (``staging/``).
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -132,6 +138,9 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.staging_dir = self.data_dir / "staging"
         self.staging_dir.mkdir(exist_ok=True)
+        self.segments_dir = self.data_dir / "segments"
+        self.segments_dir.mkdir(exist_ok=True)
+        self._dataset_locks: dict[str, threading.Lock] = {}
         self.path = self.data_dir / "nexosis.sqlite3"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -140,6 +149,24 @@ class Store:
         conn = self.connection()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        self._add_columns(conn)
+        self._remove_strays()
+
+    def _add_columns(self, conn: sqlite3.Connection) -> None:
+        """Columns added since the first version, added to an older database."""
+        have = {r[1] for r in conn.execute("PRAGMA table_info(imports)")}
+        for name in ("rows_read", "bytes_read", "bytes_total"):
+            if name not in have:
+                conn.execute(f"ALTER TABLE imports ADD COLUMN {name} INTEGER")
+
+    def _remove_strays(self) -> None:
+        """Delete staged rows and segment files that no dataset lists (a crash left them)."""
+        for path in self.staging_dir.iterdir():
+            _unlink(path)
+        listed = {r[0] for r in self.connection().execute("SELECT file FROM segments")}
+        for path in self.segments_dir.iterdir():
+            if path.name not in listed:
+                _unlink(path)
 
     # -- connections -----------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -361,6 +388,12 @@ class Store:
                 "INSERT INTO import_status (import_id, date, status) VALUES (?, ?, ?)",
                 (import_id, now, status.value),
             )
+        if status is ImportStatus.STARTED:  # a run (again) from the beginning of the file
+            conn.execute(
+                "UPDATE imports SET rows_read = NULL, bytes_read = NULL, bytes_total = NULL "
+                "WHERE import_id = ?",
+                (import_id,),
+            )
         if columns is not None:
             conn.execute(
                 "UPDATE imports SET columns = ? WHERE import_id = ?",
@@ -412,86 +445,177 @@ class Store:
         ).fetchall()
         return [_dataset(r) for r in rows], int(total)
 
-    def dataset_rows(self, dataset_id: int, *, offset: int, limit: int) -> list[dict[str, Any]]:
-        """One page of a dataset's rows, in the order they were first added."""
+    def parts(self, dataset_id: int) -> list[Part]:
+        """The dataset's segments, in row order."""
         return [
-            json.loads(r[0])
-            for r in self.connection().execute(
-                "SELECT data FROM dataset_rows WHERE dataset_id = ? ORDER BY id LIMIT ? OFFSET ?",
-                (dataset_id, limit, offset),
+            Part(self.segments_dir / file, int(first), int(rows))
+            for file, first, rows in self.connection().execute(
+                "SELECT file, first_row, row_count FROM segments WHERE dataset_id = ? "
+                "ORDER BY first_row",
+                (dataset_id,),
             )
         ]
 
+    def dataset_rows(self, dataset_id: int, *, offset: int, limit: int) -> list[dict[str, Any]]:
+        """One page of a dataset's rows, in the order they were first added (as stored)."""
+        rows: list[dict[str, Any]] = self.dataset_table(
+            dataset_id, offset=offset, limit=limit
+        ).to_pylist()
+        return rows
+
+    def dataset_table(self, dataset_id: int, *, offset: int, limit: int) -> pa.Table:
+        """One page of a dataset's rows as a table of text columns, the dataset's columns."""
+        for attempt in range(3):
+            row = (
+                self.connection()
+                .execute("SELECT columns FROM datasets WHERE id = ?", (dataset_id,))
+                .fetchone()
+            )
+            names = list(json.loads(row[0])) if row else []
+            try:
+                return read_rows(self.parts(dataset_id), offset, limit, names)
+            except FileNotFoundError:
+                # An upsert replaced the segments between the two reads: read the list again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def dataset_batches(self, dataset: DatasetRecord, offset: int = 0) -> Iterator[pa.RecordBatch]:
+        """The dataset's rows from ``offset`` on, a record batch of its columns at a time."""
+        return iter_rows(self.parts(dataset.id), list(dataset.columns), offset)
+
+    def dataset_lock(self, name: str) -> threading.Lock:
+        """The lock held while a dataset's segments change (one writer per dataset)."""
+        with self._lock:
+            return self._dataset_locks.setdefault(name, threading.Lock())
+
     def delete_dataset(self, name: str) -> bool:
         """Delete a dataset and its rows; whether it existed."""
-        with self.transaction() as conn:
-            cursor = conn.execute("DELETE FROM datasets WHERE name = ?", (name,))
-            return cursor.rowcount > 0
+        with self.dataset_lock(name):
+            with self.transaction() as conn:
+                found = conn.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()
+                if found is None:
+                    return False
+                files = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT file FROM segments WHERE dataset_id = ?", (found[0],)
+                    )
+                ]
+                conn.execute("DELETE FROM datasets WHERE id = ?", (found[0],))
+            for file in files:
+                _unlink(self.segments_dir / file)
+            return True
 
     def dataset_count(self) -> int:
         """How many datasets there are."""
         return int(self.connection().execute("SELECT COUNT(*) FROM datasets").fetchone()[0])
 
-    def merge_staged(
+    def publish(
         self,
         *,
         dataset_name: str,
         columns: Mapping[str, ColumnSpec],
-        staging: StagingTable,
+        files: Sequence[tuple[Path, int]],
+        replace: bool,
         import_id: str | None = None,
-        messages: Callable[[int, int], list[tuple[str, str]]] | None = None,
-    ) -> tuple[int, int]:
-        """Move staged rows into a dataset in one transaction; return (appended, replaced).
+        messages: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Make new segments part of a dataset in one transaction, with the import's completion.
 
-        The dataset is created when missing, its column metadata overlaid with ``columns``;
-        rows whose key matches an existing row replace it, the others are appended. With
-        ``import_id``, the import is marked ``completed`` in the same transaction, with the
-        messages ``messages(appended, replaced)`` returns.
+        The caller holds :meth:`dataset_lock`. The dataset is created when missing, its column
+        metadata overlaid with ``columns``. With ``replace`` the segments replace all of the
+        dataset's (an upsert wrote the whole dataset anew), else they are appended. With
+        ``import_id``, the import is marked ``completed`` with ``messages``.
         """
-        conn = self.connection()
-        conn.execute("ATTACH DATABASE ? AS stage", (str(staging.path),))
-        try:
-            with self.transaction() as tx:
-                now = utc_now()
-                found = tx.execute(
-                    "SELECT id, columns, row_count FROM datasets WHERE name = ?", (dataset_name,)
-                ).fetchone()
-                if found is None:
-                    cursor = tx.execute(
-                        "INSERT INTO datasets (name, columns, row_count, created_date, "
-                        "updated_date) VALUES (?, '{}', 0, ?, ?)",
-                        (dataset_name, now, now),
-                    )
-                    dataset_id, existing, before = cursor.lastrowid, {}, 0
-                else:
-                    dataset_id, existing, before = found[0], json.loads(found[1]), found[2]
-                merged = merge_metadata(existing, columns)
-                tx.execute(
-                    "INSERT INTO dataset_rows (dataset_id, row_key, data) "
-                    "SELECT ?, row_key, data FROM stage.staged_rows WHERE true ORDER BY seq "
-                    "ON CONFLICT (dataset_id, row_key) DO UPDATE SET data = excluded.data",
-                    (dataset_id,),
+        replaced_files: list[str] = []
+        with self.transaction() as tx:
+            now = utc_now()
+            found = tx.execute(
+                "SELECT id, columns, row_count FROM datasets WHERE name = ?", (dataset_name,)
+            ).fetchone()
+            if found is None:
+                cursor = tx.execute(
+                    "INSERT INTO datasets (name, columns, row_count, created_date, "
+                    "updated_date) VALUES (?, '{}', 0, ?, ?)",
+                    (dataset_name, now, now),
                 )
-                after = tx.execute(
-                    "SELECT COUNT(*) FROM dataset_rows WHERE dataset_id = ?", (dataset_id,)
-                ).fetchone()[0]
-                tx.execute(
-                    "UPDATE datasets SET columns = ?, row_count = ?, updated_date = ? WHERE id = ?",
-                    (json.dumps(merged), after, now, dataset_id),
-                )
-                appended = int(after) - int(before)
-                replaced = staging.count - appended
-                if import_id is not None:
-                    self.set_status(
-                        import_id,
-                        ImportStatus.COMPLETED,
-                        messages=messages(appended, replaced) if messages else (),
-                        columns={n: merged[n] for n in columns if n in merged},
-                        conn=tx,
+                dataset_id, existing, before = cursor.lastrowid, {}, 0
+            else:
+                dataset_id, existing, before = found[0], json.loads(found[1]), int(found[2])
+            if replace:
+                replaced_files = [
+                    r[0]
+                    for r in tx.execute(
+                        "SELECT file FROM segments WHERE dataset_id = ?", (dataset_id,)
                     )
-        finally:
-            conn.execute("DETACH DATABASE stage")
-        return appended, replaced
+                ]
+                tx.execute("DELETE FROM segments WHERE dataset_id = ?", (dataset_id,))
+                before = 0
+            first = before
+            for path, rows in files:
+                if rows:
+                    tx.execute(
+                        "INSERT INTO segments (dataset_id, file, first_row, row_count) "
+                        "VALUES (?, ?, ?, ?)",
+                        (dataset_id, path.name, first, rows),
+                    )
+                    first += rows
+            merged = merge_metadata(existing, columns)
+            tx.execute(
+                "UPDATE datasets SET columns = ?, row_count = ?, updated_date = ? WHERE id = ?",
+                (json.dumps(merged), first, now, dataset_id),
+            )
+            if import_id is not None:
+                self.set_status(
+                    import_id,
+                    ImportStatus.COMPLETED,
+                    messages=messages,
+                    columns={n: merged[n] for n in columns if n in merged},
+                    conn=tx,
+                )
+        for path, rows in files:
+            if not rows:
+                _unlink(path)
+        for file in replaced_files:
+            _unlink(self.segments_dir / file)
+
+    def set_progress(
+        self, import_id: str, *, rows: int, bytes_read: int, bytes_total: int | None
+    ) -> None:
+        """Record how far a running import has read (shown on the import, for progress bars)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE imports SET rows_read = ?, bytes_read = ?, bytes_total = ? "
+                "WHERE import_id = ?",
+                (rows, bytes_read, bytes_total, import_id),
+            )
+
+    def progress(self, import_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """What :meth:`set_progress` last recorded for each import that has read something."""
+        if not import_ids:
+            return {}
+        marks = ", ".join("?" * len(import_ids))
+        found: dict[str, dict[str, int]] = {}
+        for import_id, *values in self.connection().execute(
+            "SELECT import_id, rows_read, bytes_read, bytes_total FROM imports "
+            f"WHERE import_id IN ({marks}) AND rows_read IS NOT NULL",
+            list(import_ids),
+        ):
+            found[import_id] = {
+                k: int(v)
+                for k, v in zip(("rowsRead", "bytesRead", "bytesTotal"), values, strict=True)
+                if v is not None
+            }
+        return found
+
+
+def _unlink(path: Path) -> None:
+    with suppress(OSError):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _dataset(row: Sequence[Any]) -> DatasetRecord:
@@ -503,51 +627,3 @@ def _dataset(row: Sequence[Any]) -> DatasetRecord:
         created_date=str(row[4]),
         updated_date=str(row[5]),
     )
-
-
-class StagingTable:
-    """An import's rows on their way into a dataset: a throw-away SQLite file of its own.
-
-    Written without a journal (it is discarded on any failure) by one thread, in batches, so
-    the store's own database is not locked while a big file is parsed.
-
-    Parameters
-    ----------
-    path
-        The file; an existing one is replaced.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.discard()
-        self.count = 0
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=OFF")
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute(
-            "CREATE TABLE staged_rows (seq INTEGER PRIMARY KEY, row_key TEXT, data TEXT NOT NULL)"
-        )
-
-    def add(self, rows: Sequence[tuple[str | None, str]]) -> None:
-        """Append ``(row_key, data)`` rows, in one short transaction."""
-        self._conn.execute("BEGIN")
-        self._conn.executemany("INSERT INTO staged_rows (row_key, data) VALUES (?, ?)", rows)
-        self._conn.execute("COMMIT")
-        self.count += len(rows)
-
-    def clear(self) -> None:
-        """Forget every staged row."""
-        self._conn.execute("DELETE FROM staged_rows")
-        self.count = 0
-
-    def close(self) -> None:
-        """Close the file (it stays until :meth:`discard`)."""
-        self._conn.close()
-
-    def discard(self) -> None:
-        """Close and delete the file."""
-        conn = getattr(self, "_conn", None)
-        if conn is not None:
-            conn.close()
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)

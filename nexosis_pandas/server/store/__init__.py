@@ -1,0 +1,18 @@
+"""The reference server's store: a SQLite registry and the datasets' Arrow segments.
+
+::
+
+    registry.py  imports, status history, messages, datasets and the segments they are made of
+    segments.py  the segment files: fixed-size record batches of text columns, written
+                 atomically; reading a page, upserting by key
+"""
+
+from nexosis_pandas.server.store.registry import (
+    IMPORT_SORT_COLUMNS,
+    DatasetRecord,
+    ImportJobRow,
+    Store,
+    utc_now,
+)
+
+__all__ = ["IMPORT_SORT_COLUMNS", "DatasetRecord", "ImportJobRow", "Store", "utc_now"]

@@ -1,0 +1,323 @@
+"""A dataset's rows on disk: Arrow IPC files ("segments") of fixed-size record batches.
+
+Every column is stored as text (``string``, null where the value is missing): values are kept
+as they arrived and rendered by the column's data type when read back. A hidden column,
+:data:`KEY`, holds each row's upsert key (null when the dataset has no key columns).
+
+Every record batch of a segment holds :data:`BATCH_ROWS` rows except its last, so the batch
+that holds row ``i`` of a segment is ``i // BATCH_ROWS``: reading a page costs the same at
+any offset. A segment is written to ``NAME.tmp``, fsynced and renamed to ``NAME``; it is part
+of a dataset only once the registry (SQLite) lists it, in the same transaction that completes
+the import. Files the registry does not list are removed when the store opens.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "BATCH_ROWS",
+    "KEY",
+    "SUFFIX",
+    "Part",
+    "SegmentWriter",
+    "conform",
+    "iter_rows",
+    "merge_keyed",
+    "open_segment",
+    "read_rows",
+    "schema_for",
+    "take_rows",
+]
+
+BATCH_ROWS = 65_536
+"""Rows per record batch of a segment (the last batch of a segment may hold fewer)."""
+
+KEY = "\x00key"
+"""The hidden column holding each row's upsert key; no CSV or JSON column can be called so."""
+
+SUFFIX = ".arrow"
+
+
+def schema_for(names: Sequence[str]) -> pa.Schema:
+    """The schema of a segment with these columns (all text) and the key column."""
+    return pa.schema([pa.field(n, pa.string()) for n in names] + [pa.field(KEY, pa.string())])
+
+
+def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns, in its order; missing ones are all null."""
+    if isinstance(batch, pa.Table):
+        batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else _empty(schema)
+    if batch.schema.equals(schema):
+        return batch
+    have = set(batch.schema.names)
+    columns = [
+        batch.column(f.name) if f.name in have else pa.nulls(batch.num_rows, pa.string())
+        for f in schema
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+class SegmentWriter:
+    """Writes rows into a new segment file in ``directory`` in batches of :data:`BATCH_ROWS`.
+
+    Nothing is visible under the final name until :meth:`finish`; :meth:`discard` removes the
+    file whatever state it is in.
+
+    Parameters
+    ----------
+    directory
+        Where the file goes.
+    schema
+        Its columns (see :func:`schema_for`); batches written are conformed to it.
+    compression
+        ``"zstd"`` for segments kept; ``None`` for staged rows that are read back at random.
+    prefix
+        The start of the file's name.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        schema: pa.Schema,
+        *,
+        compression: str | None = "zstd",
+        prefix: str = "",
+    ) -> None:
+        self.path = Path(directory) / f"{prefix}{uuid.uuid4().hex}{SUFFIX}"
+        self.temp = self.path.with_name(self.path.name + ".tmp")
+        self.schema = schema
+        self.rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._file = open(self.temp, "wb")  # noqa: SIM115 - closed by finish or discard
+        options = pa.ipc.IpcWriteOptions(compression=compression)
+        self._writer = pa.ipc.new_file(self._file, schema, options=options)
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Add rows (their columns are matched to the schema by name)."""
+        if not batch.num_rows:
+            return
+        self._pending.append(conform(batch, self.schema))
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        while self._pending_rows >= BATCH_ROWS:
+            self._flush(BATCH_ROWS)
+
+    def _flush(self, rows: int) -> None:
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        head = table.slice(0, rows).combine_chunks()
+        rest = table.slice(rows)
+        self._writer.write_table(head, max_chunksize=rows)
+        self._pending = rest.combine_chunks().to_batches() if rest.num_rows else []
+        self._pending_rows = rest.num_rows
+
+    def finish(self) -> Path:
+        """Write what is left, make the file durable and give it its final name."""
+        if self._pending_rows:
+            self._flush(self._pending_rows)
+        self._writer.close()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.temp, self.path)
+        _fsync_directory(self.path.parent)
+        return self.path
+
+    def discard(self) -> None:
+        """Close and delete the file (under either name)."""
+        try:
+            if not self._file.closed:
+                self._writer.close()
+        except (OSError, pa.ArrowException):
+            pass
+        if not self._file.closed:
+            self._file.close()
+        self.temp.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name != "posix":  # pragma: no cover - a directory cannot be opened elsewhere
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_segment(path: Path) -> pa.RecordBatchFileReader:
+    """A reader over a segment file, memory-mapped: a batch is read only when asked for."""
+    return pa.ipc.open_file(pa.memory_map(str(path), "r"))
+
+
+class Part:
+    """A segment's place in a dataset: its file, its first row and its number of rows."""
+
+    __slots__ = ("first_row", "path", "rows")
+
+    def __init__(self, path: Path, first_row: int, rows: int) -> None:
+        self.path = path
+        self.first_row = first_row
+        self.rows = rows
+
+
+def read_rows(parts: Sequence[Part], offset: int, limit: int, names: Sequence[str]) -> pa.Table:
+    """Rows ``offset`` to ``offset + limit`` of the dataset made of ``parts`` (in order).
+
+    Only the record batches that hold those rows are read. The columns are ``names``.
+    """
+    schema = pa.schema([pa.field(n, pa.string()) for n in names])
+    pieces: list[pa.RecordBatch] = []
+    end = offset + limit
+    for part in parts:
+        start, stop = max(offset, part.first_row), min(end, part.first_row + part.rows)
+        if start >= stop:
+            continue
+        reader = open_segment(part.path)
+        local, local_end = start - part.first_row, stop - part.first_row
+        for index in range(local // BATCH_ROWS, (local_end - 1) // BATCH_ROWS + 1):
+            batch = reader.get_batch(index)
+            base = index * BATCH_ROWS
+            lo, hi = max(local - base, 0), min(local_end - base, batch.num_rows)
+            pieces.append(conform(batch.slice(lo, hi - lo), schema))
+    return pa.Table.from_batches(pieces, schema=schema)
+
+
+def iter_rows(
+    parts: Sequence[Part], names: Sequence[str], offset: int = 0
+) -> Iterator[pa.RecordBatch]:
+    """The dataset's rows from row ``offset`` on, a record batch at a time, as ``names``.
+
+    The files are opened (mapped) at once, so an upsert that replaces them meanwhile does
+    not take them away from the reader.
+    """
+    schema = pa.schema([pa.field(n, pa.string()) for n in names])
+    opened = [
+        (open_segment(part.path), max(offset - part.first_row, 0))
+        for part in parts
+        if part.first_row + part.rows > offset
+    ]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for reader, skip in opened:
+            for index in range(skip // BATCH_ROWS, reader.num_record_batches):
+                batch = reader.get_batch(index)
+                start = max(skip - index * BATCH_ROWS, 0)
+                yield conform(batch.slice(start) if start else batch, schema)
+
+    return batches()
+
+
+def iter_batches(paths: Iterable[Path]) -> Iterator[pa.RecordBatch]:
+    """Every record batch of the files, in order."""
+    for path in paths:
+        reader = open_segment(path)
+        for index in range(reader.num_record_batches):
+            yield reader.get_batch(index)
+
+
+class _Staged:
+    """Staged rows (uncompressed segments), taken from at random without concatenating them."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.batches: list[pa.RecordBatch] = list(iter_batches(paths))
+        sizes = np.array([b.num_rows for b in self.batches], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(sizes)])
+        self.rows = int(self.starts[-1])
+
+    def keys(self) -> pa.ChunkedArray:
+        return pa.chunked_array([b.column(KEY) for b in self.batches], type=pa.string())
+
+
+def take_rows(
+    batches: Sequence[pa.RecordBatch], starts: Any, indices: Any, schema: pa.Schema
+) -> pa.Table:
+    """The rows at ``indices`` (positions across ``batches``, whose first rows are ``starts``).
+
+    Each batch is taken from once, so memory stays the size of the result.
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    if not len(indices):
+        return pa.Table.from_batches([], schema=schema)
+    order = np.argsort(indices, kind="stable")
+    ordered = indices[order]
+    which = np.searchsorted(starts, ordered, side="right") - 1
+    pieces: list[pa.RecordBatch] = []
+    bounds = np.flatnonzero(np.diff(which)) + 1
+    for group in np.split(np.arange(len(ordered)), bounds):
+        number = int(which[group[0]])
+        local = ordered[group] - starts[number]
+        pieces.append(conform(batches[number].take(pa.array(local)), schema))
+    gathered = pa.Table.from_batches(pieces, schema=schema)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return gathered.take(pa.array(inverse))
+
+
+def merge_keyed(
+    existing: Sequence[Path],
+    staged: Sequence[Path],
+    schema: pa.Schema,
+    directory: Path,
+) -> tuple[list[SegmentWriter], int, int]:
+    """Upsert staged rows into a dataset's rows by key, writing the result as new segments.
+
+    A staged row whose key matches an existing row replaces it in place; the others are
+    appended in the order their key first appears. When a key appears more than once among
+    the staged rows, the last one wins, at the place of the first. Memory holds the staged keys
+    and one batch at a time, never the dataset.
+
+    Returns
+    -------
+    tuple
+        The finished writers (their files not yet registered), rows appended, rows replaced.
+    """
+    new = _Staged(staged)
+    keys = new.keys()
+    unique = pc.unique(keys)  # in the order of first appearance
+    group = pc.index_in(keys, value_set=unique).to_numpy(zero_copy_only=False)
+    reversed_first = np.unique(group[::-1], return_index=True)[1]
+    winner = (new.rows - 1 - reversed_first).astype(np.int64)  # the last row of each key
+    seen = np.zeros(len(unique), dtype=bool)
+    writer = SegmentWriter(directory, schema)
+    try:
+        for batch in iter_batches(existing):
+            batch = conform(batch, schema)
+            found = pc.index_in(batch.column(KEY), value_set=unique)
+            if found.null_count == len(found):
+                writer.write(batch)
+                continue
+            mask = found.is_valid().to_numpy(zero_copy_only=False)
+            matched = found.to_numpy(zero_copy_only=False)[mask].astype(np.int64)
+            seen[matched] = True
+            replacements = take_rows(new.batches, new.starts, winner[matched], schema)
+            # Row j of the result: the batch's own row, or the next replacement where matched.
+            position = np.arange(batch.num_rows, dtype=np.int64)
+            position[mask] = batch.num_rows + np.arange(len(matched), dtype=np.int64)
+            combined = pa.concat_tables([pa.Table.from_batches([batch]), replacements])
+            writer.write(combined.take(pa.array(position)))
+        fresh = winner[~seen]
+        for start in range(0, len(fresh), BATCH_ROWS):
+            writer.write(
+                take_rows(new.batches, new.starts, fresh[start : start + BATCH_ROWS], schema)
+            )
+        writer.finish()
+    except BaseException:
+        writer.discard()
+        raise
+    appended = len(fresh)
+    return [writer], appended, new.rows - appended
