@@ -4,7 +4,13 @@ Importing the package registers the ``df.nexosis`` accessor.
 """
 
 from nexosis_pandas import _accessor  # noqa: F401 - registers df.nexosis
-from nexosis_pandas._api import get_import, import_dataframe, import_history, infer_column_metadata
+from nexosis_pandas._api import (
+    get_import,
+    import_dataframe,
+    import_history,
+    import_url,
+    infer_column_metadata,
+)
 from nexosis_pandas._client import Client
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._storage.pipeline import upload_dataframe
@@ -57,6 +63,7 @@ __all__ = [
     "get_import",
     "import_dataframe",
     "import_history",
+    "import_url",
     "infer_column_metadata",
     "sandbox",
     "upload_dataframe",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import pandas as pd
@@ -25,17 +25,19 @@ from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError, user_error
-from nexosis_pandas.progress import ProgressArg, resolve_progress
+from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
     from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
 
 __all__ = [
     "default_client",
     "get_import",
     "import_dataframe",
     "import_history",
+    "import_url",
     "infer_column_metadata",
     "upload_dataframe",
 ]
@@ -319,7 +321,10 @@ def import_dataframe(
         The dataset to create, or to upsert into if it exists.
     s3_url
         Where to write the file (``s3://bucket/path/name.csv.gz``; ``.csv``, ``.json`` and
-        ``.json.gz`` choose those formats). By default the file goes under ``NEXOSIS_S3_PREFIX``,
+        ``.json.gz`` choose those formats). An ``az://container/path/name.csv.gz`` URL writes
+        to Azure Blob Storage instead (the ``azure`` extra) and imports the blob from there,
+        with the connection string of ``storage_options`` (or
+        ``AZURE_STORAGE_CONNECTION_STRING``). By default the file goes under ``NEXOSIS_S3_PREFIX``,
         named by the dataset and a hash of the content, and is not uploaded again when that
         object already exists: running the same cell twice uploads once.
     columns
@@ -341,6 +346,8 @@ def import_dataframe(
     storage_options
         Options for ``s3fs.S3FileSystem`` (``endpoint_url``, ``key``, ``secret``,
         ``client_kwargs``...); by default those of :func:`nexosis_pandas.config.storage_options`.
+        For ``az://``: options for ``adlfs.AzureBlobFileSystem`` (``connection_string``), by
+        default those of :func:`nexosis_pandas.config.azure_storage_options`.
 
     Returns
     -------
@@ -388,8 +395,10 @@ def import_dataframe(
     reuse = s3_url is None
     url = content_url(df, dataset_name) if s3_url is None else s3_url
     fmt, compression = file_format(url)
+    azure = url.split("://", 1)[0].lower() in ("az", "abfs")
+    connection_string = _connection_string(storage_options) if azure else None
     reporter = resolve_progress(progress)
-    fs = filesystem(storage_options)
+    fs = filesystem(url, storage_options)
     try:
         obj = find_existing(df, url, index=False, fs=fs) if reuse else None
     except BaseException as exc:  # UploadError: S3 could not be asked; or an interrupt
@@ -401,8 +410,13 @@ def import_dataframe(
         obj = upload_dataframe(
             df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
         )
-    try:
-        job = api.import_from_s3(
+
+    def start() -> ImportJob:
+        if connection_string is not None:
+            return api.import_from_azure(
+                dataset_name, connection_string, obj.bucket, obj.key, columns=sent, content_type=fmt
+            )
+        return api.import_from_s3(
             dataset_name,
             obj.bucket,
             obj.key,
@@ -410,10 +424,118 @@ def import_dataframe(
             columns=sent,
             content_type=fmt,
         )
+
+    return _follow(
+        start,
+        reporter,
+        upload=obj,
+        wait=wait,
+        timeout=timeout,
+    )
+
+
+@user_error
+def import_url(
+    dataset_name: str,
+    url: str,
+    *,
+    columns: Mapping[str, Mapping[str, Any]] | None = None,
+    content_type: Literal["csv", "json"] | None = None,
+    auth: tuple[str, str] | None = None,
+    wait: bool = True,
+    timeout: float | None = None,
+    progress: ProgressArg = "auto",
+    client: Client | None = None,
+) -> ImportJob:
+    """Import a CSV or JSON file at an http(s) URL into a dataset, and wait for the import.
+
+    The server fetches the file itself: nothing is downloaded here. The progress display and
+    the waiting are those of :func:`import_dataframe`. A server open to others refuses URLs on
+    loopback or private-network addresses (it is no proxy into its own network); the sandbox,
+    started for local use, fetches them.
+
+    Parameters
+    ----------
+    dataset_name
+        The dataset to create, or to upsert into if it exists.
+    url
+        The file's ``http://`` or ``https://`` address.
+    columns
+        Column metadata for the columns you want to declare, e.g. ``{"day": {"role":
+        "timestamp"}, "units": {"dataType": "numeric", "role": "target"}}``; the server infers
+        the rest. ``None``: the server infers every column.
+    content_type
+        ``"csv"`` or ``"json"``; by default the URL's extension decides, then the type the file
+        is served with, then its first bytes.
+    auth
+        ``(user_id, password)`` for a file behind basic authentication; never echoed or logged.
+    wait, timeout, progress, client
+        As for :func:`import_dataframe`.
+
+    Returns
+    -------
+    ImportJob
+        The import: completed when waited for.
+
+    Raises
+    ------
+    ValueError
+        ``url`` is not http(s), or an argument is empty.
+    ImportFailedError, ImportTimeoutError
+        The import failed (the message says why: a 404, refused credentials, a file too
+        large...), or did not end within ``timeout`` (it goes on on the server).
+
+    Examples
+    --------
+    >>> job = nexosis_pandas.import_url(  # doctest: +SKIP
+    ...     "iris", "https://example.com/data/iris.csv", columns={"species": {"role": "target"}}
+    ... )
+    >>> job.status  # doctest: +SKIP
+    <ImportStatus.COMPLETED: 'completed'>
+    """
+    api = default_client(client)
+    return _follow(
+        lambda: api.import_from_url(
+            dataset_name, url, columns=columns, content_type=content_type, auth=auth
+        ),
+        resolve_progress(progress),
+        wait=wait,
+        timeout=timeout,
+    )
+
+
+def _connection_string(storage_options: Mapping[str, Any] | None) -> str:
+    """The connection string the server reads an ``az://`` upload with."""
+    options = config.azure_storage_options(storage_options)
+    given = options.get("connection_string")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    name, key = options.get("account_name"), options.get("account_key")
+    if isinstance(name, str) and name and isinstance(key, str) and key:
+        return f"DefaultEndpointsProtocol=https;AccountName={name};AccountKey={key};"
+    raise ConfigurationError(
+        "An az:// import needs the storage account's connection string, which the server reads "
+        "the blob with: pass storage_options={'connection_string': ...}, or set "
+        "AZURE_STORAGE_CONNECTION_STRING (nexosis_pandas.sandbox(azure=True) sets it for its "
+        "local Azure)."
+    )
+
+
+def _follow(
+    start: Callable[[], ImportJob],
+    reporter: ProgressReporter,
+    *,
+    upload: S3Object | None = None,
+    wait: bool,
+    timeout: float | None,
+) -> ImportJob:
+    """Request the import, then follow it on ``reporter`` until it ends (unless ``wait=False``)."""
+    try:
+        job = start()
     except BaseException as exc:
         reporter.import_end(None, exc)
         raise
-    job.upload = obj
+    job.upload = upload
     if not wait:
         reporter.import_update(job)
         reporter.detached(job)  # the display ends here; job.wait() starts a new one

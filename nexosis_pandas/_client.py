@@ -15,6 +15,7 @@ import json
 import uuid
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any, Literal, Unpack
+from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
@@ -36,8 +37,11 @@ from nexosis_pandas._options import (
 from nexosis_pandas._paging import pages
 from nexosis_pandas._wire import (
     SORT_FIELDS,
+    AzureImportRequest,
+    ColumnMetadata,
     Import,
     S3ImportRequest,
+    UrlImportRequest,
     column_metadata_to_wire,
     lookup,
     page_query,
@@ -203,22 +207,134 @@ class Client:
         >>> job.status  # doctest: +SKIP
         <ImportStatus.REQUESTED: 'requested'>
         """
-        if content_type is not None and str(content_type).lower() not in ("csv", "json"):
-            raise ValueError(
-                f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
-                "to let the server go by the file extension."
-            )
         request = S3ImportRequest(
             dataset_name=required_text("dataset_name", dataset_name),
             bucket=required_text("bucket", bucket),
             path=required_text("path", path),
             region=required_text("region", region),
-            columns=None if columns is None else column_metadata_to_wire(columns),
-            content_type=None if content_type is None else str(content_type).lower(),
+            columns=_columns_to_wire(columns),
+            content_type=_content_type(content_type),
             credentials=None if credentials is None else s3_credentials(credentials),
         )
-        url = self._transport.url("imports", "s3")
-        wire = self._transport.request_json("POST", url, json_body=request.to_wire())
+        return self._start_import("s3", request.to_wire())
+
+    def import_from_url(
+        self,
+        dataset_name: str,
+        url: str,
+        *,
+        columns: Mapping[str, Mapping[str, Any]] | None = None,
+        content_type: Literal["csv", "json"] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> ImportJob:
+        """Ask the API to import a CSV or JSON file at an http(s) URL; return the requested import.
+
+        The server fetches the file itself. As with :meth:`import_from_s3`, the request is sent
+        once, and problems fetching the file (a 404, refused credentials, too large, too slow)
+        end the import ``failed`` with a message rather than failing this call. The import's
+        ``parameters`` echo the URL's scheme and host only.
+
+        Parameters
+        ----------
+        dataset_name
+            The dataset to create or upsert into.
+        url
+            The file's ``http://`` or ``https://`` address. A server open to others refuses
+            loopback and private-network addresses; the sandbox fetches them.
+        columns
+            Column metadata, as for :meth:`import_from_s3`.
+        content_type
+            ``"csv"`` or ``"json"``; by default the server goes by the URL's extension, then
+            the type the file is served with, then its first bytes.
+        auth
+            ``(user_id, password)`` for a file behind basic authentication. Sent only in this
+            request (the server sends it to the URL's own host only), never echoed or logged.
+
+        Raises
+        ------
+        ValueError
+            An argument is empty, ``url`` is not http(s), or ``auth`` is not a pair of strings.
+        BadRequestError
+            The server rejected a field or the column metadata.
+
+        Examples
+        --------
+        >>> job = client.import_from_url(  # doctest: +SKIP
+        ...     "iris", "https://example.com/data/iris.csv"
+        ... )
+        >>> job.wait().status  # doctest: +SKIP
+        <ImportStatus.COMPLETED: 'completed'>
+        """
+        request = UrlImportRequest(
+            dataset_name=required_text("dataset_name", dataset_name),
+            url=_http_url(url),
+            columns=_columns_to_wire(columns),
+            content_type=_content_type(content_type),
+            auth=None if auth is None else _basic_auth(auth),
+        )
+        return self._start_import("url", request.to_wire())
+
+    def import_from_azure(
+        self,
+        dataset_name: str,
+        connection_string: str,
+        container: str,
+        blob: str,
+        *,
+        columns: Mapping[str, Mapping[str, Any]] | None = None,
+        content_type: Literal["csv", "json"] | None = None,
+    ) -> ImportJob:
+        """Ask the API to import a blob from Azure Storage; return the requested import.
+
+        Problems reading the blob (no such container or blob, a refused key, a malformed
+        connection string) end the import ``failed`` with a message. The import's
+        ``parameters`` show the container and the blob, and the connection string as
+        ``"redacted"``.
+
+        Parameters
+        ----------
+        dataset_name
+            The dataset to create or upsert into.
+        connection_string
+            The storage account's connection string (``AccountName=...;AccountKey=...`` or
+            with a ``SharedAccessSignature``). Sent only in this request, never echoed or logged.
+        container
+            The blob's container.
+        blob
+            The blob's name, folders included (``exports/2017/sales.csv.gz``).
+        columns, content_type
+            As for :meth:`import_from_url`.
+
+        Raises
+        ------
+        ValueError
+            An argument is empty.
+        BadRequestError
+            The server rejected a field or the column metadata.
+
+        Examples
+        --------
+        >>> job = client.import_from_azure(  # doctest: +SKIP
+        ...     "sales", connection_string, "exports", "2017/sales.csv.gz"
+        ... )
+        >>> job.parameters  # doctest: +SKIP
+        {'connectionString': 'redacted', 'container': 'exports', 'blob': '2017/sales.csv.gz'}
+        """
+        if not isinstance(connection_string, str) or not connection_string.strip():
+            raise ValueError("connection_string must be a non-empty string")  # never echoed
+        request = AzureImportRequest(
+            dataset_name=required_text("dataset_name", dataset_name),
+            connection_string=connection_string.strip(),
+            container=required_text("container", container),
+            blob=required_text("blob", blob),
+            columns=_columns_to_wire(columns),
+            content_type=_content_type(content_type),
+        )
+        return self._start_import("azure", request.to_wire())
+
+    def _start_import(self, source: str, body: dict[str, Any]) -> ImportJob:
+        url = self._transport.url("imports", source)
+        wire = self._transport.request_json("POST", url, json_body=body)
         return self._job(wire, "POST", url)
 
     def get_import(self, import_id: str) -> ImportJob:
@@ -527,3 +643,49 @@ def _import_id(value: Any) -> str:
             f"import_history(dataset_name={text!r})"
         ) from None
     return text
+
+
+def _columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
+    return None if columns is None else column_metadata_to_wire(columns)
+
+
+def _content_type(content_type: str | None) -> str | None:
+    if content_type is None:
+        return None
+    if str(content_type).lower() not in ("csv", "json"):
+        raise ValueError(
+            f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
+            "to let the server go by the file extension."
+        )
+    return str(content_type).lower()
+
+
+def _http_url(url: str) -> str:
+    text = required_text("url", url).strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
+        raise ValueError(
+            f"url must be an http:// or https:// address with a host, not one with {scheme}; "
+            "for S3 use import_from_s3, for Azure import_from_azure."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "url must not carry a user name or password: pass auth=(user_id, password) instead."
+        )
+    return text
+
+
+def _basic_auth(auth: Any) -> tuple[str, str]:
+    if (
+        isinstance(auth, tuple)
+        and len(auth) == 2
+        and all(isinstance(part, str) for part in auth)
+        and auth[0]
+    ):
+        return auth[0], auth[1]
+    # Never echo the values: the second one is a password.
+    raise ValueError(
+        "auth must be a (user_id, password) pair of strings with a non-empty user_id; "
+        f"got a {type(auth).__name__} that is not."
+    )

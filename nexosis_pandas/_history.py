@@ -21,6 +21,9 @@ HISTORY_DTYPES: dict[str, str] = {
     "bucket": "string",
     "path": "string",
     "region": "string",
+    "url": "string",
+    "container": "string",
+    "blob": "string",
     "requested": "datetime64[ns, UTC]",
     "started": "datetime64[ns, UTC]",
     "finished": "datetime64[ns, UTC]",
@@ -33,6 +36,10 @@ HISTORY_DTYPES: dict[str, str] = {
 
 def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
     """Build the import history frame: one row per import, sorted by ``requested``.
+
+    Where each import read from is in the columns of its ``type``: ``bucket``, ``path`` and
+    ``region`` for S3, ``url`` for a URL (its scheme and host, as the server echoes it),
+    ``container`` and ``blob`` for Azure; the others are ``<NA>``.
 
     ``requested``, ``started`` and ``finished`` are UTC timestamps taken from the status
     history (``NaT`` until the import gets there); ``duration`` is ``finished - requested``
@@ -78,6 +85,9 @@ def _row(job: ImportJob) -> dict[str, Any]:
         "bucket": params.get("bucket"),
         "path": params.get("path"),
         "region": params.get("region"),
+        "url": params.get("url"),
+        "container": params.get("container"),
+        "blob": params.get("blob"),
         "requested": job.requested_date,
         "started": job.started,
         "finished": job.finished,

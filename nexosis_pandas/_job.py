@@ -74,8 +74,37 @@ class ImportJob:
 
     @property
     def parameters(self) -> dict[str, str]:
-        """Where the import reads from (for S3: ``bucket``, ``path``, ``region``)."""
+        """Where the import reads from, as the server echoes it: for S3 ``bucket``, ``path``
+        and ``region``; for a URL ``url`` (scheme and host only); for Azure ``container``,
+        ``blob`` and ``connectionString`` (always ``"redacted"``)."""
         return dict(self._record.parameters)
+
+    @property
+    def source(self) -> str:
+        """Where the import reads from, in one line.
+
+        Examples
+        --------
+        >>> from nexosis_pandas._wire import Import, ImportStatus
+        >>> def job(kind, **parameters):
+        ...     return ImportJob(Import("id", kind, ImportStatus.COMPLETED, "d", parameters), None)
+        >>> job("s3", bucket="b", path="in/a.csv", region="us-east-1").source
+        's3://b/in/a.csv'
+        >>> job("azure", connectionString="redacted", container="c", blob="x/a.csv").source
+        'az://c/x/a.csv'
+        >>> job("url", url="https://example.com/").source
+        'https://example.com/'
+        """
+        if self.upload is not None:
+            return self.upload.url
+        params = self.parameters
+        if params.get("bucket") and params.get("path"):
+            return f"s3://{params['bucket']}/{params['path']}"
+        if params.get("container") and params.get("blob"):
+            return f"az://{params['container']}/{params['blob']}"
+        if params.get("url"):
+            return params["url"]
+        return ", ".join(f"{k}={v}" for k, v in params.items())
 
     @property
     def requested_date(self) -> pd.Timestamp | None:
@@ -232,15 +261,8 @@ class ImportJob:
                 format_seconds(duration.total_seconds()) if duration is not None else "running",
             )
         )
-        params = self.parameters
-        if self.upload is not None:
-            where = self.upload.url
-        elif params.get("bucket") and params.get("path"):
-            where = f"s3://{params['bucket']}/{params['path']}"
-        else:
-            where = ", ".join(f"{k}={v}" for k, v in params.items())
-        if where:
-            fields.append(("S3 object", f"<code>{escape(where)}</code>"))
+        if self.source:
+            fields.append(("Source", f"<code>{escape(self.source)}</code>"))
         if self.upload is not None:
             fields.append(("Rows", format_count(self.upload.rows)))
             fields.append(("Bytes", format_bytes(self.upload.bytes_written)))

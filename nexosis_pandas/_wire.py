@@ -25,6 +25,7 @@ __all__ = [
     "LOGICAL_VALUES",
     "SORT_FIELDS",
     "Aggregation",
+    "AzureImportRequest",
     "ColumnMetadata",
     "DataType",
     "ErrorEnvelope",
@@ -38,6 +39,7 @@ __all__ = [
     "Role",
     "S3ImportRequest",
     "StatusChange",
+    "UrlImportRequest",
     "column_metadata_to_wire",
     "lookup",
     "lower_keys",
@@ -629,6 +631,105 @@ class S3ImportRequest:
             body["contentType"] = self.content_type
         if self.credentials is not None:
             body["accessKeyId"], body["secretAccessKey"] = self.credentials
+        return body
+
+
+def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
+    if columns is not None:
+        body["columns"] = dict(columns)
+    if content_type is not None:
+        body["contentType"] = content_type
+
+
+@dataclass(frozen=True)
+class UrlImportRequest:
+    """The body of ``POST /imports/url``.
+
+    ``auth`` (user id, password) is sent only in this request: it is left out of the repr,
+    and the server never echoes or stores it.
+
+    Examples
+    --------
+    >>> UrlImportRequest("iris", "https://example.com/iris.csv", auth=("ada", "pw")).to_wire()
+    {'dataSetName': 'iris', 'url': 'https://example.com/iris.csv', 'auth': {'basic': \
+{'userId': 'ada', 'password': 'pw'}}}
+    >>> UrlImportRequest.from_wire({"DataSetName": "iris", "Url": "https://x/",
+    ...     "Auth": {"Basic": {"UserId": "ada", "Password": "pw"}}}).auth
+    ('ada', 'pw')
+    """
+
+    dataset_name: str
+    url: str
+    columns: ColumnMetadata | None = None
+    content_type: str | None = None
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> UrlImportRequest:
+        """Read a request body (the JS client's PascalCase too); unset fields are ``None``."""
+        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        basic = lookup(lookup(w, "auth", {}), "basic", {})
+        user, password = lookup(basic, "userId"), lookup(basic, "password")
+        return cls(
+            dataset_name=str(w.get("datasetname", "")),
+            url=str(w.get("url", "")),
+            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
+            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            auth=(str(user), str(password or "")) if user else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the request body; optional fields only when set."""
+        body: dict[str, Any] = {"dataSetName": self.dataset_name, "url": self.url}
+        _optional_fields(body, self.columns, self.content_type)
+        if self.auth is not None:
+            body["auth"] = {"basic": {"userId": self.auth[0], "password": self.auth[1]}}
+        return body
+
+
+@dataclass(frozen=True)
+class AzureImportRequest:
+    """The body of ``POST /imports/azure``.
+
+    The connection string (it holds the account key) is sent only in this request: it is left
+    out of the repr, and the server echoes it as ``"redacted"``.
+
+    Examples
+    --------
+    >>> AzureImportRequest("sales", "AccountName=a;AccountKey=k", "exports", "2017/s.csv")
+    AzureImportRequest(dataset_name='sales', container='exports', blob='2017/s.csv', \
+columns=None, content_type=None)
+    """
+
+    dataset_name: str
+    connection_string: str = field(repr=False)
+    container: str
+    blob: str
+    columns: ColumnMetadata | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> AzureImportRequest:
+        """Read a request body; unset fields are ``""`` or ``None``."""
+        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        return cls(
+            dataset_name=str(w.get("datasetname", "")),
+            connection_string=str(w.get("connectionstring", "")),
+            container=str(w.get("container", "")),
+            blob=str(w.get("blob", "")),
+            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
+            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Write the request body; optional fields only when set."""
+        body: dict[str, Any] = {
+            "dataSetName": self.dataset_name,
+            "connectionString": self.connection_string,
+            "container": self.container,
+            "blob": self.blob,
+        }
+        _optional_fields(body, self.columns, self.content_type)
         return body
 
 

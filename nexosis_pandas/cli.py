@@ -49,6 +49,12 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--s3-endpoint-url", help="S3 endpoint, e.g. a local S3 (AWS)")
     parser.add_argument("--s3-region", help="region for imports that name none (us-east-1)")
+    parser.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let URL and Azure imports reach loopback and private-network addresses; only for "
+        "a server used locally, or anyone who may import could reach the network it sits in",
+    )
     parser.set_defaults(handler=_serve)
 
 
@@ -69,6 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_keys=args.api_keys,
         s3_endpoint_url=args.s3_endpoint_url,
         s3_region=args.s3_region,
+        allow_private_addresses=args.allow_private_addresses,
     )
     try:
         try:

@@ -2,14 +2,15 @@
 (by :func:`set_defaults`, which :func:`nexosis_pandas.sandbox` uses), then the ``NEXOSIS_*``
 environment, then the built-in default.
 
-=====================  ============================  ===============================
-setting                environment variable          built-in default
-=====================  ============================  ===============================
-api key                ``NEXOSIS_API_KEY``           none: required
-base URL               ``NEXOSIS_BASE_URL``          ``https://ml.nexosis.com/v1``
-S3 prefix              ``NEXOSIS_S3_PREFIX``         none: pass ``s3_url``
-S3 storage options     ``NEXOSIS_S3_ENDPOINT_URL``   s3fs's own (AWS, default credentials)
-=====================  ============================  ===============================
+=====================  ====================================  ===============================
+setting                environment variable                  built-in default
+=====================  ====================================  ===============================
+api key                ``NEXOSIS_API_KEY``                   none: required
+base URL               ``NEXOSIS_BASE_URL``                  ``https://ml.nexosis.com/v1``
+S3 prefix              ``NEXOSIS_S3_PREFIX``                 none: pass ``s3_url``
+S3 storage options     ``NEXOSIS_S3_ENDPOINT_URL``           s3fs's own (AWS, default credentials)
+Azure storage options  ``AZURE_STORAGE_CONNECTION_STRING``   adlfs's own ``AZURE_STORAGE_*``
+=====================  ====================================  ===============================
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Defaults",
     "api_key",
+    "azure_storage_options",
     "base_url",
     "get_defaults",
     "s3_prefix",
@@ -51,6 +53,7 @@ class Defaults:
     base_url: str | None = None
     s3_prefix: str | None = None
     storage_options: Mapping[str, Any] | None = field(default=None, repr=False)
+    azure_storage_options: Mapping[str, Any] | None = field(default=None, repr=False)
     stopped: str | None = None
 
 
@@ -108,3 +111,17 @@ def storage_options(explicit: Mapping[str, Any] | None = None) -> dict[str, Any]
         return dict(_defaults.storage_options)
     endpoint = _env("NEXOSIS_S3_ENDPOINT_URL")
     return {"endpoint_url": endpoint} if endpoint else {}
+
+
+def azure_storage_options(explicit: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The options given to ``adlfs.AzureBlobFileSystem``: argument, defaults, then environment.
+
+    From the environment: ``{"connection_string": AZURE_STORAGE_CONNECTION_STRING}`` when it is
+    set, else nothing (adlfs then reads its other ``AZURE_STORAGE_*`` variables itself).
+    """
+    if explicit is not None:
+        return dict(explicit)
+    if _defaults.azure_storage_options is not None:
+        return dict(_defaults.azure_storage_options)
+    connection_string = _env("AZURE_STORAGE_CONNECTION_STRING")
+    return {"connection_string": connection_string} if connection_string else {}

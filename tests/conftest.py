@@ -101,6 +101,21 @@ def reference_server(s3: Any, tmp_path: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
+def local_server(s3: Any, tmp_path: Any) -> Iterator[Any]:
+    """A reference server started for local use (as the sandbox's): it may fetch from loopback."""
+    from nexosis_pandas.server import ReferenceServer
+
+    with ReferenceServer(
+        data_dir=tmp_path / "local-server",
+        api_keys=[API_KEY],
+        s3_endpoint_url=s3.endpoint_url,
+        s3_storage_options=s3.storage_options,
+        allow_private_addresses=True,
+    ) as server:
+        yield server
+
+
+@pytest.fixture
 def file_server() -> Iterator[Any]:
     """A real HTTP server on loopback serving files as remote hosts do (``tests/http_files.py``)."""
     from tests.http_files import FileServer

@@ -28,7 +28,7 @@ from nexosis_pandas._encode.encoder import (
 )
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._storage.upload import S3Object, find_object, split_url, write_object
-from nexosis_pandas.exceptions import user_error
+from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 __all__ = ["Background", "filesystem", "find_existing", "upload_dataframe"]
@@ -89,14 +89,29 @@ class Background(Iterator[Chunk]):
             self._on_close()
 
 
-def filesystem(storage_options: Mapping[str, Any] | None = None, fs: Any = None) -> Any:
-    """``fs`` if given, else an ``s3fs.S3FileSystem`` from the storage options.
+def filesystem(url: str, storage_options: Mapping[str, Any] | None = None, fs: Any = None) -> Any:
+    """``fs`` if given, else the fsspec filesystem that writes ``url``.
 
-    The one place the package builds a filesystem: ``storage_options`` are merged over the
-    defaults of :func:`nexosis_pandas.config.storage_options`.
+    s3fs for ``s3://``, adlfs for ``az://``: the one place the package builds a filesystem.
+    ``storage_options`` are merged over :func:`nexosis_pandas.config.storage_options` (S3) or
+    :func:`nexosis_pandas.config.azure_storage_options` (Azure).
+
+    Raises
+    ------
+    ConfigurationError
+        An ``az://`` URL without the ``azure`` extra installed.
     """
     if fs is not None:
         return fs
+    if split_url(url)[0] == "az":
+        try:
+            import adlfs
+        except ImportError as exc:
+            raise ConfigurationError(
+                "Writing to az:// needs the 'azure' extra: pip install 'nexosis-pandas[azure]'"
+            ) from exc
+        options = config.azure_storage_options(storage_options)
+        return adlfs.AzureBlobFileSystem(**{"skip_instance_cache": True, **options})
     import s3fs
 
     return s3fs.S3FileSystem(**config.storage_options(storage_options))
@@ -172,11 +187,12 @@ def upload_dataframe(
     """
     started = time.perf_counter()
     format, compression = file_format(s3_url, format, compression)
-    bucket, key = split_url(s3_url)
+    scheme, bucket, key = split_url(s3_url)
+    url = f"{scheme}://{bucket}/{key}"
     reporter = resolve_progress(progress)
     encoding = Encoding(df, format=format, index=index)  # ColumnError before any byte is sent
-    fs = filesystem(storage_options, fs)
-    reporter.upload_start(f"s3://{bucket}/{key}", encoding.rows)
+    fs = filesystem(url, storage_options, fs)
+    reporter.upload_start(url, encoding.rows)
     # encoding and compression each get a thread (both release the GIL), the caller uploads
     pipeline = Background(encoding.chunks())
     if compression == "gzip":
@@ -185,8 +201,7 @@ def upload_dataframe(
         encoding,
         pipeline,
         fs=fs,
-        bucket=bucket,
-        key=key,
+        url=url,
         compression=compression,
         reporter=reporter,
         started=started,
@@ -237,12 +252,10 @@ def find_existing(
     S3Object(url='s3://my-bucket/nexosis/sales-1f2e3d4c5b6a7988.csv.gz', rows=10000, ...)
     """
     format, compression = file_format(s3_url)
-    bucket, key = split_url(s3_url)
     columns = tuple(validate_column_names(df, index=index))
     return find_object(
-        filesystem(storage_options, fs),
-        bucket,
-        key,
+        filesystem(s3_url, storage_options, fs),
+        s3_url,
         format=format,
         compression=compression,
         rows=len(df),

@@ -29,14 +29,14 @@ PART_SIZE = 8 * 2**20
 
 @dataclass(frozen=True)
 class S3Object:
-    """An object written to S3 by :func:`~nexosis_pandas.upload_dataframe`.
+    """An object written to S3 (or an Azure blob) by :func:`~nexosis_pandas.upload_dataframe`.
 
     Attributes
     ----------
     url : str
-        ``s3://bucket/key``.
+        ``s3://bucket/key`` (``az://container/blob`` for Azure).
     bucket, key : str
-        Where the object is.
+        Where the object is (for Azure: the container and the blob's name).
     region : str or None
         The bucket's region, when the S3 client knows it.
     format : {"csv", "json"}
@@ -112,21 +112,50 @@ class S3Object:
         return table("S3Object", [(k, f"<code>{escape(v)}</code>") for k, v in rows])
 
 
-def split_url(s3_url: str) -> tuple[str, str]:
-    parts = urlsplit(s3_url)
+_SCHEMES = {"s3": "s3", "s3a": "s3", "az": "az", "abfs": "az"}
+"""URL schemes an upload takes, and the store each names: S3, or Azure Blob Storage (adlfs)."""
+
+
+def split_url(url: str) -> tuple[str, str, str]:
+    """``(scheme, bucket, key)`` of ``s3://bucket/key`` or ``az://container/blob``."""
+    parts = urlsplit(url)
     bucket, key = parts.netloc, parts.path.lstrip("/")
-    if parts.scheme not in ("s3", "s3a") or not bucket or not key or key.endswith("/"):
-        raise ValueError(f"s3_url must look like 's3://bucket/path/file.csv.gz', not {s3_url!r}")
-    return bucket, key
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None or not bucket or "@" in bucket or not key or key.endswith("/"):
+        raise ValueError(
+            "s3_url must look like 's3://bucket/path/file.csv.gz' (or "
+            f"'az://container/path/file.csv.gz' for Azure Blob Storage), not {url!r}"
+        )
+    return scheme, bucket, key
 
 
 def _upload_error(
-    exc: BaseException, bucket: str, key: str, endpoint: str | None, *, looking: bool = False
+    exc: BaseException,
+    where: str,
+    bucket: str,
+    key: str,
+    endpoint: str | None,
+    *,
+    looking: bool = False,
 ) -> UploadError:
-    where = f"s3://{bucket}/{key}"
-    cause = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, FileNotFoundError):
-        hint = f"The bucket {bucket!r} does not exist: create it, or check the URL."
+    azure = where.startswith("az://")
+    found = _azure_error(exc) if azure else None
+    if found is not None:  # Azure's own text runs to XML; its first line and code say it all
+        first_line = str(getattr(found, "message", "") or found).split("\n", 1)[0]
+        cause = f"{found.status_code} {found.error_code}: {first_line}"
+    else:
+        cause = f"{type(exc).__name__}: {exc}"
+    missing = found is not None and found.error_code == "ContainerNotFound"
+    if isinstance(exc, FileNotFoundError) or missing:
+        kind = "container" if azure else "bucket"
+        hint = f"The {kind} {bucket!r} does not exist: create it, or check the URL."
+    elif azure and (isinstance(exc, PermissionError) or _status(exc) in (401, 403)):
+        hint = (
+            "Access was denied: check the connection string (storage_options connection_string, "
+            f"or AZURE_STORAGE_CONNECTION_STRING) and that it may write to container {bucket!r}."
+        )
+    elif azure:
+        hint = "Check the container, the connection string and its endpoint, then try again."
     elif isinstance(exc, PermissionError):
         hint = (
             "Access was denied: check the credentials (storage_options key/secret, or the AWS "
@@ -167,6 +196,26 @@ def _is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+def _azure_error(exc: BaseException) -> Any:
+    """The Azure SDK's error behind ``exc`` (adlfs wraps it), if there is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "error_code", None) and isinstance(getattr(seen, "status_code", 0), int):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _status(exc: BaseException) -> int | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        status = getattr(seen, "status_code", None)
+        if isinstance(status, int):
+            return status
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _endpoint(fs: Any) -> str | None:
     kwargs = getattr(fs, "client_kwargs", None) or {}
     return getattr(fs, "endpoint_url", None) or kwargs.get("endpoint_url")
@@ -201,14 +250,13 @@ def write_object(
     blocks: Iterator[Chunk],
     *,
     fs: Any,
-    bucket: str,
-    key: str,
+    url: str,
     compression: Compression,
     reporter: ProgressReporter,
     started: float,
     stop: Callable[[], None],
 ) -> S3Object:
-    """Write ``blocks`` (the bytes of ``encoding``) to ``bucket/key`` as a multipart upload.
+    """Write ``blocks`` (the bytes of ``encoding``) to ``url`` as a multipart upload.
 
     A row counts as sent once S3 has taken a part holding its bytes; ``reporter`` hears each
     such step and the end. If anything fails or the user interrupts, ``stop`` stops the
@@ -217,7 +265,8 @@ def write_object(
     :class:`~nexosis_pandas.exceptions.UploadError` naming the cause and the fix; errors of the
     encoding itself propagate as they are.
     """
-    url = f"s3://{bucket}/{key}"
+    scheme, bucket, key = split_url(url)
+    url = f"{scheme}://{bucket}/{key}"
     path = f"{bucket}/{key}"
     f: Any = None
     written = 0
@@ -268,7 +317,7 @@ def write_object(
     except Exception as exc:
         error: BaseException = exc
         if _is_storage_error(exc):
-            error = _upload_error(exc, bucket, key, _endpoint(fs))
+            error = _upload_error(exc, url, bucket, key, _endpoint(fs))
         reporter.upload_end(None, error)
         if error is exc:
             raise
@@ -278,10 +327,8 @@ def write_object(
     return result
 
 
-def find_object(
-    fs: Any, bucket: str, key: str, *, encoding: Encoding | None = None, **described: Any
-) -> S3Object | None:
-    """The object at ``bucket/key`` as an :class:`S3Object`, or ``None`` when there is none.
+def find_object(fs: Any, url: str, **described: Any) -> S3Object | None:
+    """The object at ``url`` as an :class:`S3Object`, or ``None`` when there is none.
 
     Only its size and ETag are read; ``described`` gives the rest (``format``,
     ``compression``, ``rows``, ``columns``), as the caller knows them.
@@ -292,6 +339,8 @@ def find_object(
         S3 could not be asked (endpoint unreachable, access denied, ...).
     """
     started = time.perf_counter()
+    scheme, bucket, key = split_url(url)
+    url = f"{scheme}://{bucket}/{key}"
     path = f"{bucket}/{key}"
     try:
         fs.invalidate_cache(path)
@@ -301,10 +350,10 @@ def find_object(
     except Exception as exc:
         if not _is_storage_error(exc):
             raise
-        raise _upload_error(exc, bucket, key, _endpoint(fs), looking=True) from exc
+        raise _upload_error(exc, url, bucket, key, _endpoint(fs), looking=True) from exc
     etag = info.get("ETag") or info.get("etag")
     return S3Object(
-        url=f"s3://{bucket}/{key}",
+        url=url,
         bucket=bucket,
         key=key,
         region=_region(fs),
@@ -326,8 +375,18 @@ def _info(fs: Any, path: str) -> dict[str, Any]:
 
 
 def _is_storage_error(exc: BaseException) -> bool:
-    """Whether ``exc`` came from S3 or the network, rather than from encoding the data."""
-    if isinstance(exc, OSError):
-        return True
-    module = type(exc).__module__
-    return module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3"))
+    """Whether ``exc`` came from the store or the network, rather than from encoding the data.
+
+    adlfs wraps Azure's errors in a ``RuntimeError``, so the causes are looked at too.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return True
+        module = type(seen).__module__
+        if module.startswith(
+            ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "azure", "adlfs")
+        ):
+            return True
+        seen = seen.__cause__
+    return False

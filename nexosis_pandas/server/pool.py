@@ -16,8 +16,9 @@ from typing import IO, Any
 
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.server.loading import ImportCancelled, load_rows
-from nexosis_pandas.server.parsing import FileFormatError, content_kind
+from nexosis_pandas.server.parsing import FileFormatError
 from nexosis_pandas.server.sources import Source, SourceReadError, is_network_error
+from nexosis_pandas.server.sources.kinds import decide_kind
 from nexosis_pandas.server.sources.s3 import S3Settings, S3Source
 from nexosis_pandas.server.store import Store
 
@@ -134,8 +135,9 @@ class ImportWorker:
         parameters = job.parameters
         where = source.describe(parameters)
         try:
-            kind = content_kind(job.content_type, parameters.get("path") or where)
-            with source.open(parameters, credentials) as raw:
+            with source.open(parameters, credentials) as opened:
+                raw = opened.raw
+                kind = decide_kind(job.content_type, opened.name, opened.served_type, raw)
                 total = getattr(raw, "size", None)
 
                 def open_binary() -> IO[bytes]:

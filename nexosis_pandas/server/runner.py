@@ -143,6 +143,10 @@ class ReferenceServer:
         Further ``s3fs.S3FileSystem`` options (credentials, ``client_kwargs``...).
     workers
         How many imports run at once.
+    allow_private_addresses
+        Let URL and Azure imports reach loopback and private-network addresses. Only for a
+        server used locally (the sandbox does): otherwise anyone who may start an import could
+        make the server fetch from the network it sits in.
 
     Examples
     --------
@@ -161,6 +165,7 @@ class ReferenceServer:
         s3_region: str | None = None,
         s3_storage_options: Mapping[str, Any] | None = None,
         workers: int = 4,
+        allow_private_addresses: bool = False,
     ) -> None:
         keys = [k for k in (api_keys or ()) if k]
         self.api_key_generated = False
@@ -180,6 +185,7 @@ class ReferenceServer:
         self._s3_region = s3_region
         self._s3_storage_options = dict(s3_storage_options or {})
         self.workers = workers
+        self.allow_private_addresses = allow_private_addresses
         self._uvicorn: Any = None
         self._thread: threading.Thread | None = None
         self._store: Any = None
@@ -239,7 +245,9 @@ class ReferenceServer:
 
             from nexosis_pandas.server.http import create_app
             from nexosis_pandas.server.pool import ImportWorker
+            from nexosis_pandas.server.sources.azure import AzureSource
             from nexosis_pandas.server.sources.s3 import S3Settings
+            from nexosis_pandas.server.sources.url import UrlPolicy, UrlSource
             from nexosis_pandas.server.store import Store
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigurationError(
@@ -260,6 +268,13 @@ class ReferenceServer:
                     storage_options=self._s3_storage_options,
                 ),
                 workers=self.workers,
+                sources={
+                    "url": UrlSource(
+                        UrlPolicy(allow_private=self.allow_private_addresses),
+                        spool_dir=self._store.staging_dir,
+                    ),
+                    "azure": AzureSource(allow_private=self.allow_private_addresses),
+                },
             )
             # The worker runs (and resumes what a previous run left) before the first request
             # can arrive: a POST must find it ready to take the import it has just recorded.

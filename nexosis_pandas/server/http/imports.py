@@ -1,4 +1,11 @@
-"""The imports resource: ``POST /imports/s3``, ``GET /imports/{importId}``, ``GET /imports``."""
+"""The imports resource: ``POST /imports/s3``, ``/imports/url`` and ``/imports/azure``,
+``GET /imports/{importId}``, ``GET /imports``.
+
+What may hold a secret (S3 keys, a URL and its basic-auth password, an Azure connection string)
+goes to the pool in memory for that import's run; the stored ``parameters`` are what the API
+echoes: ``{bucket, path, region}``, ``{url}`` cut to scheme and host, and
+``{connectionString: "redacted", container, blob}``.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +33,20 @@ from nexosis_pandas.server.http.envelope import (
     not_found,
     validation_error,
 )
+from nexosis_pandas.server.sources.azure import AzureTarget
 from nexosis_pandas.server.sources.s3 import Credentials
+from nexosis_pandas.server.sources.url import BasicAuth, UrlTarget, check_url, shown_url
 from nexosis_pandas.server.store import IMPORT_SORT_COLUMNS
 
-__all__ = ["MAX_NAME_LENGTH", "ImportS3Request", "LenientModel", "import_wire", "router"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "ImportAzureRequest",
+    "ImportS3Request",
+    "ImportUrlRequest",
+    "LenientModel",
+    "import_wire",
+    "router",
+]
 
 MAX_NAME_LENGTH = 1000
 """The longest dataset name: longer ones would make URLs HTTP servers refuse."""
@@ -79,6 +96,67 @@ class ImportS3Request(LenientModel):
     secret_access_key: SecretStr | None = Field(default=None, alias="secretAccessKey")
     content_type: str | None = Field(
         default=None, alias="contentType", description='"csv" or "json"; else from the extension'
+    )
+
+
+class BasicCredentials(LenientModel):
+    """``auth.basic`` of ``POST /imports/url``."""
+
+    user_id: str = Field(alias="userId", min_length=1)
+    password: SecretStr = Field(default=SecretStr(""))
+
+
+class UrlAuth(LenientModel):
+    """``auth`` of ``POST /imports/url``: basic authentication only, as the API had."""
+
+    basic: BasicCredentials
+
+
+class ImportUrlRequest(LenientModel):
+    """The body of ``POST /imports/url``."""
+
+    dataset_name: str = Field(
+        alias="dataSetName", min_length=1, max_length=MAX_NAME_LENGTH, examples=["iris"]
+    )
+    url: str = Field(
+        min_length=1,
+        examples=["https://example.com/data/iris.csv"],
+        description="An http(s) URL; echoed as its scheme and host only",
+    )
+    columns: dict[str, Any] | None = Field(
+        default=None,
+        description="Column metadata: name to {dataType, role, imputation, aggregation}",
+    )
+    content_type: str | None = Field(
+        default=None,
+        alias="contentType",
+        description='"csv" or "json"; else the extension, the served type, the first bytes',
+    )
+    auth: UrlAuth | None = Field(
+        default=None, description="{basic: {userId, password}}; never stored or echoed"
+    )
+
+
+class ImportAzureRequest(LenientModel):
+    """The body of ``POST /imports/azure``."""
+
+    dataset_name: str = Field(
+        alias="dataSetName", min_length=1, max_length=MAX_NAME_LENGTH, examples=["sales"]
+    )
+    connection_string: SecretStr = Field(
+        alias="connectionString",
+        description="The storage account's connection string; never stored, echoed redacted",
+    )
+    container: str = Field(min_length=1, examples=["exports"])
+    blob: str = Field(min_length=1, examples=["2017/sales.csv.gz"], description="Folders included")
+    columns: dict[str, Any] | None = Field(
+        default=None,
+        description="Column metadata: name to {dataType, role, imputation, aggregation}",
+    )
+    content_type: str | None = Field(
+        default=None,
+        alias="contentType",
+        description='"csv" or "json"; else the extension, the stored type, the first bytes',
     )
 
 
@@ -161,6 +239,89 @@ def import_from_s3(
     )
     pool.submit(record.import_id, credentials)
     return import_response(record, request)
+
+
+def _start(
+    request: Request,
+    store: StoreDep,
+    pool: PoolDep,
+    *,
+    import_type: str,
+    dataset_name: str,
+    parameters: dict[str, str],
+    columns: dict[str, ColumnSpec],
+    content_type: str | None,
+    credentials: Any,
+) -> Response:
+    record = store.create_import(
+        import_id=str(uuid.uuid4()),
+        dataset_name=dataset_name,
+        parameters=parameters,
+        columns=columns,
+        content_type=content_type,
+        import_type=import_type,
+    )
+    pool.submit(record.import_id, credentials)
+    return import_response(record, request)
+
+
+@router.post("/imports/url", summary="Import a CSV or JSON file from an http(s) URL")
+def import_from_url(
+    body: ImportUrlRequest, request: Request, store: StoreDep, pool: PoolDep
+) -> Response:
+    columns = request_columns(body.columns)
+    details: dict[str, list[str]] = {}
+    content_type = request_content_type(body.content_type, details)
+    url = body.url.strip()
+    problem = check_url(url)
+    if problem is not None:
+        details["url"] = [problem]
+    if details:
+        raise validation_error(details)
+    auth = (
+        BasicAuth(body.auth.basic.user_id, body.auth.basic.password.get_secret_value())
+        if body.auth is not None
+        else None
+    )
+    return _start(
+        request,
+        store,
+        pool,
+        import_type="url",
+        dataset_name=body.dataset_name,
+        parameters={"url": shown_url(url)},
+        columns=columns,
+        content_type=content_type,
+        credentials=UrlTarget(url, auth),
+    )
+
+
+@router.post("/imports/azure", summary="Import a CSV or JSON blob from Azure Blob Storage")
+def import_from_azure(
+    body: ImportAzureRequest, request: Request, store: StoreDep, pool: PoolDep
+) -> Response:
+    columns = request_columns(body.columns)
+    details: dict[str, list[str]] = {}
+    content_type = request_content_type(body.content_type, details)
+    if not body.connection_string.get_secret_value().strip():
+        details["connectionString"] = ["The connectionString field is required."]
+    if details:
+        raise validation_error(details)
+    return _start(
+        request,
+        store,
+        pool,
+        import_type="azure",
+        dataset_name=body.dataset_name,
+        parameters={
+            "connectionString": "redacted",
+            "container": body.container,
+            "blob": body.blob,
+        },
+        columns=columns,
+        content_type=content_type,
+        credentials=AzureTarget(body.connection_string.get_secret_value().strip()),
+    )
 
 
 ImportIdPath = Annotated[str, Path(alias="importId", description="The import's id (a GUID)")]

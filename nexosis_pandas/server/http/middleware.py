@@ -49,13 +49,16 @@ _QUERY_NAMES = {
 }
 
 
+_SOURCES = ("s3", "url", "azure")
+
+
 def canonical_path(path: str) -> str:
     """The path with the API's fixed segments in their canonical case, without a trailing ``/``.
 
     Examples
     --------
-    >>> canonical_path("/V1/Imports/S3/")
-    '/v1/imports/s3'
+    >>> canonical_path("/V1/Imports/S3/"), canonical_path("/v1/imports/Azure")
+    ('/v1/imports/s3', '/v1/imports/azure')
     >>> canonical_path("/v1/DATA/MyData")
     '/v1/data/MyData'
     """
@@ -66,8 +69,8 @@ def canonical_path(path: str) -> str:
         parts[1] = parts[1].lower()
     if len(parts) > 2 and parts[1] == "v1" and parts[2].lower() in ("imports", "data"):
         parts[2] = parts[2].lower()
-        if len(parts) == 4 and parts[2] == "imports" and parts[3].lower() == "s3":
-            parts[3] = "s3"
+        if len(parts) == 4 and parts[2] == "imports" and parts[3].lower() in _SOURCES:
+            parts[3] = parts[3].lower()
     return "/".join(parts)
 
 

@@ -9,16 +9,36 @@
     kinds.py       csv or json: contentType, extension, served type, then first bytes
 
 The pool looks a source up by the import's ``type`` and calls :meth:`Source.open` with the
-import's parameters; everything after that (parsing, checking, loading, status) is shared.
+import's parameters; everything after that (deciding the format, parsing, checking, loading,
+status) is shared.
+
+What may hold a secret (S3 credentials, a URL import's address and password, an Azure
+connection string) reaches a source as ``credentials``: it lives in memory for that run only and
+is never stored, so an import that the server's restart interrupted can be resumed only by a
+source that needs none (S3 with the server's own credentials).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-__all__ = ["Source", "SourceReadError", "is_network_error"]
+__all__ = ["OpenedFile", "Source", "SourceReadError", "is_network_error"]
+
+
+@dataclass(frozen=True)
+class OpenedFile:
+    """An import's file, opened: its bytes (seekable), its name, and the type it was served as.
+
+    ``name`` gives the extension the format is decided by when the request names none;
+    ``served_type`` (a media type, e.g. ``text/csv``) comes next, then the first bytes.
+    """
+
+    raw: IO[bytes]
+    name: str
+    served_type: str | None = None
 
 
 class SourceReadError(Exception):
@@ -33,7 +53,7 @@ class Source(Protocol):
 
     def open(
         self, parameters: Mapping[str, str], credentials: Any
-    ) -> AbstractContextManager[IO[bytes]]:
+    ) -> AbstractContextManager[OpenedFile]:
         """Open the import's file as a seekable binary stream.
 
         Raises

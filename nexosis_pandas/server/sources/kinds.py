@@ -31,6 +31,9 @@ def _sniff(raw: IO[bytes]) -> str | None:
         return None
     if text[:1] in (b"{", b"["):
         return "json"
+    first_line = text.split(b"\n", 1)[0]
+    if b"," not in first_line or b"\x00" in text:  # a header row of several columns, as text
+        return None
     try:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -45,7 +48,7 @@ def decide_kind(content_type: str | None, name: str, served: str | None, raw: IO
     ``contentType`` decides when the request gives it; else the name's extension (``.csv``,
     ``.json``, either with ``.gz``); else the media type the source served it with
     (``text/csv``, ``application/json``); else its first bytes: an object or array is JSON,
-    other UTF-8 text is CSV. ``raw`` is left at its start.
+    UTF-8 text whose first line has a comma is CSV. ``raw`` is left at its start.
 
     Raises
     ------
@@ -70,8 +73,9 @@ def decide_kind(content_type: str | None, name: str, served: str | None, raw: IO
         pass
     kind = _from_media_type(served) or _sniff(raw)
     if kind is None:
+        served_as = f", it was served as {served}" if served else ""
         raise FileFormatError(
-            f"{UNKNOWN_TYPE}: its name ends in neither .csv nor .json, it was served as "
-            f"{served or 'no type'}, and its content is neither JSON nor text; pass contentType"
+            f"{UNKNOWN_TYPE}: the name {name!r} ends in neither .csv nor .json (optionally .gz)"
+            f"{served_as}, and its content looks like neither JSON nor CSV; pass contentType"
         )
     return kind

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from nexosis_pandas.server.sources import SourceReadError
+from nexosis_pandas.server.sources import OpenedFile, SourceReadError
 
 __all__ = ["BLOCK_SIZE", "Credentials", "S3ReadError", "S3Settings", "S3Source", "open_s3_object"]
 
@@ -62,14 +62,13 @@ class S3Source:
         return f"s3://{parameters.get('bucket', '')}/{parameters.get('path', '')}"
 
     @contextmanager
-    def open(self, parameters: Mapping[str, str], credentials: Any) -> Iterator[IO[bytes]]:
+    def open(self, parameters: Mapping[str, str], credentials: Any) -> Iterator[OpenedFile]:
         """Open the import's object; :class:`S3ReadError` names what is wrong."""
         region = self.region(parameters)
         fs = self._filesystem(region, credentials)
-        with open_s3_object(
-            fs, parameters.get("bucket", ""), parameters.get("path", ""), region
-        ) as handle:
-            yield handle
+        path = parameters.get("path", "")
+        with open_s3_object(fs, parameters.get("bucket", ""), path, region) as handle:
+            yield OpenedFile(handle, path)
 
     def _filesystem(self, region: str, credentials: Credentials | None) -> Any:
         """The S3 filesystem for an import: shared per region, or its own with credentials.

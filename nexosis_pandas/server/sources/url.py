@@ -20,11 +20,12 @@ context ends.
 from __future__ import annotations
 
 import base64
+import logging
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from nexosis_pandas.server.sources import OpenedFile, SourceReadError
 from nexosis_pandas.server.sources.addresses import private_address_error, refusal
 
 __all__ = [
@@ -49,12 +51,29 @@ __all__ = [
     "FetchedFile",
     "UrlFetchError",
     "UrlPolicy",
+    "UrlSource",
+    "UrlTarget",
     "check_url",
     "fetch_url",
     "shown_url",
 ]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class _QueryFilter(logging.Filter):
+    """Cuts the query off the request lines urllib3 logs at DEBUG: it may carry a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] + "?..." if isinstance(arg, str) and "?" in arg else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_QueryFilter())
 _CHUNK = 64 << 10
 
 
@@ -100,8 +119,60 @@ class BasicAuth:
         return "Basic " + base64.b64encode(token).decode("ascii")
 
 
-class UrlFetchError(Exception):
+class UrlFetchError(SourceReadError):
     """The file could not be fetched; the message says why, naming the URL by its origin only."""
+
+
+@dataclass(frozen=True)
+class UrlTarget:
+    """A URL import's address and credentials: in memory for its run only, never stored.
+
+    The whole URL is held here rather than in the import's parameters, because its path or
+    query may carry a token; the parameters keep the scheme and host.
+    """
+
+    url: str = field(repr=False)
+    auth: BasicAuth | None = field(default=None, repr=False)
+
+
+NOT_RESUMABLE = (
+    "The server stopped before this import finished. {what} held in memory only, never "
+    "stored, so the import cannot be resumed: start it again"
+)
+
+
+class UrlSource:
+    """Fetches the file of a ``POST /imports/url`` import (see :func:`fetch_url`).
+
+    Parameters
+    ----------
+    policy
+        The limits of every fetch.
+    spool_dir
+        Where fetched files wait while they are loaded (the store's staging directory).
+    """
+
+    label = "the URL's host"
+
+    def __init__(self, policy: UrlPolicy, spool_dir: str | Path | None = None) -> None:
+        self.policy = policy
+        self.spool_dir = spool_dir
+
+    def describe(self, parameters: Mapping[str, str]) -> str:
+        """The URL's scheme and host, as the import echoes it."""
+        return parameters.get("url") or "the URL"
+
+    @contextmanager
+    def open(self, parameters: Mapping[str, str], credentials: Any) -> Iterator[OpenedFile]:
+        """Fetch the file; :class:`UrlFetchError` says what went wrong."""
+        if not isinstance(credentials, UrlTarget):
+            raise UrlFetchError(
+                NOT_RESUMABLE.format(what="A URL import's address and password are")
+            )
+        with fetch_url(
+            credentials.url, policy=self.policy, auth=credentials.auth, spool_dir=self.spool_dir
+        ) as fetched:
+            yield OpenedFile(fetched.raw, fetched.path, fetched.served_type)
 
 
 @dataclass(frozen=True)
