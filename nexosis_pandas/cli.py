@@ -168,6 +168,11 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument(
         "--delete", action="store_true", help="with stop: also delete everything it kept"
     )
+    parser.add_argument(
+        "--azure",
+        action="store_true",
+        help="with start or run: also a local Azure Blob Storage (Azurite, from npm)",
+    )
     parser.set_defaults(handler=_sandbox)
 
 
@@ -186,7 +191,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, request_stop)
-        return run_sandbox(home, stop=stop)
+        return run_sandbox(home, stop=stop, azure=args.azure)
     if args.action == "stop":
         stopped = stop_sandbox(home, delete=args.delete)
         print(
@@ -197,7 +202,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         return 0
     if args.action == "start":
         try:
-            sb = sandbox(data_dir=home)
+            sb = sandbox(data_dir=home, azure=args.azure)
         except NexosisError as exc:
             print(f"nexosis-pandas sandbox: {exc}", file=sys.stderr)
             return 1

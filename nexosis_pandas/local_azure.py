@@ -2,18 +2,23 @@
 
 Azurite is Microsoft's Azure Storage emulator, an npm package (``npm install -g azurite``, Node
 20 or later takes version 3.35). It is found as ``NEXOSIS_AZURITE`` (the path of its
-``azurite-blob`` program) or as ``azurite-blob`` on ``PATH``. It keeps its data in memory, sends
-no telemetry, and is stopped with the process that started it.
+``azurite-blob`` program) or as ``azurite-blob`` on ``PATH``. It keeps its data in memory (or in
+a ``location``), sends no telemetry, and is stopped with the process that started it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -55,6 +60,26 @@ def find_azurite() -> str:
     return found
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux: a pre-exec hook that has the kernel stop Azurite when its parent dies.
+
+    A sandbox process that is killed cannot stop its Azurite; without this it would be left
+    running, holding its port.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
+
+
 class LocalAzure:
     """Azurite's blob service in a child process on ``127.0.0.1`` and a free port.
 
@@ -66,8 +91,9 @@ class LocalAzure:
     ...                           storage_options=azure.storage_options)
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, location: str | Path | None = None) -> None:
         self.host = host
+        self.location = Path(location) if location is not None else None
         self.blob_endpoint = ""
         self._process: subprocess.Popen[bytes] | None = None
         self._drain: threading.Thread | None = None
@@ -89,16 +115,18 @@ class LocalAzure:
             self.host,
             "--blobPort",
             "0",
-            "--inMemoryPersistence",
-            "--extentMemoryLimit",
-            "1024",
+            *self._storage(),
             "--disableTelemetry",
             "--skipApiVersionCheck",
             "--loose",
             "--silent",
         ]
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(),
         )
         assert self._process.stdout is not None
         seen: list[bytes] = []
@@ -124,8 +152,14 @@ class LocalAzure:
         self._drain.start()
         return self
 
+    def _storage(self) -> list[str]:
+        if self.location is None:
+            return ["--inMemoryPersistence", "--extentMemoryLimit", "1024"]
+        self.location.mkdir(parents=True, exist_ok=True)
+        return ["--location", str(self.location)]
+
     def stop(self) -> None:
-        """Stop Azurite (its data is gone with it)."""
+        """Stop Azurite (without a ``location``, its data is gone with it)."""
         process, self._process = self._process, None
         if process is None:
             return

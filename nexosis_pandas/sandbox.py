@@ -7,6 +7,7 @@ everything kept in a per-user directory (see :func:`sandbox_dir`)::
     <dir>/lock          held by the running sandbox process for as long as it lives
     <dir>/server/       the reference server's store: imports, history, datasets
     <dir>/s3/           the local S3's objects, <bucket>/<key>, saved every few seconds
+    <dir>/azure/        with azure=True: Azurite's blobs (the local Azure Blob Storage)
     <dir>/sandbox.log   the process's output
 
 A new kernel's ``sandbox()`` finds the process again through ``state.json`` and the lock. A
@@ -41,6 +42,7 @@ from nexosis_pandas.exceptions import ConfigurationError, user_error
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
     from nexosis_pandas._local_s3 import LocalS3
+    from nexosis_pandas.local_azure import LocalAzure
     from nexosis_pandas.server import ReferenceServer
 
 __all__ = ["Sandbox", "run_sandbox", "sandbox", "sandbox_dir", "stop_sandbox"]
@@ -88,6 +90,9 @@ class Sandbox:
     process; :func:`sandbox` returns one that runs in a background process and survives a
     kernel restart.
 
+    The reference server is started for local use: URL and Azure imports may reach loopback
+    and private-network addresses (a server open to others refuses them).
+
     Parameters
     ----------
     data_dir
@@ -97,6 +102,12 @@ class Sandbox:
     s3_dir
         Where the local S3's objects are kept between runs: loaded on start, saved on
         :meth:`save_objects` and on stop. ``None``: they live in memory only.
+    azure
+        Also run a local Azure Blob Storage (Azurite, an npm package; see
+        :mod:`nexosis_pandas.local_azure`) with the container ``bucket``, the default for
+        ``az://`` URLs. Needs the ``azure`` extra.
+    azure_dir
+        Where Azurite keeps its blobs; in memory when ``None``.
 
     Examples
     --------
@@ -112,8 +123,14 @@ class Sandbox:
         data_dir: str | Path | None = None,
         bucket: str = DEFAULT_BUCKET,
         s3_dir: str | Path | None = None,
+        azure: bool = False,
+        azure_dir: str | Path | None = None,
     ) -> None:
         self.bucket = bucket
+        self.azure = azure
+        self._azure_dir = Path(azure_dir) if azure_dir is not None else None
+        self._azure: LocalAzure | None = None
+        self._azure_connection_string: str | None = None
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self._s3_dir = Path(s3_dir) if s3_dir is not None else None
         self._temp_dir: str | None = None
@@ -149,11 +166,16 @@ class Sandbox:
             if self._s3_dir is not None:  # before the server: the imports it resumes read them
                 self._s3.load(self._s3_dir)
             self._s3.create_bucket(self.bucket)
+            if self.azure:
+                self._azure = _local_azure(self._azure_dir).start()
+                self._azure.create_container(self.bucket)
+                self._azure_connection_string = self._azure.connection_string
             self._server = ReferenceServer(
                 data_dir=data_dir,
                 api_keys=[self._api_key],
                 s3_endpoint_url=self._s3.endpoint_url,
                 s3_storage_options=self._s3.storage_options,
+                allow_private_addresses=True,
             ).start()
             self._api_url = self._server.url
             self._s3_endpoint_url = self._s3.endpoint_url
@@ -197,6 +219,10 @@ class Sandbox:
                 self.save_objects()
             self._s3.stop()
             self._s3 = None
+        if self._azure is not None:
+            self._azure.stop()
+            self._azure = None
+        self._azure_connection_string = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -220,6 +246,11 @@ class Sandbox:
                 base_url=self._api_url,
                 s3_prefix=self.s3_prefix,
                 storage_options=self.storage_options,
+                azure_storage_options=(
+                    {"connection_string": self._azure_connection_string}
+                    if self._azure_connection_string
+                    else None
+                ),
                 stopped=None,
             )
         )
@@ -289,6 +320,27 @@ class Sandbox:
         return f"s3://{self.bucket}/nexosis/"
 
     @property
+    def azure_connection_string(self) -> str:
+        """The local Azure Blob Storage's connection string (Azurite's published key).
+
+        Raises
+        ------
+        ConfigurationError
+            The sandbox runs no Azure Blob Storage: start it with ``sandbox(azure=True)``.
+        """
+        self._need()
+        if self._azure_connection_string is None:
+            raise ConfigurationError(
+                "This sandbox runs no Azure Blob Storage: start one with sandbox(azure=True)."
+            )
+        return self._azure_connection_string
+
+    @property
+    def azure_prefix(self) -> str:
+        """Where ``az://`` uploads may go: ``az://<bucket>/nexosis/``."""
+        return f"az://{self.bucket}/nexosis/"
+
+    @property
     def client(self) -> Client:
         """A client for the reference server."""
         return self._need()[2]
@@ -321,6 +373,8 @@ class Sandbox:
             ("S3 endpoint", self.s3_endpoint_url),
             ("uploads go to", self.s3_prefix),
         ]
+        if self._azure_connection_string is not None:
+            rows.append(("Azure container", self.azure_prefix))
         if self._home is not None:
             rows.append(("kept in", str(self._home)))
         return table(
@@ -334,6 +388,7 @@ def sandbox(
     fresh: bool = False,
     data_dir: str | Path | None = None,
     bucket: str = DEFAULT_BUCKET,
+    azure: bool = False,
 ) -> Sandbox:
     """Start the sandbox in a background process, or connect to the one already running.
 
@@ -356,6 +411,9 @@ def sandbox(
         Where the sandbox keeps everything; by default :func:`sandbox_dir`.
     bucket
         The bucket uploads go to (created if missing).
+    azure
+        Also run a local Azure Blob Storage (see :class:`Sandbox`). A running sandbox without
+        one is restarted with one (everything it kept comes back).
 
     Examples
     --------
@@ -371,7 +429,8 @@ def sandbox(
     home = home.resolve()
     for running in reversed(_running):  # the latest started is the default
         if running._home == home and running.bucket == bucket:
-            if running.running and not fresh:
+            has_azure = running._azure_connection_string is not None or not azure
+            if running.running and not fresh and has_azure:
                 return running
             running.stop()
     with _start_lock(home):
@@ -383,13 +442,17 @@ def sandbox(
             for part in ("server", "s3", "state.json"):
                 path = home / part
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+        if state is not None and azure and not state.get("azure_connection_string"):
+            stop_sandbox(home)  # started without Azure: start it again with it
+            state = None
         if state is None:
-            state = _spawn(home)
+            state = _spawn(home, azure=azure)
     handle = Sandbox(bucket=bucket)
     handle._home = home
     handle._api_key = state["api_key"]
     handle._api_url = state["api_url"]
     handle._s3_endpoint_url = state["s3_endpoint_url"]
+    handle._azure_connection_string = state.get("azure_connection_string")
     handle._make_default()
     if bucket != state.get("bucket"):
         from nexosis_pandas._local_s3 import create_bucket
@@ -447,7 +510,7 @@ def _start_lock(home: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _spawn(home: Path) -> dict[str, Any]:
+def _spawn(home: Path, *, azure: bool = False) -> dict[str, Any]:
     """Start ``nexosis-pandas sandbox run`` in a session of its own; return its state once ready."""
     for name in ("moto.server", "fastapi", "uvicorn"):  # say what to install here, not in the log
         if not _importable(name):
@@ -461,7 +524,8 @@ def _spawn(home: Path) -> dict[str, Any]:
     log_path = home / "sandbox.log"
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "nexosis_pandas.cli", "sandbox", "run", "--dir", str(home)],
+            [sys.executable, "-m", "nexosis_pandas.cli", "sandbox", "run", "--dir", str(home)]
+            + (["--azure"] if azure else []),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -545,6 +609,7 @@ def run_sandbox(
     *,
     bucket: str = DEFAULT_BUCKET,
     stop: threading.Event | None = None,
+    azure: bool = False,
 ) -> int:
     """Run a sandbox kept in ``home`` in this process until ``stop`` is set (the background one).
 
@@ -570,13 +635,20 @@ def run_sandbox(
         except BlockingIOError:
             print(f"nexosis-pandas sandbox: a sandbox already runs in {home}", file=sys.stderr)
             return 1
-        with Sandbox(data_dir=home / "server", bucket=bucket, s3_dir=home / "s3") as sb:
+        with Sandbox(
+            data_dir=home / "server",
+            bucket=bucket,
+            s3_dir=home / "s3",
+            azure=azure,
+            azure_dir=home / "azure" if azure else None,
+        ) as sb:
             state = {
                 "pid": os.getpid(),
                 "api_url": sb.api_url,
                 "api_key": sb.api_key,
                 "s3_endpoint_url": sb.s3_endpoint_url,
                 "bucket": bucket,
+                "azure_connection_string": sb._azure_connection_string,
             }
             temp = home / "state.json.tmp"
             temp.unlink(missing_ok=True)
@@ -595,3 +667,15 @@ def run_sandbox(
         return 0
     finally:
         os.close(fd)
+
+
+def _local_azure(location: Path | None) -> LocalAzure:
+    try:
+        import adlfs  # noqa: F401 - the extra's package, which creates the container
+    except ImportError as exc:
+        raise ConfigurationError(
+            "sandbox(azure=True) needs the 'azure' extra: pip install 'nexosis-pandas[azure]'"
+        ) from exc
+    from nexosis_pandas.local_azure import LocalAzure
+
+    return LocalAzure(location=location)

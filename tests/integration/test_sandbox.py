@@ -216,3 +216,32 @@ def test_sample_sales_is_reproducible_and_messy() -> None:
     assert sales["temperature"].isna().any()
     assert not sales.duplicated(["store", "date"]).any()
     assert len(run_demo(echo=lambda line: None)) == len(sales)
+
+
+def test_an_azure_sandbox_round_trips_through_azurite(
+    local_azure: object, sandbox_dir: Path, tmp_path: Path
+) -> None:
+    # local_azure: Azurite is installed (skips outside CI when not); this sandbox runs its own.
+    from tests.http_files import FileServer
+
+    sb = nxp.sandbox(azure=True)
+    try:
+        assert sb.azure_connection_string.startswith("DefaultEndpointsProtocol=http;")
+        assert "Azure container" in sb._repr_html_()
+        assert "AccountKey" not in sb._repr_html_()
+        frame = pd.DataFrame({"x": [1, 2, 3]})
+        job = frame.nexosis.to_dataset("numbers", f"{sb.azure_prefix}x.csv.gz", progress=False)
+        assert job.type == "azure" and job.status.value == "completed"
+        assert sb.client.read_dataset("numbers")["x"].tolist() == [1, 2, 3]
+        with FileServer() as files:  # the sandbox's server may fetch from loopback
+            url = files.add("more.csv", "x\n4\n", "text/csv")
+            assert nxp.import_url("numbers", url, progress=False).status.value == "completed"
+        # the blobs are kept in the sandbox's directory, beside the S3 objects
+        assert any((sandbox_dir / "azure").iterdir())
+    finally:
+        sb.stop()
+
+
+def test_an_in_process_sandbox_without_azure_says_how_to_get_it() -> None:
+    with nxp.Sandbox() as sb, pytest.raises(nxp.ConfigurationError, match=r"sandbox\(azure=True\)"):
+        sb.azure_connection_string  # noqa: B018
