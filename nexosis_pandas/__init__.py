@@ -1,9 +1,13 @@
 """nexosis-pandas: from a pandas DataFrame to a Nexosis dataset, from a notebook.
 
-Importing the package registers the ``df.nexosis`` accessor.
+Importing the package registers the ``df.nexosis`` accessor, and ``ddf.nexosis`` for Dask
+DataFrames once ``dask.dataframe`` is imported (before or after this package).
 """
 
-from nexosis_pandas import _accessor  # noqa: F401 - registers df.nexosis
+from nexosis_pandas import (
+    _accessor,  # noqa: F401 - registers df.nexosis
+    _hooks,
+)
 from nexosis_pandas._api import (
     get_import,
     import_dataframe,
@@ -34,6 +38,18 @@ from nexosis_pandas.exceptions import (
 )
 from nexosis_pandas.progress import ProgressReporter
 from nexosis_pandas.sandbox import Sandbox, sandbox
+
+
+def _register_dask() -> None:
+    import warnings
+
+    try:
+        from nexosis_pandas import _dask  # noqa: F401 - registers ddf.nexosis
+    except Exception as exc:  # an unsupported dask must not break the user's import of it
+        warnings.warn(f"nexosis_pandas: ddf.nexosis is unavailable ({exc})", stacklevel=2)
+
+
+_hooks.after_import("dask.dataframe", _register_dask)
 
 __all__ = [
     "APIConnectionError",

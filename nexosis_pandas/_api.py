@@ -20,7 +20,12 @@ from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._options import HistoryFilters, Roles
-from nexosis_pandas._storage.pipeline import filesystem, find_existing, upload_dataframe
+from nexosis_pandas._storage.pipeline import (
+    filesystem,
+    find_existing,
+    is_dask_frame,
+    upload_dataframe,
+)
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
@@ -263,6 +268,11 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
     >>> content_url(pd.DataFrame({"x": [1]}), "sales", prefix="s3://bucket/nexosis/")
     's3://bucket/nexosis/sales-....csv.gz'
     """
+    return digest_url(frame_digest(df), dataset_name, prefix=prefix)
+
+
+def digest_url(digest: str, dataset_name: str, *, prefix: str | None = None) -> str:
+    """The content-addressed URL for data whose digest is ``digest`` (see :func:`content_url`)."""
     where = config.s3_prefix(prefix)
     if not where:
         raise ConfigurationError(
@@ -278,7 +288,7 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
             f"The S3 prefix {where!r} (NEXOSIS_S3_PREFIX) must look like "
             "'s3://bucket/' or 's3://bucket/some/prefix/'."
         )
-    return f"{where.rstrip('/')}/{_slug(dataset_name)}-{frame_digest(df)[:16]}.csv.gz"
+    return f"{where.rstrip('/')}/{_slug(dataset_name)}-{digest[:16]}.csv.gz"
 
 
 @user_error
@@ -373,23 +383,27 @@ def import_dataframe(
     >>> job.status  # doctest: +SKIP
     <ImportStatus.COMPLETED: 'completed'>
     """
-    if not isinstance(dataset_name, str) or not dataset_name.strip():
-        raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
+    if is_dask_frame(df):
+        from nexosis_pandas._dask import import_dask_dataframe
+
+        return import_dask_dataframe(
+            df,
+            dataset_name,
+            s3_url,
+            columns=columns,
+            target=target,
+            timestamp=timestamp,
+            key=key,
+            wait=wait,
+            timeout=timeout,
+            progress=progress,
+            client=client,
+            storage_options=storage_options,
+        )
+    _check_dataset_name(dataset_name)
     df = _frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
-    if columns is None:
-        if target is not None or timestamp is not None or key is not None:
-            raise ValueError(
-                "columns=None sends no column metadata, so target, timestamp and key would be "
-                "ignored; leave columns='infer' to send them."
-            )
-        sent: dict[str, dict[str, str]] | None = None
-    elif isinstance(columns, str):
-        if columns != "infer":
-            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
-        sent = metadata
-    else:
-        sent = merge_column_metadata(df, metadata, columns)
+    sent = metadata_to_send(df, metadata, columns, target=target, timestamp=timestamp, key=key)
 
     api = default_client(client)
     reuse = s3_url is None
@@ -432,6 +446,35 @@ def import_dataframe(
         wait=wait,
         timeout=timeout,
     )
+
+
+def _check_dataset_name(dataset_name: object) -> None:
+    if not isinstance(dataset_name, str) or not dataset_name.strip():
+        raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
+
+
+def metadata_to_send(
+    df: pd.DataFrame,
+    metadata: ColumnMetadata,
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
+    *,
+    target: str | None,
+    timestamp: str | None,
+    key: str | Sequence[str] | None,
+) -> ColumnMetadata | None:
+    """The metadata an import sends, by ``columns=`` of :func:`import_dataframe`."""
+    if columns is None:
+        if target is not None or timestamp is not None or key is not None:
+            raise ValueError(
+                "columns=None sends no column metadata, so target, timestamp and key would be "
+                "ignored; leave columns='infer' to send them."
+            )
+        return None
+    if isinstance(columns, str):
+        if columns != "infer":
+            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
+        return metadata
+    return merge_column_metadata(df, metadata, columns)
 
 
 @user_error

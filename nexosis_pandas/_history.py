@@ -11,7 +11,7 @@ from pandas.api.types import pandas_dtype
 if TYPE_CHECKING:
     from nexosis_pandas._job import ImportJob
 
-__all__ = ["HISTORY_DTYPES", "history_frame"]
+__all__ = ["HISTORY_DTYPES", "ImportHistory", "history_frame"]
 
 HISTORY_DTYPES: dict[str, str] = {
     "import_id": "string",
@@ -32,6 +32,73 @@ HISTORY_DTYPES: dict[str, str] = {
     "n_messages": "int64",
 }
 """The history frame's columns, in order, and their dtypes (the same with pandas 2 and 3)."""
+
+
+class ImportHistory(pd.DataFrame):
+    """The import history: a plain DataFrame, full and typed, that a notebook shows at a glance.
+
+    Its notebook rendering shows what a person reads: short ids, the S3 object as
+    ``s3://bucket/key`` (as the job and the progress summary show it), times to the second,
+    the import's duration in seconds ("Import", the server's time from request to end), and
+    the first line of an error. The data is untouched: every column keeps its full value and
+    dtype, and any operation on it returns a plain ``DataFrame``.
+    """
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def _repr_html_(self) -> str | None:
+        from nexosis_pandas._html import escape, status_colour
+
+        if not set(HISTORY_DTYPES) <= set(self.columns):  # pragma: no cover - edited in place
+            return pd.DataFrame(self).to_html()
+        if self.empty:
+            return "<p><i>No imports</i> (an empty history with the usual columns)</p>"
+        limit = pd.get_option("display.max_rows") or len(self)
+        shown = (
+            self
+            if len(self) <= limit
+            else pd.concat([self.head(limit // 2), self.tail(limit // 2)])
+        )
+        view = pd.DataFrame(
+            {
+                "import": shown["import_id"].str.slice(0, 8) + "…",
+                "dataset": shown["dataset_name"].map(escape),
+                "status": [
+                    f'<span style="color:{status_colour(str(v))};font-weight:bold">'
+                    f"{escape(v)}</span>"
+                    for v in shown["status"]
+                ],
+                "requested (UTC)": shown["requested"]
+                .dt.strftime("%Y-%m-%d %H:%M:%S")
+                .fillna("&ndash;"),
+                "Import (s)": [
+                    "running" if pd.isna(d) else f"{d.total_seconds():.1f}"
+                    for d in shown["duration"]
+                ],
+                "error": [
+                    escape(str(e).splitlines()[0][:100]) if e else "" for e in shown["error"]
+                ],
+                "S3 object": [
+                    f"s3://{escape(b)}/{escape(p)}" if not pd.isna(b) else "&ndash;"
+                    for b, p in zip(shown["bucket"], shown["path"], strict=True)
+                ],
+            },
+            index=shown.index,
+        )
+        if not shown["error"].fillna("").str.len().gt(0).any():
+            view = view.drop(columns="error")
+        view = view.map(lambda v: f'<span style="white-space:nowrap">{v}</span>')
+        count = f"{len(self)} import" + ("s" if len(self) > 1 else "")
+        note = (
+            f"<p><small>{count}; the full ids and every column "
+            f"({', '.join(self.columns)}) are in the DataFrame.</small></p>"
+        )
+        table = view.to_html(escape=False, border=0, justify="left")
+        if len(shown) < len(self):
+            note = note.replace("</small>", f" Showing the first and last {limit // 2}.</small>")
+        return f'<div style="overflow-x:auto">{table}</div>{note}'
 
 
 def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
@@ -67,7 +134,7 @@ def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
     }
     frame = pd.DataFrame(columns)
     frame = frame.sort_values("requested", kind="stable", na_position="last")
-    return frame.reset_index(drop=True)
+    return ImportHistory(frame.reset_index(drop=True))
 
 
 def _source_dtype(dtype: str) -> str:

@@ -42,18 +42,20 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from isal import isal_zlib
 
-from nexosis_pandas._encode.formatters import Format, column_formatter
+from nexosis_pandas._encode.formatters import ColumnScan, Format, column_formatter, scan_column
 from nexosis_pandas._frame import frame_columns, unencodable_text_error
 
 __all__ = [
     "GZIP_LEVEL",
     "Chunk",
+    "ColumnScan",
     "Compression",
     "Encoding",
     "Format",
     "encode_dataframe",
     "file_format",
     "gzip_chunks",
+    "scan_columns",
 ]
 
 Compression = Literal["gzip"] | None
@@ -126,19 +128,41 @@ def _check_options(format: str, compression: str | None) -> None:
         raise ValueError(f"compression must be 'gzip' or None, not {compression!r}")
 
 
+def scan_columns(df: pd.DataFrame, *, index: bool | None) -> dict[str, ColumnScan]:
+    """Scan the float and datetime columns written for ``df`` (see :class:`ColumnScan`)."""
+    scans: dict[str, ColumnScan] = {}
+    for name, series in frame_columns(df, index):
+        scan = scan_column(series)
+        if scan is not None:
+            scans[name] = scan
+    return scans
+
+
 class Encoding:
     """The text of a frame, chunk by chunk, with running counts and hash.
 
     Building it validates the column names and chooses each column's formatting, so every
-    :class:`ColumnError` is raised before the first byte exists.
+    :class:`ColumnError` is raised before the first byte exists. A part of a larger frame is
+    encoded with ``header=False`` (unless it is the first) and the ``scans`` of the whole.
     """
 
-    def __init__(self, df: pd.DataFrame, *, format: Format, index: bool | None) -> None:
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        format: Format,
+        index: bool | None,
+        header: bool = True,
+        scans: dict[str, ColumnScan] | None = None,
+    ) -> None:
         self.format: Format = format
+        self.header = header
         columns = frame_columns(df, index)
         self.names = tuple(name for name, _ in columns)
         self._series = [series for _, series in columns]
-        self._formatters = [column_formatter(series, format) for series in self._series]
+        self._formatters = [
+            column_formatter(series, format, (scans or {}).get(name)) for name, series in columns
+        ]
         self.rows = len(df)
         self.bytes_uncompressed = 0
         self._hash = hashlib.sha256()
@@ -164,7 +188,9 @@ class Encoding:
             arrays = [pc.fill_null(pc.cast(arrays[0], pa.string()), "")]
         table = pa.Table.from_arrays(arrays, names=list(self.names))
         sink = pa.BufferOutputStream()
-        options = pa_csv.WriteOptions(include_header=start == 0, batch_size=max(stop - start, 1))
+        options = pa_csv.WriteOptions(
+            include_header=start == 0 and self.header, batch_size=max(stop - start, 1)
+        )
         pa_csv.write_csv(table, sink, options)
         data: bytes = sink.getvalue().to_pybytes()
         return data
@@ -188,6 +214,8 @@ class Encoding:
     def chunks(self) -> Iterator[Chunk]:
         """Yield the uncompressed text in chunks of about ``_CHUNK_BYTES``, with the rows done."""
         if self.rows == 0:
+            if not self.header:
+                return
             if self.format == "csv":
                 empty = pa.Table.from_arrays(
                     [pa.array([], pa.string()) for _ in self.names], names=list(self.names)

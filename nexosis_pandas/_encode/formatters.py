@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 
 from nexosis_pandas.exceptions import ColumnError
 
-__all__ = ["ColumnFormatter", "Format", "column_formatter"]
+__all__ = ["ColumnFormatter", "ColumnScan", "Format", "column_formatter", "scan_column"]
 
 Format = Literal["csv", "json"]
 
@@ -93,9 +94,13 @@ def _float_text(arr: pa.Array, need_point: np.ndarray[Any, Any]) -> pa.Array:
     return pc.replace_with_mask(text, mask, fixed)
 
 
-def _float_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
+def _float_formatter(
+    column: pd.Series, fmt: Format, scan: ColumnScan | None = None
+) -> ColumnFormatter:
     # A column of whole numbers only would read back as integers: mark every value as a float.
     all_whole, first_inf = _scan_floats(column)
+    if scan is not None:  # the column is one part of a larger one: its scan decides
+        all_whole = scan.all_whole
     if fmt == "json" and first_inf is not None:
         raise ColumnError(
             f"Column {column.name!r} holds an infinite value (row {first_inf}), which JSON cannot "
@@ -175,8 +180,10 @@ def _datetime_text(values: pd.Series, unit: str) -> pa.Array:
     return pc.binary_join_element_wise(text, suffixes, "")
 
 
-def _datetime_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
-    unit = _datetime_unit(_as_datetimes(column))
+def _datetime_formatter(
+    column: pd.Series, fmt: Format, scan: ColumnScan | None = None
+) -> ColumnFormatter:
+    unit = scan.unit if scan is not None and scan.unit else _datetime_unit(_as_datetimes(column))
 
     def format_datetimes(values: pd.Series) -> pa.Array:
         text = _datetime_text(values, unit)
@@ -253,8 +260,10 @@ def _categorical_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
     return format_categories
 
 
-def column_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
-    """Choose, once per column, how its values are written."""
+def column_formatter(
+    column: pd.Series, fmt: Format, scan: ColumnScan | None = None
+) -> ColumnFormatter:
+    """Choose, once per column, how its values are written (by ``scan`` when it is given)."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _categorical_formatter(column, fmt)
@@ -262,13 +271,13 @@ def column_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
     if pd.api.types.is_datetime64_any_dtype(dtype) or (
         arrow_type is not None and pa.types.is_timestamp(arrow_type)
     ):
-        return _datetime_formatter(column, fmt)
+        return _datetime_formatter(column, fmt, scan)
     if pd.api.types.is_bool_dtype(dtype):
         return _bool_formatter(fmt)
     if pd.api.types.is_integer_dtype(dtype):
         return _int_formatter(fmt)
     if pd.api.types.is_float_dtype(dtype):
-        return _float_formatter(column, fmt)
+        return _float_formatter(column, fmt, scan)
     if pd.api.types.is_string_dtype(dtype):
         # str, string[python|pyarrow], and object: strings pass through, anything else is typed
         return _object_formatter(fmt)
@@ -276,3 +285,39 @@ def column_formatter(column: pd.Series, fmt: Format) -> ColumnFormatter:
         return _object_formatter(fmt)
     # timedelta, period, interval, complex, ...: pandas' own text for each value
     return lambda values: _str_fallback(values, fmt)
+
+
+@dataclass(frozen=True)
+class ColumnScan:
+    """What a column's text depends on beyond its dtype, found by scanning its values.
+
+    A frame written in parts (a Dask DataFrame's partitions) scans each part, merges the scans
+    (:meth:`merge`) and encodes every part by the merged ones, so the parts together are the
+    bytes the whole frame would give.
+    """
+
+    all_whole: bool = True
+    """Floats: every finite value is a whole number (so each is written ``1.0``)."""
+    unit: str | None = None
+    """Datetimes: the coarsest of s, ms, us, ns that writes every value exactly."""
+
+    def merge(self, other: ColumnScan) -> ColumnScan:
+        """The scan of the two parts together."""
+        units = [u for u in (self.unit, other.unit) if u]
+        return ColumnScan(
+            all_whole=self.all_whole and other.all_whole,
+            unit=max(units, key=_UNITS_PER_SECOND.__getitem__) if units else None,
+        )
+
+
+def scan_column(series: pd.Series) -> ColumnScan | None:
+    """The scan of a float or datetime column; ``None`` for other dtypes."""
+    dtype = series.dtype
+    arrow_type = dtype.pyarrow_dtype if isinstance(dtype, pd.ArrowDtype) else None
+    if pd.api.types.is_datetime64_any_dtype(dtype) or (
+        arrow_type is not None and pa.types.is_timestamp(arrow_type)
+    ):
+        return ColumnScan(unit=_datetime_unit(_as_datetimes(series)))
+    if pd.api.types.is_float_dtype(dtype):
+        return ColumnScan(all_whole=_scan_floats(series)[0])
+    return None

@@ -31,7 +31,7 @@ from nexosis_pandas._storage.upload import S3Object, find_object, split_url, wri
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
-__all__ = ["Background", "filesystem", "find_existing", "upload_dataframe"]
+__all__ = ["Background", "filesystem", "find_existing", "is_dask_frame", "upload_dataframe"]
 
 _QUEUE_CHUNKS = 2
 
@@ -87,6 +87,11 @@ class Background(Iterator[Chunk]):
         self._thread.join(timeout=10)
         if self._on_close is not None:
             self._on_close()
+
+
+def is_dask_frame(df: object) -> bool:
+    """Whether ``df`` is a Dask DataFrame, told without importing dask."""
+    return type(df).__module__.partition(".")[0] == "dask" and hasattr(df, "npartitions")
 
 
 def filesystem(url: str, storage_options: Mapping[str, Any] | None = None, fs: Any = None) -> Any:
@@ -185,6 +190,19 @@ def upload_dataframe(
     >>> obj.url, obj.rows  # doctest: +SKIP
     ('s3://my-bucket/data/sales.csv.gz', 1000000)
     """
+    if is_dask_frame(df):
+        from nexosis_pandas._dask import upload_dask_dataframe
+
+        return upload_dask_dataframe(
+            df,
+            s3_url,
+            format=format,
+            compression=compression,
+            index=index,
+            storage_options=storage_options,
+            fs=fs,
+            progress=progress,
+        )
     started = time.perf_counter()
     format, compression = file_format(s3_url, format, compression)
     scheme, bucket, key = split_url(s3_url)

@@ -78,6 +78,8 @@ def jupyter_lab(
         "MPLCONFIGDIR": str(base / "matplotlib"),
         "JUPYTER_PLATFORM_DIRS": "1",
         "PYTHONUNBUFFERED": "1",
+        # The kernels' nxp.sandbox() keeps its state here; stopped when the session ends.
+        "NEXOSIS_SANDBOX_DIR": str(base / "sandbox"),
     }
     for var in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_ENV_PATH"):
         env.pop(var, None)
@@ -112,6 +114,9 @@ def jupyter_lab(
         yield lab
     finally:
         stop_server(proc)
+        from nexosis_pandas.sandbox import stop_sandbox
+
+        stop_sandbox(base / "sandbox")  # the background sandbox outlives the kernels
 
 
 @pytest.fixture(scope="session")

@@ -270,7 +270,7 @@ def test_job_and_history_render_as_html_tables(run: RunNotebook) -> None:
 
     history = run.output(HISTORY).locator(".jp-RenderedHTMLCommon table")
     expect(history).not_to_have_count(0)
-    for text in ("sales", "broken", "completed", "failed", "dataset_name", "status"):
+    for text in ("sales", "broken", "completed", "failed", "dataset", "status", "Import (s)"):
         expect(history.first).to_contain_text(text)
 
 
@@ -285,10 +285,10 @@ def test_exported_html_shows_static_summaries_without_widgets(
     summaries = page.locator("xpath=//div[b[normalize-space()='nexosis import']][table]")
     completed = summaries.filter(has_text="sales").filter(has_text="completed").first
     expect(completed).to_be_visible()
-    for label in ("Dataset", "Status", "Rows", "Duration"):
+    for label in ("Dataset", "Status", "Rows", "Upload", "Import", "Total"):
         expect(completed).to_contain_text(label)
     expect(completed).to_contain_text(f"{N_ROWS:,}")
-    expect(completed).to_contain_text(re.compile(r"Duration\s*\d+(\.\d+)? s"))
+    expect(completed).to_contain_text(re.compile(r"Total\s*\d+(\.\d+)? s"))
 
     failed = summaries.filter(has_text="broken").filter(has_text="failed").first
     expect(failed).to_be_visible()

@@ -36,6 +36,15 @@ EXPECTED: dict[str, list[str]] = {
         "<ImportStatus.COMPLETED: 'completed'>",
         "7 imports: {'completed': 5, 'failed': 2}",
     ],
+    "dask.ipynb": [
+        "2 workers",
+        "8 partitions",
+        "'order_id': {'dataType': 'numeric', 'role': 'key'}",
+        "completed\n80000 rows in s3://nexosis-sandbox/nexosis/sales-",
+        "True completed",
+        "80000 rows in the dataset",
+        "<Sandbox stopped>",
+    ],
     "import-sources.ipynb": [
         "completed {'url': 'http://127.0.0.1:",
         "response status code does not indicate success: 404 (File not found)",

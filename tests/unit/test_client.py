@@ -26,7 +26,7 @@ from nexosis_pandas import (
     NotFoundError,
     Role,
 )
-from nexosis_pandas._history import HISTORY_DTYPES
+from nexosis_pandas._history import HISTORY_DTYPES, ImportHistory
 from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas.config import DEFAULT_BASE_URL, using_defaults
 from nexosis_pandas.server.columns import fits
@@ -980,3 +980,26 @@ def test_api_key_is_not_in_bodies_or_urls(client: Client, adapter: FakeAdapter) 
         body = request.body or b""
         assert API_KEY not in (body.decode() if isinstance(body, bytes) else body)
     assert json.dumps(adapter.json(0)).count("sales") == 1
+
+
+def test_the_history_reads_at_a_glance_and_keeps_its_data(
+    client: Client, adapter: FakeAdapter
+) -> None:
+    wire = import_wire(
+        guid(5),
+        status="completed",
+        history=[
+            ("2024-01-02T03:04:05+00:00", "requested"),
+            ("2024-01-02T03:04:09.5+00:00", "completed"),
+        ],
+    )
+    adapter.answer((200, {"items": [wire]}))
+    history = client.import_history()
+    assert isinstance(history, ImportHistory)
+    html = history._repr_html_() or ""
+    assert guid(5)[:8] + "…" in html and guid(5) not in html  # a short id
+    assert ">s3://my-bucket/sales.csv<" in html  # the form the job and the summary show
+    assert ">Import (s)</th>" in html and re.search(r">4\.\d</span></td>", html)
+    assert history.loc[0, "import_id"] == guid(5)  # the data stays full and typed
+    assert history.dtypes.astype(str).to_dict() == HISTORY_DTYPES
+    assert type(history[["status"]]) is pd.DataFrame  # what is taken from it is plain

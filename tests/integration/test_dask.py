@@ -1,0 +1,279 @@
+"""Dask DataFrames to S3 and to a dataset: a real LocalCluster (worker processes), moto's S3
+server and the reference server, all on loopback."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nexosis_pandas
+from nexosis_pandas import Client, ColumnError, ImportStatus, config
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._storage.upload import S3Object
+from nexosis_pandas.progress import ProgressReporter
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+BUCKET = "test-bucket"
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """Two worker processes, one thread each; the client is the default for the module."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as local,
+        distributed.Client(local) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def nexosis(reference_server: Any) -> Iterator[Client]:
+    with Client(reference_server.api_key, reference_server.url, timeout=30) as c:
+        yield c
+
+
+def rows_of(number: int, start: int, n: int) -> pd.DataFrame:
+    """Partition ``number``: ``n`` rows from row ``start``, the same on every call."""
+    rng = np.random.default_rng(number)
+    ids = np.arange(start, start + n)
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "value": rng.random(n),
+            "group": rng.choice(["north", "south, east", 'the "big" one'], n),
+            "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(ids, unit="s"),
+        },
+        index=pd.RangeIndex(start, start + n),
+    )
+
+
+def frame(sizes: list[int]) -> Any:
+    """A Dask frame made on the workers, one partition per size (the client holds no rows)."""
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    meta = rows_of(0, 0, 0)
+    return dd.from_map(rows_of, range(len(sizes)), starts, sizes, meta=meta, enforce_metadata=False)
+
+
+def read_object(s3: Any, key: str) -> bytes:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
+    return gzip.decompress(fs.cat(f"{BUCKET}/{key}"))
+
+
+def multipart_uploads(s3: Any) -> list[Any]:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
+    return list(fs.call_s3("list_multipart_uploads", Bucket=BUCKET).get("Uploads", []))
+
+
+class Recorder(ProgressReporter):
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def upload_start(self, url: str, total_rows: int) -> None:
+        self.events.append(("start", url, total_rows))
+
+    def upload_update(self, rows_done: int, bytes_sent: int) -> None:
+        self.events.append(("update", rows_done, bytes_sent))
+
+    def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:
+        self.events.append(("end", obj, error))
+
+
+def test_partitions_become_the_bytes_of_the_computed_frame(cluster: Any, s3: Any) -> None:
+    # big partitions (parts of their own), small ones and an empty one, out of order in size
+    sizes = [700_000, 3, 0, 60_000, 1, 50_000]
+    ddf = frame(sizes)
+    progress = Recorder()
+    obj = ddf.nexosis.to_s3(
+        f"s3://{BUCKET}/all.csv.gz", storage_options=s3.storage_options, progress=progress
+    )
+    expected = b"".join(encode_dataframe(ddf.compute(), index=False, compression=None))
+    assert read_object(s3, "all.csv.gz") == expected
+    assert obj.rows == sum(sizes) and obj.bytes_uncompressed == len(expected)
+    assert multipart_uploads(s3) == []
+    kinds = [e[0] for e in progress.events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("update") >= len(sizes)
+    assert progress.events[0][2] == sum(sizes)
+
+
+def test_two_million_rows_imported_exactly(
+    cluster: Any, s3: Any, nexosis: Client, reference_server: Any
+) -> None:
+    sizes = [250_000] * 8
+    ddf = frame(sizes)
+    job = ddf.nexosis.to_dataset(
+        "big",
+        f"s3://{BUCKET}/big.csv.gz",
+        key="id",
+        client=nexosis,
+        storage_options=s3.storage_options,
+        progress=False,
+        timeout=240,
+    )
+    assert job.status is ImportStatus.COMPLETED
+    assert job.upload is not None and job.upload.rows == 2_000_000
+    assert job.columns["id"]["role"] == "key"
+
+    from nexosis_pandas.server.store import Store
+
+    store = Store(reference_server.data_dir)
+    try:
+        record = store.get_dataset("big")
+        assert record is not None
+        back = pd.DataFrame(store.dataset_rows(record.id, offset=0, limit=3_000_000))
+    finally:
+        store.close()
+    assert len(back) == 2_000_000
+    back = back.sort_values("id", key=lambda s: s.astype("int64")).reset_index(drop=True)
+    sent = ddf.compute().reset_index(drop=True)
+    assert back["id"].astype("int64").tolist() == sent["id"].tolist()
+    # the checksum of the values read back: every float exactly, every text, every date
+    assert np.array_equal(back["value"].astype("float64").to_numpy(), sent["value"].to_numpy())
+    assert (
+        hashlib.sha256("\n".join(back["group"]).encode()).hexdigest()
+        == hashlib.sha256("\n".join(sent["group"]).encode()).hexdigest()
+    )
+    days = pd.to_datetime(back["day"], utc=True).dt.tz_localize(None)
+    assert (days.to_numpy() == sent["day"].to_numpy()).all()
+
+
+def test_a_partition_that_raises_aborts_everything(
+    cluster: Any, s3: Any, nexosis: Client, tmp_path: Path
+) -> None:
+    ddf = frame([200_000, 200_000, 200_000]).map_partitions(
+        fail_the_second_time, str(tmp_path), meta=rows_of(0, 0, 0)
+    )
+    with pytest.raises(RuntimeError, match="partition 1 broke"):
+        ddf.nexosis.to_dataset(
+            "broken",
+            f"s3://{BUCKET}/broken.csv.gz",
+            client=nexosis,
+            storage_options=s3.storage_options,
+            progress=False,
+        )
+    assert multipart_uploads(s3) == []
+    assert not s3_exists(s3, "broken.csv.gz")
+    assert "broken" not in nexosis.list_datasets()
+    assert nexosis.import_history().empty
+
+
+def fail_the_second_time(part: pd.DataFrame, folder: str) -> pd.DataFrame:
+    """Partition 1 passes the survey, then raises while it is being uploaded."""
+    if len(part) and part["id"].iloc[0] == 200_000:
+        marker = Path(folder) / "seen"
+        if marker.exists():
+            raise RuntimeError("partition 1 broke")
+        marker.touch()
+    return part
+
+
+def s3_exists(s3: Any, key: str) -> bool:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
+    return bool(fs.exists(f"{BUCKET}/{key}"))
+
+
+def test_an_error_names_the_partition_the_column_and_the_value(
+    cluster: Any, s3: Any, nexosis: Client
+) -> None:
+    ddf = frame([10, 10, 10]).map_partitions(
+        lambda p: p.assign(value=p["value"].where(p["id"] != 25, np.inf)), meta=rows_of(0, 0, 0)
+    )
+    with pytest.raises(ColumnError) as caught:
+        ddf.nexosis.to_dataset(
+            "inf", client=nexosis, storage_options=s3.storage_options, progress=False
+        )
+    message = str(caught.value)
+    assert message.startswith("Partition 2 of 3: Column 'value' holds an infinite value at row 25")
+    assert caught.value.column == "value"
+    assert multipart_uploads(s3) == []
+
+
+def test_interrupt_while_uploading_leaves_nothing(cluster: Any, s3: Any) -> None:
+    class Interrupt(Recorder):
+        def upload_update(self, rows_done: int, bytes_sent: int) -> None:
+            raise KeyboardInterrupt
+
+    progress = Interrupt()
+    with pytest.raises(KeyboardInterrupt):
+        frame([100_000] * 4).nexosis.to_s3(
+            f"s3://{BUCKET}/stopped.csv.gz", storage_options=s3.storage_options, progress=progress
+        )
+    assert multipart_uploads(s3) == []
+    assert not s3_exists(s3, "stopped.csv.gz")
+    assert isinstance(progress.events[-1][2], KeyboardInterrupt)
+
+
+def test_content_addressed_upload_happens_once(cluster: Any, s3: Any, nexosis: Client) -> None:
+    ddf = frame([1000, 1000, 500])
+    with config.using_defaults(s3_prefix=f"s3://{BUCKET}/nexosis/"):
+        first, second = Recorder(), Recorder()
+        a = ddf.nexosis.to_dataset(
+            "small", key="id", client=nexosis, storage_options=s3.storage_options, progress=first
+        )
+        b = nexosis_pandas.import_dataframe(
+            ddf, "small", client=nexosis, storage_options=s3.storage_options, progress=second
+        )
+    assert a.upload is not None and b.upload is not None
+    assert a.upload.url == b.upload.url and a.upload.url.startswith(f"s3://{BUCKET}/nexosis/small-")
+    assert [e[0] for e in first.events].count("start") == 1
+    assert [e[0] for e in second.events] == ["end"]  # found, not uploaded
+    assert b.upload.rows == 2500
+    assert b.status is ImportStatus.COMPLETED
+
+
+def test_sandbox_with_the_users_dask_client(cluster: Any) -> None:
+    with nexosis_pandas.sandbox(bucket="dask-sandbox") as sb:
+        job = frame([100, 200]).nexosis.to_dataset("sandboxed", key="id", progress=False)
+        assert job.status is ImportStatus.COMPLETED
+        assert len(sb.client.read_dataset("sandboxed")) == 300
+
+
+def test_without_a_distributed_client_local_threads_do_the_work(s3: Any) -> None:
+    ddf = frame([5000, 0, 7000])
+    obj = nexosis_pandas.upload_dataframe(
+        ddf, f"s3://{BUCKET}/local.csv.gz", storage_options=s3.storage_options
+    )
+    assert obj.rows == 12000
+    expected = b"".join(encode_dataframe(ddf.compute(), index=False, compression=None))
+    assert read_object(s3, "local.csv.gz") == expected
+
+
+@pytest.mark.parametrize("first", ["nexosis_pandas", "dask.dataframe"])
+def test_ddf_nexosis_whichever_is_imported_first(first: str) -> None:
+    other = "dask.dataframe" if first == "nexosis_pandas" else "nexosis_pandas"
+    code = (
+        f"import sys, {first}, {other}, pandas\n"
+        "import dask.dataframe as dd\n"
+        "ddf = dd.from_pandas(pandas.DataFrame({'x': [1]}), npartitions=1)\n"
+        "print(type(ddf.nexosis).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "DaskAccessor"
+
+
+def test_importing_the_package_does_not_import_dask() -> None:
+    code = (
+        "import sys, nexosis_pandas\n"
+        "print([m for m in sys.modules if m.startswith(('dask', 'distributed'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
