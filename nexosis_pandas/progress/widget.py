@@ -25,8 +25,8 @@ from nexosis_pandas._html import (
 from nexosis_pandas.progress.base import Journey, Outcome, ProgressReporter, resume_hint
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.s3 import S3Object
+    from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
 
 __all__ = ["WidgetReporter"]
 
@@ -224,9 +224,17 @@ class WidgetReporter(ProgressReporter):
             self.detail.value = f"<code>{escape(j.url or '')}</code> already holds this data"
         else:
             total = format_count(j.total_rows) if j.total_rows is not None else "?"
+            parts = (
+                f"{j.partitions_done} / {j.partitions} partitions &middot; " if j.partitions else ""
+            )
+            board = (
+                f" &middot; <a href='{escape(j.dashboard)}' target='_blank'>Dask dashboard</a>"
+                if j.dashboard
+                else ""
+            )
             self.detail.value = (
-                f"{format_count(j.rows_done)} / {total} rows &middot; "
-                f"{format_bytes(j.bytes_sent)} sent"
+                f"{parts}{format_count(j.rows_done)} / {total} rows &middot; "
+                f"{format_bytes(j.bytes_sent)} sent{board}"
             )
 
     def _summarise(self) -> None:
@@ -279,6 +287,10 @@ class WidgetReporter(ProgressReporter):
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
         self._journey.upload_update(rows_done, bytes_sent)
+        self._draw()
+
+    def upload_partitions(self, done: int, total: int, dashboard: str | None = None) -> None:
+        self._journey.upload_partitions(done, total, dashboard)
         self._draw()
 
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:

@@ -17,8 +17,9 @@ import pytest
 
 import nexosis_pandas
 from nexosis_pandas import Client, ColumnError, ImportStatus, config
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas.progress import ProgressReporter
-from nexosis_pandas.s3 import S3Object, encode_dataframe
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -110,6 +111,19 @@ def test_partitions_become_the_bytes_of_the_computed_frame(cluster: Any, s3: Any
     kinds = [e[0] for e in progress.events]
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("update") >= len(sizes)
     assert progress.events[0][2] == sum(sizes)
+
+
+def test_one_text_display_names_partitions_and_dashboard(
+    cluster: Any, s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"s3://{BUCKET}/text.csv.gz"
+    frame([1000, 2000, 0]).nexosis.to_s3(url, storage_options=s3.storage_options, progress="text")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"nexosis: uploading 3,000 rows to {url}"
+    assert lines[1] == (
+        f"nexosis: the Dask workers upload 3 partitions; Dask dashboard: {cluster.dashboard_link}"
+    )
+    assert lines[-1].startswith(f"nexosis: uploaded {url}")
 
 
 def test_two_million_rows_imported_exactly(

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import nexosis_pandas.progress.auto as progress_auto
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._polling import wait_for_import
 from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError, UploadError
-from nexosis_pandas.job import ImportJob
-from nexosis_pandas.polling import wait_for_import
 from nexosis_pandas.progress import (
     ProgressReporter,
     ProgressWarning,
