@@ -142,8 +142,8 @@ def main() -> None:
 
     import s3fs
 
-    from nexosis_pandas.client import Client
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._client import Client
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
     mib = 2**20

@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from nexosis_pandas.client import ARROW_STREAM, Client
-from nexosis_pandas.frames import dataset_frame
+from nexosis_pandas._client import ARROW_STREAM, Client
+from nexosis_pandas._frames import dataset_frame
 from nexosis_pandas.server.loading import load_rows
 from nexosis_pandas.server.store import Store
 from tests.integration.server.server_helpers import Api
