@@ -433,6 +433,7 @@ def upload_dask_dataframe(
     try:
         surveyed = _surveyed or _survey_all(runner, ddf, plan, None, False)
         reporter.upload_start(url, surveyed.rows)
+        reporter.upload_partitions(0, ddf.npartitions, runner.dashboard)
         try:
             upload_id = str(
                 s3.call_s3("create_multipart_upload", Bucket=bucket, Key=key)["UploadId"]
@@ -447,6 +448,7 @@ def upload_dask_dataframe(
                 done[piece.number] = (piece, kept)
                 rows += piece.rows
                 sent += piece.bytes_written - kept
+                reporter.upload_partitions(len(done), ddf.npartitions, runner.dashboard)
                 reporter.upload_update(min(rows, max(surveyed.rows - 1, 0)), sent)
             ordered = [done[i] for i in range(ddf.npartitions)]
             runs = {

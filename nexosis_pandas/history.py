@@ -37,8 +37,9 @@ HISTORY_DTYPES: dict[str, str] = {
 class ImportHistory(pd.DataFrame):
     """The import history: a plain DataFrame, full and typed, that a notebook shows at a glance.
 
-    Its notebook rendering shows what a person reads: short ids, the S3 object as
-    ``s3://bucket/key`` (as the job and the progress summary show it), times to the second,
+    Its notebook rendering shows what a person reads: short ids, the source as
+    ``s3://bucket/key``, the URL's scheme and host, or ``az://container/blob`` (as the job and
+    the progress summary show it), times to the second,
     the import's duration in seconds ("Import", the server's time from request to end), and
     the first line of an error. The data is untouched: every column keeps its full value and
     dtype, and any operation on it returns a plain ``DataFrame``.
@@ -80,9 +81,9 @@ class ImportHistory(pd.DataFrame):
                 "error": [
                     escape(str(e).splitlines()[0][:100]) if e else "" for e in shown["error"]
                 ],
-                "S3 object": [
-                    f"s3://{escape(b)}/{escape(p)}" if not pd.isna(b) else "&ndash;"
-                    for b, p in zip(shown["bucket"], shown["path"], strict=True)
+                "source": [
+                    escape(_source(row)) or "&ndash;"
+                    for row in shown[["bucket", "path", "url", "container", "blob"]].itertuples()
                 ],
             },
             index=shown.index,
@@ -99,6 +100,15 @@ class ImportHistory(pd.DataFrame):
         if len(shown) < len(self):
             note = note.replace("</small>", f" Showing the first and last {limit // 2}.</small>")
         return f'<div style="overflow-x:auto">{table}</div>{note}'
+
+
+def _source(row: Any) -> str:
+    """Where an import read from, in one line (``ImportJob.source`` for a history row)."""
+    if not pd.isna(row.bucket):
+        return f"s3://{row.bucket}/{row.path}"
+    if not pd.isna(row.container):
+        return f"az://{row.container}/{row.blob}"
+    return "" if pd.isna(row.url) else str(row.url)
 
 
 def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:

@@ -46,6 +46,14 @@ class ProgressReporter:
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
         """S3 has taken ``bytes_sent`` bytes of the object, holding the first ``rows_done`` rows."""
 
+    def upload_partitions(self, done: int, total: int, dashboard: str | None = None) -> None:
+        """The workers of a Dask cluster have uploaded ``done`` of the ``total`` partitions.
+
+        Only for a Dask DataFrame: called with ``done=0`` right after ``upload_start``, then as
+        each partition ends, before the ``upload_update`` that counts its rows. ``dashboard`` is
+        the link to the Dask dashboard when a distributed client runs the work.
+        """
+
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:
         """The upload ended: ``obj`` describes the object written, or ``error`` says why not."""
 
@@ -152,6 +160,9 @@ class Journey:
     bytes_sent: int = 0
     upload_began: float | None = None
     upload_seconds: float | None = None
+    partitions: int | None = None
+    partitions_done: int = 0
+    dashboard: str | None = None
     uploaded: bool = False
     reused: bool = False
     import_began: float | None = None
@@ -204,6 +215,11 @@ class Journey:
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
         self.now()
         self.rows_done, self.bytes_sent = int(rows_done), int(bytes_sent)
+
+    def upload_partitions(self, done: int, total: int, dashboard: str | None) -> None:
+        self.now()
+        self.partitions_done, self.partitions = int(done), int(total)
+        self.dashboard = dashboard or self.dashboard
 
     def upload_end(self, obj: S3Object | None, error: BaseException | None) -> None:
         t = self.now()

@@ -63,6 +63,12 @@ class TextReporter(ProgressReporter):
         self._journey.upload_start(url, total_rows)
         self._write(f"uploading {format_count(int(total_rows))} rows to {url}")
 
+    def upload_partitions(self, done: int, total: int, dashboard: str | None = None) -> None:
+        self._journey.upload_partitions(done, total, dashboard)
+        if done == 0:
+            where = f"; Dask dashboard: {dashboard}" if dashboard else ""
+            self._write(f"the Dask workers upload {format_count(total)} partitions{where}")
+
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
         j = self._journey
         j.upload_update(rows_done, bytes_sent)
@@ -71,7 +77,9 @@ class TextReporter(ProgressReporter):
         total = format_count(j.total_rows) if j.total_rows is not None else "?"
         self._write(
             f"upload {j.upload_percent:.0f}% ({format_count(j.rows_done)}/{total} rows, "
-            f"{format_bytes(j.bytes_sent)} sent, {format_seconds(j.elapsed)})"
+            f"{format_bytes(j.bytes_sent)} sent, {format_seconds(j.elapsed)}"
+            + (f", {j.partitions_done}/{j.partitions} partitions" if j.partitions else "")
+            + ")"
         )
 
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:

@@ -211,9 +211,17 @@ class WidgetReporter(ProgressReporter):
             self.detail.value = f"<code>{escape(j.url or '')}</code> already holds this data"
         else:
             total = format_count(j.total_rows) if j.total_rows is not None else "?"
+            parts = (
+                f"{j.partitions_done} / {j.partitions} partitions &middot; " if j.partitions else ""
+            )
+            board = (
+                f" &middot; <a href='{escape(j.dashboard)}' target='_blank'>Dask dashboard</a>"
+                if j.dashboard
+                else ""
+            )
             self.detail.value = (
-                f"{format_count(j.rows_done)} / {total} rows &middot; "
-                f"{format_bytes(j.bytes_sent)} sent"
+                f"{parts}{format_count(j.rows_done)} / {total} rows &middot; "
+                f"{format_bytes(j.bytes_sent)} sent{board}"
             )
 
     def _summarise(self) -> None:
@@ -266,6 +274,10 @@ class WidgetReporter(ProgressReporter):
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
         self._journey.upload_update(rows_done, bytes_sent)
+        self._draw()
+
+    def upload_partitions(self, done: int, total: int, dashboard: str | None = None) -> None:
+        self._journey.upload_partitions(done, total, dashboard)
         self._draw()
 
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:

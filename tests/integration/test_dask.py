@@ -112,6 +112,19 @@ def test_partitions_become_the_bytes_of_the_computed_frame(cluster: Any, s3: Any
     assert progress.events[0][2] == sum(sizes)
 
 
+def test_one_text_display_names_partitions_and_dashboard(
+    cluster: Any, s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"s3://{BUCKET}/text.csv.gz"
+    frame([1000, 2000, 0]).nexosis.to_s3(url, storage_options=s3.storage_options, progress="text")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"nexosis: uploading 3,000 rows to {url}"
+    assert lines[1] == (
+        f"nexosis: the Dask workers upload 3 partitions; Dask dashboard: {cluster.dashboard_link}"
+    )
+    assert lines[-1].startswith(f"nexosis: uploaded {url}")
+
+
 def test_two_million_rows_imported_exactly(
     cluster: Any, s3: Any, nexosis: Client, reference_server: Any
 ) -> None:

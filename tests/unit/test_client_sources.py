@@ -9,7 +9,7 @@ import pytest
 
 from nexosis_pandas import Client, ImportJob
 from nexosis_pandas._wire import Import
-from nexosis_pandas.history import history_frame
+from nexosis_pandas.history import ImportHistory, history_frame
 from tests.unit.fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, guid, import_wire
 
 CONNECTION = "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=c2VjcmV0;"
@@ -129,3 +129,8 @@ def test_history_shows_where_each_kind_of_import_read_from(client: Client) -> No
         "az://c/x/a.csv",
     ]
     assert "az://c/x/a.csv" in jobs[2]._repr_html_() and "redacted" not in jobs[2]._repr_html_()
+    table = history_frame(jobs)
+    assert isinstance(table, ImportHistory)
+    shown = table._repr_html_() or ""
+    for source in ("s3://my-bucket/sales.csv", "https://example.com/", "az://c/x/a.csv"):
+        assert f">{source}<" in shown

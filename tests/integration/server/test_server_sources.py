@@ -233,3 +233,24 @@ def test_a_secret_holding_import_cut_off_by_a_restart_asks_to_be_started_again(
     assert "address and password are held in memory only, never stored" in url_message
     assert "connection string is held in memory only" in azure_message
     assert url_message.endswith("start it again")
+
+
+def test_the_official_python_clients_bodies_succeed(
+    local: Api, file_server: Any, azure: Any
+) -> None:
+    # nexosisapi's imports.import_from_url / import_from_azure send exactly these bodies
+    # (its import_from_azure sends "columns": null when no metadata is given).
+    url = file_server.add("sales", CSV, "application/octet-stream")
+    done = run(local, "url", {"dataSetName": "from-url", "url": url, "contentType": "csv"})
+    assert done["status"] == "completed", done
+    azure.filesystem().pipe("test-container/in/sales.csv", CSV.encode())
+    body = {
+        "dataSetName": "from-azure",
+        "connectionString": azure.connection_string,
+        "container": "test-container",
+        "blob": "in/sales.csv",
+        "columns": None,
+    }
+    done = run(local, "azure", body)
+    assert done["status"] == "completed", done
+    assert [r["units"] for r in local.rows("from-azure")] == [3, 5]
