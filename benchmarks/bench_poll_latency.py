@@ -32,7 +32,7 @@ KEY = "bench/poll.csv.gz"
 TARGET_P99_MS = 100.0
 MOTO = """
 import sys
-from nexosis_pandas.local_s3 import LocalS3
+from nexosis_pandas._local_s3 import LocalS3
 s3 = LocalS3().start()
 s3.create_bucket("bench-bucket")
 print(s3.endpoint_url, flush=True)

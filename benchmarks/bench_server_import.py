@@ -91,7 +91,7 @@ def main() -> None:
 
     import s3fs
 
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
     with LocalS3() as s3, tempfile.TemporaryDirectory() as data_dir:

@@ -36,7 +36,7 @@ from nexosis_pandas import upload_dataframe
 BUCKET = "bench"
 SERVER = """
 import sys
-from nexosis_pandas.local_s3 import LocalS3
+from nexosis_pandas._local_s3 import LocalS3
 s3 = LocalS3().start()
 s3.create_bucket("bench")
 print(s3.endpoint_url, flush=True)

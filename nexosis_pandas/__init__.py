@@ -4,18 +4,23 @@ Importing the package registers the ``df.nexosis`` accessor, and ``ddf.nexosis``
 DataFrames once ``dask.dataframe`` is imported (before or after this package).
 """
 
-from nexosis_pandas import _hooks
-from nexosis_pandas import accessor as _accessor  # noqa: F401 - registers df.nexosis
-from nexosis_pandas._version import __version__
-from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
-from nexosis_pandas.api import (
+from nexosis_pandas import (
+    _accessor,  # noqa: F401 - registers df.nexosis
+    _hooks,
+)
+from nexosis_pandas._api import (
     get_import,
     import_dataframe,
     import_history,
     import_url,
     infer_column_metadata,
 )
-from nexosis_pandas.client import Client
+from nexosis_pandas._client import Client
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._storage.pipeline import upload_dataframe
+from nexosis_pandas._storage.upload import S3Object
+from nexosis_pandas._version import __version__
+from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
 from nexosis_pandas.exceptions import (
     APIConnectionError,
     APIError,
@@ -31,9 +36,7 @@ from nexosis_pandas.exceptions import (
     ServerError,
     UploadError,
 )
-from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressReporter
-from nexosis_pandas.s3 import S3Object, upload_dataframe
 from nexosis_pandas.sandbox import Sandbox, sandbox
 
 

@@ -8,7 +8,8 @@ How a frame becomes one object
 ------------------------------
 1. **Survey** (one task per partition, on the workers): the partition is checked as a pandas
    frame would be (column names, metadata, roles), its float and datetime columns are scanned
-   (:class:`~nexosis_pandas.s3.ColumnScan`) and, for content-addressed keys, it is digested. Only
+   (:class:`~nexosis_pandas._encode.formatters.ColumnScan`) and, for content-addressed keys,
+   it is digested. Only
    these few facts come back to the client; an error names the partition.
 2. **Upload** (one task per partition): the client has created a multipart upload. Each worker
    encodes its partition with the pandas encoder, laid out by the merged scans (so the parts
@@ -43,32 +44,34 @@ import pandas as pd
 from dask.dataframe.extensions import register_dataframe_accessor
 from dask.delayed import delayed
 
-from nexosis_pandas import api, config
+from nexosis_pandas import _api as api
 from nexosis_pandas import columns as _columns
+from nexosis_pandas import config
+from nexosis_pandas._encode.encoder import (
+    ColumnScan,
+    Compression,
+    Encoding,
+    Format,
+    file_format,
+    gzip_chunks,
+    scan_columns,
+)
+from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._storage.pipeline import Background, find_existing
+from nexosis_pandas._storage.upload import (
+    PART_SIZE,
+    S3Object,
+    _endpoint,
+    _is_storage_error,
+    _region,
+    _upload_error,
+    split_url,
+)
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata, DataType
 from nexosis_pandas.exceptions import ColumnError, UploadError, user_error
-from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressArg, resolve_progress
-from nexosis_pandas.s3 import (
-    PART_SIZE,
-    ColumnScan,
-    Compression,
-    Format,
-    S3Object,
-    _Background,
-    _Encoding,
-    _endpoint,
-    _gzip,
-    _is_storage_error,
-    _region,
-    _split_url,
-    _upload_error,
-    file_format,
-    find_existing,
-    scan_columns,
-    validate_column_names,
-)
 
 __all__ = [
     "DaskAccessor",
@@ -126,7 +129,7 @@ class _Plan:
 def _as_written(part: pd.DataFrame, index: bool | None) -> tuple[pd.DataFrame, bool]:
     """The partition as its file holds it, and whether the encoder writes its index.
 
-    ``index=None`` follows the import's rule (:func:`nexosis_pandas.api._frame_to_import`): a
+    ``index=None`` follows the import's rule (:func:`nexosis_pandas._api._frame_to_import`): a
     partition's integer labels number rows and are left out, any other index is sent.
     """
     if index is None:
@@ -198,7 +201,7 @@ def _piece_summary(piece: _Piece) -> tuple[_Piece, int]:
 def _upload_partition(part: pd.DataFrame, number: int, plan: _Plan) -> _Piece:
     frame, index = _as_written(part, plan.index)
     try:
-        encoding = _Encoding(
+        encoding = Encoding(
             frame, format=plan.format, index=index, header=number == 0, scans=plan.scans
         )
     except ColumnError as exc:
@@ -206,9 +209,9 @@ def _upload_partition(part: pd.DataFrame, number: int, plan: _Plan) -> _Piece:
     fs = plan.filesystem()
     first = number * plan.numbers_per_partition + 1  # the kept-back bytes' number, in a run
     last = first + plan.numbers_per_partition - 1
-    pipeline = _Background(encoding.chunks())
+    pipeline = Background(encoding.chunks())
     if plan.compression == "gzip":
-        pipeline = _Background(_gzip(pipeline), on_close=pipeline.close)
+        pipeline = Background(gzip_chunks(pipeline), on_close=pipeline.close)
     kept, buffer = bytearray(), bytearray()
     parts: list[tuple[int, str]] = []
     written = 0
@@ -395,7 +398,7 @@ def upload_dask_dataframe(
     format: Format | None = None,
     compression: Compression | Literal["infer"] = "infer",
     index: bool | None = None,
-    storage_options: dict[str, Any] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
     fs: Any = None,
     progress: ProgressArg = None,
     _surveyed: _Surveyed | None = None,
@@ -414,7 +417,7 @@ def upload_dask_dataframe(
             f"A Dask DataFrame is uploaded as CSV (one file from all partitions), not {format!r}: "
             "end the key in .csv.gz or .csv."
         )
-    scheme, bucket, key = _split_url(s3_url)
+    scheme, bucket, key = split_url(s3_url)
     if scheme != "s3":
         raise ValueError(
             f"A Dask DataFrame is uploaded to S3 (s3://bucket/key.csv.gz), not to {s3_url!r}."

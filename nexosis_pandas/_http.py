@@ -1,6 +1,6 @@
 """The transport: one ``requests.Session``, the base URL, auth, timeouts, retries, JSON, errors.
 
-It knows nothing of pandas or of the API's resources: :class:`~nexosis_pandas.client.Client`
+It knows nothing of pandas or of the API's resources: :class:`~nexosis_pandas._client.Client`
 builds paths and bodies, this module sends them and turns every failure into a
 :class:`~nexosis_pandas.exceptions.NexosisError`.
 
@@ -17,11 +17,13 @@ Redirects
 ---------
 None is followed, for any method: ``requests`` would send the ``api-key`` header on to whatever
 host a redirect names. A 3xx answer raises an ``APIError`` saying the base URL is probably wrong.
+
+Longer than 400 lines because the request loop and the errors it raises belong together: each
+message says what only the loop knows (how many attempts, whether a ``POST`` may have left).
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -31,6 +33,7 @@ from typing import Any
 
 import requests
 import urllib3.exceptions
+from urllib3.util import Retry
 
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ErrorEnvelope
@@ -216,8 +219,10 @@ class HTTPTransport:
                 return response
             if response.status_code < 400:
                 raise self._redirect_error(response, method, url)
-            if idempotent and response.status_code in RETRY_STATUSES and attempt < self.max_retries:
-                delay = self.retry_delay(attempt, _retry_after(response.headers.get("Retry-After")))
+            policy = self.retry
+            if policy.is_retry(method, response.status_code) and attempt < self.max_retries:
+                retry_after = _retry_after(policy, response.headers.get("Retry-After"))
+                delay = self.retry_delay(attempt, retry_after)
                 logger.info(
                     "Retrying %s %s in %.2f s after HTTP %d (retry %d of %d)",
                     method,
@@ -265,6 +270,27 @@ class HTTPTransport:
             ) from None
 
     # -- retry timing ----------------------------------------------------------------------
+
+    @property
+    def retry(self) -> Retry:
+        """The retry policy as urllib3's ``Retry``.
+
+        It decides which answers are retried (:data:`IDEMPOTENT_METHODS` answered with one of
+        :data:`RETRY_STATUSES`) and reads ``Retry-After``. Failures to connect follow this
+        module's own, stricter rule for a ``POST``, and the waits go through :attr:`sleep`.
+
+        Examples
+        --------
+        >>> HTTPTransport("http://localhost/v1", "k").retry.is_retry("POST", 503)
+        False
+        """
+        return Retry(
+            total=self.max_retries,
+            allowed_methods=IDEMPOTENT_METHODS,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff_initial,
+            backoff_max=self.backoff_max,
+        )
 
     def retry_delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt + 1``.
@@ -433,20 +459,14 @@ def _root_cause(exc: BaseException) -> str:
     return text or type(cause).__name__
 
 
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds, from a number of seconds or an HTTP date."""
+def _retry_after(policy: Retry, value: str | None) -> float | None:
+    """``Retry-After`` in seconds (whole seconds or an HTTP date), as urllib3 reads it."""
     if not value:
         return None
-    value = value.strip()
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return float(policy.parse_retry_after(value.strip()))
+    except urllib3.exceptions.InvalidHeader:
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _json_body(response: requests.Response) -> Any:

@@ -36,6 +36,7 @@ __all__ = [
     "Link",
     "Message",
     "Page",
+    "ReadProgress",
     "Role",
     "S3ImportRequest",
     "StatusChange",
@@ -351,6 +352,29 @@ def _status_change(entry: Any) -> StatusChange | None:
 
 
 @dataclass(frozen=True)
+class ReadProgress:
+    """How far the server has read an import's file (``rowsRead``, ``bytesRead``,
+    ``bytesTotal``: fields the reference server adds and the original API did not send).
+
+    Examples
+    --------
+    >>> ReadProgress(rows_read=500, bytes_read=250, bytes_total=1000).fraction
+    0.25
+    """
+
+    rows_read: int
+    bytes_read: int
+    bytes_total: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of the file read, 0 to 1; ``None`` when its size is unknown."""
+        if not self.bytes_total:
+            return None
+        return min(max(self.bytes_read / self.bytes_total, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
 class Import:
     """An import as the wire describes it, parsed.
 
@@ -367,6 +391,7 @@ class Import:
     messages: tuple[Message, ...] = ()
     columns: ColumnMetadata = field(default_factory=dict)
     links: tuple[Link, ...] = ()
+    progress: ReadProgress | None = None
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> Import:
@@ -392,6 +417,12 @@ class Import:
             for m in (lower_keys(e) for e in w.get("messages") or [])
         )
         links = _links(w.get("links"))
+        rows_read, bytes_read = _int_or_none(w.get("rowsread")), _int_or_none(w.get("bytesread"))
+        progress = (
+            ReadProgress(rows_read, bytes_read, _int_or_none(w.get("bytestotal")))
+            if rows_read is not None and bytes_read is not None
+            else None
+        )
         return cls(
             import_id=str(w.get("importid", "")),
             type=str(w.get("type", "")),
@@ -403,6 +434,7 @@ class Import:
             messages=messages,
             columns=dict(w.get("columns") or {}),
             links=links,
+            progress=progress,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -420,7 +452,15 @@ class Import:
             "messages": [{"severity": m.severity, "message": m.message} for m in self.messages],
             "columns": dict(self.columns),
             "links": [{"rel": x.rel, "href": x.href} for x in self.links],
-        }
+        } | (
+            {}
+            if self.progress is None
+            else {
+                "rowsRead": self.progress.rows_read,
+                "bytesRead": self.progress.bytes_read,
+                "bytesTotal": self.progress.bytes_total,
+            }
+        )
 
 
 def _iso(stamp: pd.Timestamp) -> str:

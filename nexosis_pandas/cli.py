@@ -138,7 +138,7 @@ def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from nexosis_pandas.demo import run_demo
+    from nexosis_pandas._demo import run_demo
     from nexosis_pandas.exceptions import NexosisError
 
     try:

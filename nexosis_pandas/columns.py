@@ -36,6 +36,9 @@ Roles
     column is sent with its data type only: a new dataset makes it a ``feature``, and a
     dataset imported into again keeps the roles it has (so a later import need not repeat
     them, and still upserts by the dataset's key and timestamp).
+
+The module is a little over 400 lines: the dtype table, the inference, and one check for each
+way a column can fail its data type or its role, each with the message that names the fix.
 """
 
 from __future__ import annotations
@@ -48,9 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nexosis_pandas._frame import unencodable_text_error, validate_column_names
 from nexosis_pandas._wire import ColumnMetadata, DataType, Role, column_metadata_to_wire
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.s3 import unencodable_text_error, validate_column_names
 
 __all__ = [
     "TEXT_MIN_MEDIAN_LENGTH",
@@ -413,12 +416,8 @@ def infer_column_metadata(
 
     Examples
     --------
-    >>> df = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=3),
-    ...                    "store": ["a", "b", "a"], "units": [3, 5, 2]})
-    >>> infer_column_metadata(df, target="units", timestamp="day")  # doctest: +NORMALIZE_WHITESPACE
-    {'day': {'dataType': 'date', 'role': 'timestamp'},
-     'store': {'dataType': 'string'},
-     'units': {'dataType': 'numeric', 'role': 'target'}}
+    >>> infer_column_metadata(pd.DataFrame({"id": ["a", "b"], "units": [1.5, 2.0]}), key="id")
+    {'id': {'dataType': 'string', 'role': 'key'}, 'units': {'dataType': 'numeric'}}
     """
     validate_column_names(df, index=False)
     roles: dict[str, Role] = {}

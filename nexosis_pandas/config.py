@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nexosis_pandas.client import Client
+    from nexosis_pandas._client import Client
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -11,7 +11,7 @@ The tree::
     │   └── ServerError             5xx: the server failed
     ├── APIConnectionError          the server could not be reached, or did not answer in time
     ├── ImportFailedError           the import ended ``failed`` or ``cancelled``
-    ├── ImportTimeoutError          waiting for an import passed its deadline
+    ├── ImportTimeoutError (TimeoutError)  waiting for an import passed its deadline
     ├── UploadError                 writing the DataFrame to S3 failed
     ├── ColumnError (ValueError)    the DataFrame or its column metadata cannot be sent as it is
     └── ConfigurationError          a setting (api key, S3 prefix, ...) is missing or invalid
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
+    from nexosis_pandas._job import ImportJob
 
 __all__ = [
     "APIConnectionError",
@@ -277,10 +277,11 @@ class ImportFailedError(NexosisError):
         )
 
 
-class ImportTimeoutError(NexosisError):
+class ImportTimeoutError(NexosisError, TimeoutError):
     """Waiting for an import passed its deadline; the import itself goes on on the server.
 
-    ``job`` is the import as last seen; ``job.wait()`` resumes waiting.
+    ``job`` is the import as last seen; ``job.wait()`` resumes waiting. It is also a
+    ``TimeoutError``, so ``except TimeoutError`` catches it as it catches other deadlines.
     """
 
     def __init__(self, job: ImportJob, timeout: float) -> None:

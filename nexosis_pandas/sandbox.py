@@ -34,16 +34,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from nexosis_pandas import config
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 
 if TYPE_CHECKING:
-    from nexosis_pandas.client import Client
+    from nexosis_pandas._client import Client
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.local_azure import LocalAzure
-    from nexosis_pandas.local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
 __all__ = ["Sandbox", "run_sandbox", "sandbox", "sandbox_dir", "stop_sandbox"]
@@ -151,7 +150,7 @@ class Sandbox:
         if self.running:
             return self
         try:
-            from nexosis_pandas.local_s3 import LocalS3
+            from nexosis_pandas._local_s3 import LocalS3
             from nexosis_pandas.server import ReferenceServer
         except ImportError as exc:
             raise ConfigurationError(
@@ -235,7 +234,7 @@ class Sandbox:
     # -- the defaults -------------------------------------------------------------------------
 
     def _make_default(self) -> None:
-        from nexosis_pandas.client import Client
+        from nexosis_pandas._client import Client
 
         assert self._api_url is not None
         self._client = Client(api_key=self._api_key, base_url=self._api_url)
@@ -311,7 +310,7 @@ class Sandbox:
     @property
     def storage_options(self) -> dict[str, Any]:
         """Options that reach the local S3 from s3fs or pandas (``storage_options=``)."""
-        from nexosis_pandas.local_s3 import storage_options
+        from nexosis_pandas._local_s3 import storage_options
 
         return storage_options(self._need()[1])
 
@@ -354,12 +353,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -461,7 +455,7 @@ def sandbox(
     handle._azure_connection_string = state.get("azure_connection_string")
     handle._make_default()
     if bucket != state.get("bucket"):
-        from nexosis_pandas.local_s3 import create_bucket
+        from nexosis_pandas._local_s3 import create_bucket
 
         create_bucket(handle.storage_options, bucket)
     return handle

@@ -58,7 +58,7 @@ def sandbox_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
 @pytest.fixture(scope="session")
 def local_s3() -> Iterator[Any]:
     """moto's S3 server for the whole session (reset by ``s3``)."""
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._local_s3 import LocalS3
 
     with LocalS3() as server:
         yield server

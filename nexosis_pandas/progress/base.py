@@ -17,8 +17,8 @@ from nexosis_pandas._html import format_count, format_seconds
 from nexosis_pandas._wire import ImportStatus
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.s3 import S3Object
+    from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
 
 __all__ = [
     "Journey",

@@ -12,8 +12,8 @@ from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.progress.base import Journey, ProgressReporter, resume_hint
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.s3 import S3Object
+    from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
 
 __all__ = ["TextReporter"]
 

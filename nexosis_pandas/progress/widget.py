@@ -25,8 +25,8 @@ from nexosis_pandas._html import (
 from nexosis_pandas.progress.base import Journey, Outcome, ProgressReporter, resume_hint
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.s3 import S3Object
+    from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
 
 __all__ = ["WidgetReporter"]
 
@@ -171,6 +171,12 @@ class WidgetReporter(ProgressReporter):
             self.bar.description = f"Import {status}"
             self.bar.value = _STAGE_FILL.get(status, self.bar.value)
             self.percent.value = ""
+            read = j.job.record.progress
+            fraction = read.fraction if read is not None else None
+            if status == "started" and fraction is not None:
+                # The server's reading of the file moves the last third of the bar.
+                self.bar.value = _STAGE_FILL["requested"] * (2 + fraction)
+                self.percent.value = f"{fraction:.0%} read"
 
     def _draw_stages(self) -> None:
         j = self._journey
@@ -206,6 +212,13 @@ class WidgetReporter(ProgressReporter):
             )
         elif j.job is not None:
             rows = f" &middot; {format_count(j.rows)} rows" if j.rows is not None else ""
+            read = j.job.record.progress
+            if read is not None and j.job.status.value == "started":
+                size = f" of {format_bytes(read.bytes_total)}" if read.bytes_total else ""
+                rows += (
+                    f" &middot; the server has read {format_count(read.rows_read)} rows "
+                    f"({format_bytes(read.bytes_read)}{size})"
+                )
             self.detail.value = f"import <code>{escape(j.job.import_id)}</code>{rows}"
         elif j.reused:
             self.detail.value = f"<code>{escape(j.url or '')}</code> already holds this data"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from nexosis_pandas import UploadError, config, upload_dataframe
-from nexosis_pandas import s3 as s3_module
-from nexosis_pandas.s3 import encode_dataframe
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._storage import upload as s3_module
 from tests.integration.test_upload import Recorder, exploding_frame, noise_frame
 
 CONTAINER = "test-container"

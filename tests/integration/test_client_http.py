@@ -22,7 +22,8 @@ from nexosis_pandas import (
     ImportStatus,
     NotFoundError,
 )
-from nexosis_pandas.history import HISTORY_DTYPES
+from nexosis_pandas._history import HISTORY_DTYPES
+from nexosis_pandas._http import HTTPTransport
 
 BUCKET = "test-bucket"
 
@@ -215,8 +216,10 @@ def test_nothing_listening_is_a_connection_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with Client("k", f"http://127.0.0.1:{port}/v1", max_retries=1) as client:
-        client.transport.sleep = lambda seconds: None
+    transport = HTTPTransport(
+        f"http://127.0.0.1:{port}/v1", "k", max_retries=1, sleep=lambda s: None
+    )
+    with Client(transport=transport) as client:
         with pytest.raises(APIConnectionError) as info:
             client.get_import(str(uuid.uuid4()))
         with pytest.raises(APIConnectionError) as refused_post:

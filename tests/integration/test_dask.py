@@ -17,8 +17,9 @@ import pytest
 
 import nexosis_pandas
 from nexosis_pandas import Client, ColumnError, ImportStatus, config
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas.progress import ProgressReporter
-from nexosis_pandas.s3 import S3Object, encode_dataframe
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")

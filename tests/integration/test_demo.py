@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from nexosis_pandas.client import Client
-from nexosis_pandas.demo import run_demo, sample_sales
+from nexosis_pandas._client import Client
+from nexosis_pandas._demo import run_demo, sample_sales
 
 
 def test_the_demo_sends_filtered_frames_without_their_row_labels() -> None:

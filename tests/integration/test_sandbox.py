@@ -15,7 +15,7 @@ import pytest
 
 import nexosis_pandas as nxp
 from nexosis_pandas import cli, config
-from nexosis_pandas.demo import run_demo, sample_sales
+from nexosis_pandas._demo import run_demo, sample_sales
 from nexosis_pandas.sandbox import stop_sandbox
 
 

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 
 from nexosis_pandas import S3Object, UploadError, config, upload_dataframe
-from nexosis_pandas import s3 as s3_module
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._local_s3 import LocalS3
+from nexosis_pandas._storage import upload as s3_module
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.local_s3 import LocalS3
 from nexosis_pandas.progress import ProgressReporter
-from nexosis_pandas.s3 import encode_dataframe
 from tests.pandas_compat import EXACT_FLOATS
 
 BUCKET = "test-bucket"

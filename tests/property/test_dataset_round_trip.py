@@ -63,7 +63,7 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
     with LocalS3() as s3:

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from hypothesis import example, given
 
-from nexosis_pandas.s3 import encode_dataframe, writes_index
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._frame import writes_index
 from tests.pandas_compat import EXACT_FLOATS, PANDAS_2
 from tests.property.expect import assert_column
 from tests.property.strategies import TEXT_KINDS, Case, Kind, cases

@@ -34,7 +34,7 @@ _TEXTS = st.one_of(_PIECES, st.text("0123456789.-+e ", min_size=1, max_size=6))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Client]]:
-    from nexosis_pandas.local_s3 import LocalS3
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.server import ReferenceServer
 
     with LocalS3() as s3:

@@ -16,7 +16,8 @@ from typing import Any
 
 import requests
 
-from nexosis_pandas.client import Client
+from nexosis_pandas._client import Client
+from nexosis_pandas._http import HTTPTransport
 
 BUCKET = "test-bucket"
 READY = re.compile(r"listening on (http://127\.0\.0\.1:(\d+)/v1)")
@@ -31,10 +32,8 @@ def port_of(url: str) -> int:
 
 def fast_client(base_url: str, api_key: str, **kwargs: Any) -> Client:
     """A client whose retries back off in tens of milliseconds, not seconds."""
-    client = Client(api_key=api_key, base_url=base_url, **kwargs)
-    client.transport.backoff_initial = 0.02
-    client.transport.backoff_max = 0.2
-    return client
+    transport = HTTPTransport(base_url, api_key, backoff_initial=0.02, backoff_max=0.2, **kwargs)
+    return Client(transport=transport)
 
 
 def put_csv(fs: Any, path: str, rows: int, *, start: int = 0) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from nexosis_pandas._job import ImportJob
 from nexosis_pandas.exceptions import APIConnectionError, NexosisError
-from nexosis_pandas.job import ImportJob
 from nexosis_pandas.server.loading import CSV_BLOCK
 from nexosis_pandas.server.sources.s3 import BLOCK_SIZE
 from tests.reliability.faultproxy import FaultProxy

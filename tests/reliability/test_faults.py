@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from nexosis_pandas import upload_dataframe
+from nexosis_pandas._client import Client
 from nexosis_pandas._wire import ImportStatus
-from nexosis_pandas.client import Client
 from nexosis_pandas.exceptions import (
     APIConnectionError,
     ImportFailedError,
@@ -89,7 +89,7 @@ def test_polling_reports_a_failure_through_faults(
 def test_a_lasting_outage_ends_the_wait_saying_how_to_resume(
     reference_server: Any, api_proxy: FaultProxy, s3fs_fs: Any
 ) -> None:
-    from nexosis_pandas.polling import wait_for_import
+    from nexosis_pandas._polling import wait_for_import
 
     put_csv(s3fs_fs, "outage.csv", 10)
     client = through(api_proxy, reference_server, max_retries=1)

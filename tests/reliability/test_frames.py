@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from nexosis_pandas import import_dataframe
-from nexosis_pandas.client import Client
+from nexosis_pandas._client import Client
 from nexosis_pandas.exceptions import ColumnError
 from tests.reliability.reliability_helpers import BUCKET, fast_client
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 import requests
 
-from nexosis_pandas.client import Client
+from nexosis_pandas._client import Client
 from nexosis_pandas.exceptions import BadRequestError
 from nexosis_pandas.server import ReferenceServer
 from tests.reliability.reliability_helpers import BUCKET, fast_client, put_csv

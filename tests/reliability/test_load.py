@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nexosis_pandas.job import ImportJob
+from nexosis_pandas._job import ImportJob
 from tests.reliability.reliability_helpers import BUCKET, fast_client, put_csv
 
 pytestmark = pytest.mark.reliability

@@ -117,8 +117,8 @@ def test_the_server_process_prints_no_key(
 
 
 def test_servers_bind_loopback_by_default(tmp_path: Path) -> None:
+    from nexosis_pandas._local_s3 import LocalS3
     from nexosis_pandas.cli import build_parser
-    from nexosis_pandas.local_s3 import LocalS3
 
     assert build_parser().parse_args(["serve"]).host == "127.0.0.1"
     with ReferenceServer(data_dir=tmp_path, api_keys=[KEY]) as server:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import Import, ImportStatus, Message, StatusChange
-from nexosis_pandas.job import ImportJob
 from nexosis_pandas.progress import ProgressReporter
 
 IMPORT_ID = "015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40"

@@ -11,11 +11,13 @@ import s3fs
 from botocore.exceptions import EndpointConnectionError
 
 import nexosis_pandas
-from nexosis_pandas import api, config, s3
+from nexosis_pandas import _api as api
+from nexosis_pandas import config
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._storage import upload as s3
+from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import ColumnError, ConfigurationError, UploadError
-from nexosis_pandas.job import ImportJob
-from nexosis_pandas.s3 import S3Object
 from tests.unit.fake_jobs import FakeClient, RecordingReporter, record
 
 
@@ -429,7 +431,7 @@ def test_an_index_named_like_a_column_is_a_column_error(uploads: Uploads, client
 def test_to_s3_and_column_metadata_delegate(
     sales: pd.DataFrame, uploads: Uploads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(nexosis_pandas.api, "upload_dataframe", uploads)
+    monkeypatch.setattr(nexosis_pandas._api, "upload_dataframe", uploads)
     obj = sales.nexosis.to_s3(
         "s3://b/k.csv.gz", format="csv", compression="gzip", progress=RecordingReporter()
     )

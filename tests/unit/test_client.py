@@ -26,8 +26,9 @@ from nexosis_pandas import (
     NotFoundError,
     Role,
 )
+from nexosis_pandas._history import HISTORY_DTYPES, ImportHistory
+from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas.config import DEFAULT_BASE_URL, using_defaults
-from nexosis_pandas.history import HISTORY_DTYPES, ImportHistory
 from nexosis_pandas.server.columns import fits
 from tests.unit.fake_http import (
     API_KEY,
@@ -61,9 +62,8 @@ def adapter() -> FakeAdapter:
 
 @pytest.fixture
 def client(adapter: FakeAdapter) -> Client:
-    c = Client(API_KEY, BASE_URL, session=fake_session(adapter))
-    c.transport.sleep = lambda seconds: None
-    return c
+    no_sleep = HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter), sleep=lambda s: None)
+    return Client(transport=no_sleep)
 
 
 # -- construction -------------------------------------------------------------------------
@@ -72,6 +72,13 @@ def client(adapter: FakeAdapter) -> Client:
 def test_client_is_exported() -> None:
     assert nexosis_pandas.Client is Client
     assert "Client" in nexosis_pandas.__all__
+
+
+def test_a_transport_carries_its_own_settings(adapter: FakeAdapter) -> None:
+    transport = HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter))
+    assert Client(transport=transport).transport is transport
+    with pytest.raises(ValueError, match="either transport= or api_key"):
+        Client(API_KEY, transport=transport)
 
 
 def test_missing_key_says_how_to_set_it() -> None:
@@ -643,6 +650,12 @@ def test_invalid_filters_fail_before_any_request(
     assert adapter.requests == []
 
 
+def test_a_misspelt_filter_is_refused_not_dropped(client: Client, adapter: FakeAdapter) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dataset_nme'"):
+        client.import_history(dataset_nme="sales")  # type: ignore[call-arg]
+    assert adapter.requests == []
+
+
 def test_a_number_is_not_a_date(client: Client, adapter: FakeAdapter) -> None:
     with pytest.raises(TypeError, match="requested_after must be a str, datetime"):
         client.iter_imports(requested_after=20240101)  # type: ignore[arg-type]
@@ -911,9 +924,11 @@ def test_a_failed_suggestion_leaves_the_not_found_error(
     client: Client, adapter: FakeAdapter
 ) -> None:
     adapter.answer((404, {"message": "Item not found"}), (500, {"message": "broken"}))
-    client.transport.max_retries = 0
+    once = Client(
+        transport=HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter), max_retries=0)
+    )
     with pytest.raises(NotFoundError, match="Item not found"):
-        client.read_dataset("sale")
+        once.read_dataset("sale")
 
 
 def test_list_datasets(client: Client, adapter: FakeAdapter) -> None:

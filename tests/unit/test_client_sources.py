@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from nexosis_pandas import Client, ImportJob
+from nexosis_pandas._history import ImportHistory, history_frame
 from nexosis_pandas._wire import Import
-from nexosis_pandas.history import ImportHistory, history_frame
 from tests.unit.fake_http import API_KEY, BASE_URL, FakeAdapter, fake_session, guid, import_wire
 
 CONNECTION = "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=c2VjcmV0;"

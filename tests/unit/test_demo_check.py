@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from nexosis_pandas.demo import check_read_back, sample_sales
+from nexosis_pandas._demo import check_read_back, sample_sales
 
 
 @pytest.fixture

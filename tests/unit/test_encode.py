@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nexosis_pandas import s3 as s3_module
+from nexosis_pandas._encode import encoder as s3_module
+from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._html import format_bytes
+from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.s3 import S3Object, encode_dataframe, validate_column_names
 from tests.pandas_compat import EXACT_FLOATS
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nexosis_pandas.frames import dataset_frame
+from nexosis_pandas._frames import dataset_frame
 
 
 def test_metadata_columns_come_first_then_the_rows_others() -> None:

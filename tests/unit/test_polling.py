@@ -4,9 +4,9 @@ from itertools import islice, pairwise
 
 import pytest
 
+from nexosis_pandas._polling import poll_intervals, wait_for_import
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import APIConnectionError, ImportFailedError, ImportTimeoutError
-from nexosis_pandas.polling import poll_intervals, wait_for_import
 from tests.unit.fake_jobs import FakeTime, RecordingReporter, job_with, record
 
 
@@ -80,6 +80,7 @@ def test_timeout_uses_the_monotonic_deadline() -> None:
     assert t.sleeps[-1] < 2.0
     assert "get_import" in str(info.value) and job.import_id in str(info.value)
     assert reporter.calls[-1] == ("import_end", "ImportTimeoutError")
+    assert isinstance(info.value, TimeoutError)  # except TimeoutError catches it too
 
 
 def test_timeout_zero_checks_without_sleeping() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import nexosis_pandas.progress.auto as progress_auto
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._polling import wait_for_import
 from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError, UploadError
-from nexosis_pandas.job import ImportJob
-from nexosis_pandas.polling import wait_for_import
 from nexosis_pandas.progress import (
     ProgressReporter,
     ProgressWarning,
@@ -388,3 +388,27 @@ def test_the_job_in_the_cell_that_summarised_it_is_one_line(
     assert "summarised above" in short and "Timeline" not in short
     cell[0] = 8  # `job` shown again in a later cell: the whole table
     assert "Timeline" in job._repr_html_()
+
+
+def test_the_bar_moves_while_the_server_reads_the_file() -> None:
+    from dataclasses import replace
+
+    from nexosis_pandas._wire import Import, ReadProgress
+
+    t = FakeTime()
+    r, _ = widget(t)
+    started = job_in("started")
+    r.import_update(started)
+    before = r.bar.value
+    halfway = replace(started.record, progress=ReadProgress(500, 2_000, 4_000))
+    r.import_update(job_with(first=halfway))
+    assert r.bar.value == pytest.approx(before + 100 / 6)  # half of the last third
+    assert r.percent.value == "50% read"
+    assert "the server has read 500 rows (2.0 kB of 4.0 kB)" in r.detail.value
+    assert r.bar.description == "Import started"
+    # The wire fields come and go as the reference server sends them; the original API's
+    # imports (without them) parse as before.
+    wire = halfway.to_wire()
+    assert (wire["rowsRead"], wire["bytesRead"], wire["bytesTotal"]) == (500, 2_000, 4_000)
+    assert Import.from_wire(wire) == halfway
+    assert Import.from_wire(started.record.to_wire()).progress is None

@@ -9,9 +9,9 @@ import pandas as pd
 from nexosis_pandas._wire import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
 
 if TYPE_CHECKING:
-    from nexosis_pandas.client import Client
+    from nexosis_pandas._client import Client
+    from nexosis_pandas._storage.upload import S3Object
     from nexosis_pandas.progress import ProgressArg
-    from nexosis_pandas.s3 import S3Object
 
 __all__ = ["ImportJob"]
 
@@ -204,7 +204,7 @@ class ImportJob:
         >>> job.wait(timeout=60).status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
-        from nexosis_pandas.polling import wait_for_import
+        from nexosis_pandas._polling import wait_for_import
 
         return wait_for_import(
             self, timeout=timeout, poll_interval=poll_interval, progress=progress

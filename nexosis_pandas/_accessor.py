@@ -1,4 +1,4 @@
-"""``df.nexosis``: the DataFrame's face onto :mod:`nexosis_pandas.api`.
+"""``df.nexosis``: the DataFrame's face onto :mod:`nexosis_pandas._api`.
 
 Registered when ``nexosis_pandas`` is imported. Each method is one call into the api module;
 the accessor keeps nothing but the frame, so two calls never share state.
@@ -6,21 +6,19 @@ the accessor keeps nothing but the frame, so two calls never share state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
-from nexosis_pandas import api
+from nexosis_pandas import _api as api
+from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._options import ImportOptions, Roles
 from nexosis_pandas.exceptions import user_error
-from nexosis_pandas.s3 import validate_column_names
 
 if TYPE_CHECKING:
+    from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
     from nexosis_pandas._wire import ColumnMetadata
-    from nexosis_pandas.client import Client
-    from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.progress import ProgressArg
-    from nexosis_pandas.s3 import S3Object
 
 __all__ = ["NexosisAccessor"]
 
@@ -50,23 +48,11 @@ class NexosisAccessor:
 
     @user_error
     def to_dataset(
-        self,
-        dataset_name: str,
-        s3_url: str | None = None,
-        *,
-        columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None = "infer",
-        target: str | None = None,
-        timestamp: str | None = None,
-        key: str | Sequence[str] | None = None,
-        wait: bool = True,
-        timeout: float | None = None,
-        progress: ProgressArg = "auto",
-        client: Client | None = None,
-        storage_options: Mapping[str, Any] | None = None,
+        self, dataset_name: str, s3_url: str | None = None, **options: Unpack[ImportOptions]
     ) -> ImportJob:
         """Upload the frame, import it into ``dataset_name`` and wait for the import.
 
-        See :func:`nexosis_pandas.import_dataframe` for the parameters, the errors and where
+        See :func:`nexosis_pandas.import_dataframe` for the options, the errors and where
         the file goes without ``s3_url``.
 
         Examples
@@ -75,20 +61,7 @@ class NexosisAccessor:
         >>> job.status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
-        return api.import_dataframe(
-            self._obj,
-            dataset_name,
-            s3_url,
-            columns=columns,
-            target=target,
-            timestamp=timestamp,
-            key=key,
-            wait=wait,
-            timeout=timeout,
-            progress=progress,
-            client=client,
-            storage_options=storage_options,
-        )
+        return api.import_dataframe(self._obj, dataset_name, s3_url, **options)
 
     @user_error
     def to_s3(self, s3_url: str, **options: Any) -> S3Object:
@@ -103,13 +76,7 @@ class NexosisAccessor:
         return api.upload_dataframe(self._obj, s3_url, **options)
 
     @user_error
-    def column_metadata(
-        self,
-        *,
-        target: str | None = None,
-        timestamp: str | None = None,
-        key: str | Sequence[str] | None = None,
-    ) -> ColumnMetadata:
+    def column_metadata(self, **roles: Unpack[Roles]) -> ColumnMetadata:
         """The column metadata an import would send, checked against the frame.
 
         See :func:`nexosis_pandas.infer_column_metadata`.
@@ -119,4 +86,4 @@ class NexosisAccessor:
         >>> pd.DataFrame({"units": [3, 5]}).nexosis.column_metadata(target="units")
         {'units': {'dataType': 'numeric', 'role': 'target'}}
         """
-        return api.infer_column_metadata(self._obj, target=target, timestamp=timestamp, key=key)
+        return api.infer_column_metadata(self._obj, **roles)

@@ -9,7 +9,7 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
+    from nexosis_pandas._job import ImportJob
 
 __all__ = ["HISTORY_DTYPES", "ImportHistory", "history_frame"]
 

@@ -1,6 +1,6 @@
 """A dataset's rows as a DataFrame, each column's dtype taken from the dataset's metadata.
 
-:meth:`Client.read_dataset <nexosis_pandas.client.Client.read_dataset>` fetches the pages;
+:meth:`Client.read_dataset <nexosis_pandas._client.Client.read_dataset>` fetches the pages;
 this module turns the rows it collected into columns of the right dtypes.
 """
 

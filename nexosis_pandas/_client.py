@@ -1,41 +1,50 @@
 """``Client``: the Nexosis Imports API in Python terms.
 
 It checks arguments, builds paths and the wire's shapes (:mod:`nexosis_pandas._wire` writes
-and reads them), pages through lists, and returns jobs and frames; sending, retrying and
-error translation are the transport's (:mod:`nexosis_pandas._http`).
+and reads them), pages through lists (:mod:`nexosis_pandas._paging`), and returns jobs and
+frames; sending, retrying and error translation are the transport's
+(:mod:`nexosis_pandas._http`). A little over 400 lines, most of them the numpydoc of the
+public methods: one resource per method, nothing else to split off.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from types import TracebackType
-from typing import Any, Literal
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any, Literal, Unpack
 from urllib.parse import urlsplit
 
-import numpy as np
 import pandas as pd
 import requests
 
 from nexosis_pandas import config
+from nexosis_pandas._frames import arrow_frame, dataset_frame
+from nexosis_pandas._history import history_frame
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._options import (
+    MAX_PAGE_SIZE,
+    DateLike,
+    HistoryFilters,
+    S3Credentials,
+    history_query,
+    required_text,
+    s3_credentials,
+)
+from nexosis_pandas._paging import pages
 from nexosis_pandas._wire import (
     SORT_FIELDS,
     AzureImportRequest,
     ColumnMetadata,
     Import,
-    ImportQuery,
-    Page,
     S3ImportRequest,
     UrlImportRequest,
     column_metadata_to_wire,
     lookup,
     page_query,
-    parse_timestamp,
 )
 from nexosis_pandas.exceptions import (
     APIError,
@@ -44,30 +53,11 @@ from nexosis_pandas.exceptions import (
     NotFoundError,
     warn_user,
 )
-from nexosis_pandas.frames import arrow_frame, dataset_frame
-from nexosis_pandas.history import history_frame
-from nexosis_pandas.job import ImportJob
 
-__all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
+__all__ = ["ARROW_STREAM", "MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
-MAX_PAGE_SIZE = 1000
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 """The bulk format a dataset's rows may come in (the reference server offers it on request)."""
-
-DateLike = str | dt.datetime | dt.date | pd.Timestamp | np.datetime64
-"""A date filter: ISO-8601 text, a ``datetime``, a ``date`` or a ``Timestamp``; naive is UTC."""
-
-S3Credentials = Mapping[str, str] | tuple[str, str]
-"""S3 credentials: ``(access_key_id, secret_access_key)``, or a mapping with either
-``access_key_id``/``secret_access_key``, ``key``/``secret`` (s3fs's storage options) or
-``aws_access_key_id``/``aws_secret_access_key``."""
-
-_CREDENTIAL_KEYS = (
-    ("access_key_id", "secret_access_key"),
-    ("accessKeyId", "secretAccessKey"),
-    ("key", "secret"),
-    ("aws_access_key_id", "aws_secret_access_key"),
-)
 
 
 class Client:
@@ -88,11 +78,17 @@ class Client:
     session
         A ``requests.Session`` to send through (proxies, certificates, adapters); by default the
         client makes its own and :meth:`close` closes it.
+    transport
+        A ready :class:`~nexosis_pandas._http.HTTPTransport` to send through instead, with its
+        own base URL, key, timeouts, retries and ``sleep``: the seam tests replace. With it,
+        ``api_key``, ``base_url`` and ``session`` are not given.
 
     Raises
     ------
     ConfigurationError
         No api key was given or set, or the base URL is not an http(s) URL.
+    ValueError
+        ``transport`` was given together with ``api_key``, ``base_url`` or ``session``.
 
     Examples
     --------
@@ -111,7 +107,16 @@ class Client:
         timeout: Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         session: requests.Session | None = None,
+        transport: HTTPTransport | None = None,
     ) -> None:
+        if transport is not None:
+            if api_key is not None or base_url is not None or session is not None:
+                raise ValueError(
+                    "Pass either transport= or api_key/base_url/session, not both: the "
+                    "transport carries its own base URL, key and session."
+                )
+            self._transport = transport
+            return
         key = config.api_key(api_key)
         if not key:
             raise ConfigurationError(
@@ -147,12 +152,7 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- imports ---------------------------------------------------------------------------
@@ -208,13 +208,13 @@ class Client:
         <ImportStatus.REQUESTED: 'requested'>
         """
         request = S3ImportRequest(
-            dataset_name=_required_text("dataset_name", dataset_name),
-            bucket=_required_text("bucket", bucket),
-            path=_required_text("path", path),
-            region=_required_text("region", region),
+            dataset_name=required_text("dataset_name", dataset_name),
+            bucket=required_text("bucket", bucket),
+            path=required_text("path", path),
+            region=required_text("region", region),
             columns=_columns_to_wire(columns),
             content_type=_content_type(content_type),
-            credentials=None if credentials is None else _credentials(credentials),
+            credentials=None if credentials is None else s3_credentials(credentials),
         )
         return self._start_import("s3", request.to_wire())
 
@@ -266,7 +266,7 @@ class Client:
         <ImportStatus.COMPLETED: 'completed'>
         """
         request = UrlImportRequest(
-            dataset_name=_required_text("dataset_name", dataset_name),
+            dataset_name=required_text("dataset_name", dataset_name),
             url=_http_url(url),
             columns=_columns_to_wire(columns),
             content_type=_content_type(content_type),
@@ -323,10 +323,10 @@ class Client:
         if not isinstance(connection_string, str) or not connection_string.strip():
             raise ValueError("connection_string must be a non-empty string")  # never echoed
         request = AzureImportRequest(
-            dataset_name=_required_text("dataset_name", dataset_name),
+            dataset_name=required_text("dataset_name", dataset_name),
             connection_string=connection_string.strip(),
-            container=_required_text("container", container),
-            blob=_required_text("blob", blob),
+            container=required_text("container", container),
+            blob=required_text("blob", blob),
             columns=_columns_to_wire(columns),
             content_type=_content_type(content_type),
         )
@@ -356,30 +356,17 @@ class Client:
         return self._job(self._transport.request_json("GET", url), "GET", url)
 
     def iter_imports(
-        self,
-        *,
-        dataset_name: str | None = None,
-        requested_after: DateLike | None = None,
-        requested_before: DateLike | None = None,
-        sort_by: str | None = None,
-        sort_order: Literal["asc", "desc"] | None = None,
-        page_size: int = MAX_PAGE_SIZE,
+        self, *, page_size: int = MAX_PAGE_SIZE, **filters: Unpack[HistoryFilters]
     ) -> Iterator[ImportJob]:
         """Yield every import matching the filters, fetching one page at a time as needed.
 
         Parameters
         ----------
-        dataset_name
-            Only imports into this dataset (exact name).
-        requested_after, requested_before
-            Only imports requested in this range (inclusive). Text, ``datetime``, ``date`` or
-            ``Timestamp``; a value without a time zone is UTC, a ``date`` is its midnight.
-        sort_by
-            ``"id"``, ``"dataset_name"``, ``"requested_date"`` or ``"current_status_date"``.
-        sort_order
-            ``"asc"`` or ``"desc"``.
         page_size
             Imports per request, 1 to 1000.
+        **filters
+            ``dataset_name``, ``requested_after``, ``requested_before``, ``sort_by``,
+            ``sort_order``: see :class:`~nexosis_pandas._options.HistoryFilters`.
 
         Raises
         ------
@@ -391,31 +378,22 @@ class Client:
         >>> for job in client.iter_imports(dataset_name="sales", page_size=100):  # doctest: +SKIP
         ...     print(job.import_id, job.status)
         """
-        params = _import_query(
-            dataset_name=dataset_name,
-            requested_after=requested_after,
-            requested_before=requested_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            page_size=page_size,
-        )
+        params = history_query(filters, page_size)
         return self._iter_imports(params, page_size)
 
     def _iter_imports(self, params: dict[str, Any], page_size: int) -> Iterator[ImportJob]:
         url = self._transport.url("imports")
-        for wire in self._paged(url, params, page_size, key=_import_key):
+        for wire in pages(self._transport, url, params, page_size, key=_import_key):
             yield self._job(wire, "GET", url)
 
     def import_history(
         self,
         dataset_name: str | None = None,
+        /,
         *,
-        requested_after: DateLike | None = None,
-        requested_before: DateLike | None = None,
-        sort_by: str | None = None,
-        sort_order: Literal["asc", "desc"] | None = None,
         page_size: int = MAX_PAGE_SIZE,
         limit: int | None = None,
+        **filters: Unpack[HistoryFilters],
     ) -> pd.DataFrame:
         """Every import matching the filters as a DataFrame, one row per import.
 
@@ -448,17 +426,15 @@ class Client:
             raise ValueError(f"limit must be None or an integer >= 0, got {limit!r}.")
         if limit is not None and limit < page_size:
             page_size = max(limit, 1)
-        jobs = self.iter_imports(
-            dataset_name=dataset_name,
-            requested_after=requested_after,
-            requested_before=requested_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            page_size=page_size,
-        )
+        if dataset_name is not None:
+            if "dataset_name" in filters:
+                raise TypeError("import_history() got dataset_name twice, by position and by name")
+            filters["dataset_name"] = dataset_name
+        jobs = self.iter_imports(page_size=page_size, **filters)
         history = history_frame(itertools.islice(jobs, limit))
-        if history.empty and dataset_name is not None:
-            self._explain_no_imports(dataset_name)
+        named = filters.get("dataset_name")
+        if history.empty and named is not None:
+            self._explain_no_imports(named)
         return history
 
     # -- datasets --------------------------------------------------------------------------
@@ -469,7 +445,7 @@ class Client:
         Column dtypes follow the dataset's column metadata: ``numeric`` and ``numericMeasure``
         become numbers, ``logical`` the nullable ``boolean``, ``date`` UTC timestamps;
         ``string`` and ``text`` stay text. Columns without metadata become numbers when every
-        value is one (see :func:`~nexosis_pandas.frames.dataset_frame`).
+        value is one (see :func:`~nexosis_pandas._frames.dataset_frame`).
 
         Raises
         ------
@@ -480,14 +456,15 @@ class Client:
         --------
         >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
         """
-        url = self._transport.url("data", _required_text("dataset_name", dataset_name))
+        url = self._transport.url("data", required_text("dataset_name", dataset_name))
         columns: dict[str, Any] = {}
         rows: list[Mapping[str, Any]] = []
         try:
             bulk, first_page = self._read_dataset_arrow(url)
             if bulk is not None:
                 return bulk
-            pages = self._paged(
+            rows_of_pages = pages(
+                self._transport,
                 url,
                 {},
                 MAX_PAGE_SIZE,
@@ -495,7 +472,7 @@ class Client:
                 on_page=lambda page: columns.update(page.columns or {}),
                 first=first_page,
             )
-            for row in pages:
+            for row in rows_of_pages:
                 if isinstance(row, Mapping):
                     rows.append(row)
         except NotFoundError as exc:
@@ -555,7 +532,9 @@ class Client:
         True
         """
         names = []
-        for item in self._paged(self._transport.url("data"), {}, MAX_PAGE_SIZE, key=_dataset_key):
+        for item in pages(
+            self._transport, self._transport.url("data"), {}, MAX_PAGE_SIZE, key=_dataset_key
+        ):
             name = _dataset_key(item)
             if name is not None:
                 names.append(str(name))
@@ -607,7 +586,7 @@ class Client:
         --------
         >>> client.delete_dataset("scratch", missing_ok=True)  # doctest: +SKIP
         """
-        url = self._transport.url("data", _required_text("dataset_name", dataset_name))
+        url = self._transport.url("data", required_text("dataset_name", dataset_name))
         try:
             self._transport.request("DELETE", url)
         except NotFoundError:
@@ -631,61 +610,6 @@ class Client:
             )
         return ImportJob(Import.from_wire(wire), self)
 
-    def _paged(
-        self,
-        url: str,
-        params: Mapping[str, Any],
-        page_size: int,
-        *,
-        key: Callable[[Any], Hashable | None] | None,
-        on_page: Callable[[Page], None] | None = None,
-        first: Any = None,
-    ) -> Iterator[Any]:
-        """Yield the items of every page of a list, requesting pages as they are needed.
-
-        The end is the last page by ``totalPages``; else, when the server sends ``links``, a
-        page without a ``next`` link; else (the original API sent only ``items``) a page shorter
-        than ``page_size``. A server that ignores ``page`` and repeats a page ends the loop:
-        an echoed ``pageNumber`` other than the one asked for, a page of items all seen before
-        (by ``key``), or, without a key, a page equal to the one before. ``first``, when
-        given, is the first page's body, already fetched.
-        """
-        seen: set[Hashable] = set()
-        previous: list[Any] | None = None
-        for page in itertools.count():
-            if page == 0 and first is not None:
-                body = first
-            else:
-                body = self._transport.request_json(
-                    "GET", url, params={**params, **page_query(page, page_size)}
-                )
-            parsed = Page.from_wire(body)
-            if parsed is None:
-                return
-            if on_page is not None:
-                on_page(parsed)
-            items, number = parsed.items, parsed.page_number
-            if not items:
-                return
-            if number is not None and number != page:
-                return
-            if key is not None:
-                keys = [key(item) for item in items]
-                fresh = [
-                    item for item, k in zip(items, keys, strict=True) if k is None or k not in seen
-                ]
-                if not fresh:
-                    return
-                seen.update(k for k in keys if k is not None)
-                yield from fresh
-            else:
-                if number is None and items == previous:
-                    return
-                previous = items
-                yield from items
-            if not parsed.has_next(page, page_size):
-                return
-
 
 def _describe_json(value: Any) -> str:
     """A JSON value as an error message names it: its kind and the start of its text."""
@@ -708,14 +632,8 @@ def _dataset_key(item: Any) -> Hashable | None:
     return str(value) if value else None
 
 
-def _required_text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
-    return value
-
-
 def _import_id(value: Any) -> str:
-    text = _required_text("import_id", value)
+    text = required_text("import_id", value)
     try:
         uuid.UUID(text)
     except ValueError:
@@ -725,66 +643,6 @@ def _import_id(value: Any) -> str:
             f"import_history(dataset_name={text!r})"
         ) from None
     return text
-
-
-def _import_query(
-    *,
-    dataset_name: str | None,
-    requested_after: DateLike | None,
-    requested_before: DateLike | None,
-    sort_by: str | None,
-    sort_order: str | None,
-    page_size: int,
-) -> dict[str, Any]:
-    """Check the import-list filters and write them as the wire's query parameters."""
-    if isinstance(page_size, bool) or not isinstance(page_size, int):
-        raise ValueError(f"page_size must be an integer from 1 to 1000, got {page_size!r}.")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, got {page_size}.")
-    after = _utc_timestamp("requested_after", requested_after)
-    before = _utc_timestamp("requested_before", requested_before)
-    if after is not None and before is not None and after > before:
-        raise ValueError(
-            f"requested_after ({after.isoformat()}) is later than requested_before "
-            f"({before.isoformat()}), so no import could match; swap them or widen the range."
-        )
-    order = None if sort_order is None else str(sort_order).lower()
-    if order is not None and order not in ("asc", "desc"):
-        raise ValueError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}.")
-    return ImportQuery(
-        dataset_name=None if dataset_name is None else _required_text("dataset_name", dataset_name),
-        requested_after=after,
-        requested_before=before,
-        sort_by=None if sort_by is None else _sort_field(sort_by),
-        sort_order=order,
-    ).to_wire()
-
-
-def _sort_field(sort_by: str) -> str:
-    wanted = str(sort_by).lower()
-    for python_name, wire_name in SORT_FIELDS.items():
-        if wanted in (python_name, wire_name.lower()):
-            return python_name
-    options = ", ".join(repr(name) for name in SORT_FIELDS)
-    raise ValueError(f"sort_by must be one of {options}, got {sort_by!r}.")
-
-
-def _utc_timestamp(name: str, value: DateLike | None) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    if not isinstance(value, str | dt.date | np.datetime64):
-        raise TypeError(
-            f"{name} must be a str, datetime, date or pandas.Timestamp, "
-            f"got {type(value).__name__} {value!r}."
-        )
-    hint = (
-        f"{name}={value!r} is not a date; pass ISO-8601 text such as '2024-01-31' or "
-        "'2024-01-31T12:00:00+00:00', a datetime, a date or a pandas.Timestamp."
-    )
-    try:
-        return parse_timestamp(value)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(hint) from exc
 
 
 def _columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
@@ -803,7 +661,7 @@ def _content_type(content_type: str | None) -> str | None:
 
 
 def _http_url(url: str) -> str:
-    text = _required_text("url", url).strip()
+    text = required_text("url", url).strip()
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
@@ -830,21 +688,4 @@ def _basic_auth(auth: Any) -> tuple[str, str]:
     raise ValueError(
         "auth must be a (user_id, password) pair of strings with a non-empty user_id; "
         f"got a {type(auth).__name__} that is not."
-    )
-
-
-def _credentials(credentials: S3Credentials) -> tuple[str, str]:
-    if isinstance(credentials, tuple):
-        if len(credentials) == 2 and all(isinstance(c, str) and c for c in credentials):
-            return credentials[0], credentials[1]
-    elif isinstance(credentials, Mapping):
-        for key_name, secret_name in _CREDENTIAL_KEYS:
-            key, secret = credentials.get(key_name), credentials.get(secret_name)
-            if isinstance(key, str) and key and isinstance(secret, str) and secret:
-                return key, secret
-    # The message names the accepted shapes but never echoes the values: they are secrets.
-    raise ValueError(
-        "credentials must be (access_key_id, secret_access_key) or a mapping with "
-        "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
-        f"got a {type(credentials).__name__} that is neither."
     )

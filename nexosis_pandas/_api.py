@@ -11,30 +11,31 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import pandas as pd
 
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
+from nexosis_pandas._encode.encoder import file_format
+from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._options import HistoryFilters, Roles
+from nexosis_pandas._storage.pipeline import (
+    filesystem,
+    find_existing,
+    is_dask_frame,
+    upload_dataframe,
+)
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
-from nexosis_pandas.s3 import (
-    file_format,
-    filesystem,
-    find_existing,
-    is_dask_frame,
-    upload_dataframe,
-    validate_column_names,
-)
 
 if TYPE_CHECKING:
-    from nexosis_pandas.client import Client, DateLike
-    from nexosis_pandas.job import ImportJob
-    from nexosis_pandas.s3 import S3Object
+    from nexosis_pandas._client import Client
+    from nexosis_pandas._job import ImportJob
+    from nexosis_pandas._storage.upload import S3Object
 
 __all__ = [
     "default_client",
@@ -72,7 +73,7 @@ def default_client(client: Client | None = None) -> Client:
         return defaults.client
     if defaults.stopped and not config.api_key():
         raise ConfigurationError(defaults.stopped)
-    from nexosis_pandas.client import Client
+    from nexosis_pandas._client import Client
 
     settings = (config.api_key(), config.base_url())
     if settings not in _env_clients:
@@ -109,43 +110,39 @@ def get_import(import_id: str, *, client: Client | None = None) -> ImportJob:
 @user_error
 def import_history(
     dataset_name: str | None = None,
+    /,
     *,
-    requested_after: DateLike | None = None,
-    requested_before: DateLike | None = None,
-    sort_by: str | None = None,
-    sort_order: Literal["asc", "desc"] | None = None,
     limit: int | None = None,
     client: Client | None = None,
+    **filters: Unpack[HistoryFilters],
 ) -> pd.DataFrame:
     """Every import matching the filters, one row per import (see :meth:`Client.import_history`).
 
     Parameters
     ----------
     dataset_name
-        Only imports into this dataset. When it names no dataset and there are no imports, a
-        warning names the datasets it may have meant.
-    requested_after, requested_before
-        Only imports requested in this range (inclusive); naive values are UTC.
-    sort_by, sort_order
-        The server's order (``"requested_date"``, ``"desc"``...), which ``limit`` cuts.
+        Only imports into this dataset (by position or by name). When it names no dataset and
+        there are no imports, a warning names the datasets it may have meant.
     limit
-        At most this many imports.
+        At most this many imports, in the server's order (``sort_by``, ``sort_order``).
     client
         The client to use; by default :func:`default_client`.
+    **filters
+        ``requested_after`` and ``requested_before`` (only imports requested in this range,
+        inclusive; naive values are UTC), ``sort_by`` and ``sort_order`` (the server's order,
+        e.g. ``"requested_date"``, ``"desc"``, which ``limit`` cuts); see
+        :class:`~nexosis_pandas._options.HistoryFilters`.
 
     Examples
     --------
     >>> history = nexosis_pandas.import_history("sales")  # doctest: +SKIP
     >>> history[history.status == "failed"][["requested", "error"]]  # doctest: +SKIP
     """
-    return default_client(client).import_history(
-        dataset_name=dataset_name,
-        requested_after=requested_after,
-        requested_before=requested_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        limit=limit,
-    )
+    if dataset_name is not None:
+        if "dataset_name" in filters:
+            raise TypeError("import_history() got dataset_name twice, by position and by name")
+        filters = {**filters, "dataset_name": dataset_name}
+    return default_client(client).import_history(limit=limit, **filters)
 
 
 # -- import_dataframe -------------------------------------------------------------------------
@@ -178,13 +175,7 @@ def _frame_to_import(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @user_error
-def infer_column_metadata(
-    df: pd.DataFrame,
-    *,
-    target: str | None = None,
-    timestamp: str | None = None,
-    key: str | Sequence[str] | None = None,
-) -> ColumnMetadata:
+def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMetadata:
     """The column metadata an import of ``df`` sends, checked against the frame.
 
     The frame is taken as :func:`import_dataframe` sends it, index included when it is sent
@@ -198,14 +189,11 @@ def infer_column_metadata(
     ----------
     df
         The frame to describe.
-    target
-        The column to predict; it must be numeric or logical.
-    timestamp
-        The column that places rows in time; it must hold datetimes.
-    key
-        The column (or columns) that identify a row, together with the timestamp when one is
-        given; no missing values, no duplicates. An import into an existing dataset replaces
-        the rows with the same key.
+    **roles
+        ``target`` (the column to predict; numeric or logical), ``timestamp`` (the column that
+        places rows in time; datetimes) and ``key`` (the column or columns that identify a
+        row, with the timestamp when one is given; an import into an existing dataset replaces
+        the rows with the same key): see :class:`~nexosis_pandas._options.Roles`.
 
     Returns
     -------
@@ -232,9 +220,7 @@ def infer_column_metadata(
     >>> infer_column_metadata(df.set_index("day"), timestamp="day")["day"]
     {'dataType': 'date', 'role': 'timestamp'}
     """
-    return _columns.infer_column_metadata(
-        _frame_to_import(df), target=target, timestamp=timestamp, key=key
-    )
+    return _columns.infer_column_metadata(_frame_to_import(df), **roles)
 
 
 def frame_digest(df: pd.DataFrame) -> str:

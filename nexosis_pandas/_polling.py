@@ -23,7 +23,7 @@ from nexosis_pandas.exceptions import (
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 if TYPE_CHECKING:
-    from nexosis_pandas.job import ImportJob
+    from nexosis_pandas._job import ImportJob
 
 __all__ = [
     "FIRST_POLL_INTERVAL",

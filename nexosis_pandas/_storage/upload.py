@@ -1,0 +1,392 @@
+"""Bytes to S3: the multipart upload that never leaves a partial object, and :class:`S3Object`.
+
+The filesystem and the progress reporter are handed in; this module builds neither and reads
+no settings (:mod:`nexosis_pandas._storage.pipeline` does, once).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from nexosis_pandas._encode.encoder import Chunk, Compression, Encoding, Format
+from nexosis_pandas._html import escape, format_bytes, table
+from nexosis_pandas.exceptions import ColumnError, UploadError
+
+if TYPE_CHECKING:
+    from nexosis_pandas.progress import ProgressReporter
+
+__all__ = ["PART_SIZE", "S3Object", "find_object", "split_url", "write_object"]
+
+PART_SIZE = 8 * 2**20
+"""Bytes per multipart part (S3's minimum is 5 MiB)."""
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """An object written to S3 (or an Azure blob) by :func:`~nexosis_pandas.upload_dataframe`.
+
+    Attributes
+    ----------
+    url : str
+        ``s3://bucket/key`` (``az://container/blob`` for Azure).
+    bucket, key : str
+        Where the object is (for Azure: the container and the blob's name).
+    region : str or None
+        The bucket's region, when the S3 client knows it.
+    format : {"csv", "json"}
+        The file format.
+    compression : {"gzip", None}
+        The compression.
+    rows : int
+        Data rows written.
+    columns : tuple of str
+        The header: index columns first (when written), then the frame's columns.
+    bytes_uncompressed : int
+        Size of the CSV or JSON text.
+    bytes_written : int
+        Size of the object on S3.
+    etag : str or None
+        The ETag S3 gave the object (for a multipart upload, not an MD5 of the content).
+    sha256 : str
+        Hex SHA-256 of the uncompressed bytes: identical frames (and encoding options) give the
+        same value, whatever the compression, so it can name content-addressed keys.
+    seconds : float
+        Time from the call to the object's completion.
+
+    Examples
+    --------
+    >>> obj = nexosis_pandas.upload_dataframe(df, "s3://my-bucket/sales.csv.gz")  # doctest: +SKIP
+    >>> obj.rows, obj.bytes_written  # doctest: +SKIP
+    (1000000, 41990478)
+    """
+
+    url: str
+    bucket: str
+    key: str
+    region: str | None
+    format: Format
+    compression: Compression
+    rows: int
+    columns: tuple[str, ...]
+    bytes_uncompressed: int
+    bytes_written: int
+    etag: str | None
+    sha256: str
+    seconds: float = field(compare=False)
+
+    @property
+    def mb_per_second(self) -> float:
+        """Uncompressed megabytes (10^6 bytes) encoded and sent per second."""
+        return self.bytes_uncompressed / 1e6 / self.seconds if self.seconds > 0 else math.inf
+
+    def __repr__(self) -> str:
+        return (
+            f"S3Object(url={self.url!r}, rows={self.rows}, columns={len(self.columns)}, "
+            f"format={self.format!r}, compression={self.compression!r}, "
+            f"bytes_uncompressed={self.bytes_uncompressed}, bytes_written={self.bytes_written}, "
+            f"sha256={self.sha256[:12]!r}..., seconds={self.seconds:.2f})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("url", self.url),
+            ("region", self.region or "unknown"),
+            ("rows, columns", f"{self.rows:,}, {len(self.columns)}"),
+            ("format", f"{self.format}" + (f" ({self.compression})" if self.compression else "")),
+            (
+                "size",
+                f"{format_bytes(self.bytes_written)} written, "
+                f"{format_bytes(self.bytes_uncompressed)} uncompressed",
+            ),
+            ("time", f"{self.seconds:.2f} s ({self.mb_per_second:.1f} MB/s)"),
+            ("etag", self.etag or ""),
+            ("sha256", self.sha256),
+            ("columns", ", ".join(self.columns)),
+        ]
+        return table("S3Object", [(k, f"<code>{escape(v)}</code>") for k, v in rows])
+
+
+_SCHEMES = {"s3": "s3", "s3a": "s3", "az": "az", "abfs": "az"}
+"""URL schemes an upload takes, and the store each names: S3, or Azure Blob Storage (adlfs)."""
+
+
+def split_url(url: str) -> tuple[str, str, str]:
+    """``(scheme, bucket, key)`` of ``s3://bucket/key`` or ``az://container/blob``."""
+    parts = urlsplit(url)
+    bucket, key = parts.netloc, parts.path.lstrip("/")
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None or not bucket or "@" in bucket or not key or key.endswith("/"):
+        raise ValueError(
+            "s3_url must look like 's3://bucket/path/file.csv.gz' (or "
+            f"'az://container/path/file.csv.gz' for Azure Blob Storage), not {url!r}"
+        )
+    return scheme, bucket, key
+
+
+def _upload_error(
+    exc: BaseException,
+    where: str,
+    bucket: str,
+    key: str,
+    endpoint: str | None,
+    *,
+    looking: bool = False,
+) -> UploadError:
+    azure = where.startswith("az://")
+    found = _azure_error(exc) if azure else None
+    if found is not None:  # Azure's own text runs to XML; its first line and code say it all
+        first_line = str(getattr(found, "message", "") or found).split("\n", 1)[0]
+        cause = f"{found.status_code} {found.error_code}: {first_line}"
+    else:
+        cause = f"{type(exc).__name__}: {exc}"
+    missing = found is not None and found.error_code == "ContainerNotFound"
+    if isinstance(exc, FileNotFoundError) or missing:
+        kind = "container" if azure else "bucket"
+        hint = f"The {kind} {bucket!r} does not exist: create it, or check the URL."
+    elif azure and (isinstance(exc, PermissionError) or _status(exc) in (401, 403)):
+        hint = (
+            "Access was denied: check the connection string (storage_options connection_string, "
+            f"or AZURE_STORAGE_CONNECTION_STRING) and that it may write to container {bucket!r}."
+        )
+    elif azure:
+        hint = "Check the container, the connection string and its endpoint, then try again."
+    elif isinstance(exc, PermissionError):
+        hint = (
+            "Access was denied: check the credentials (storage_options key/secret, or the AWS "
+            f"environment) and that they may write to bucket {bucket!r}."
+        )
+    elif _is_connection_error(exc):
+        target = endpoint or "S3"
+        hint = (
+            f"{target} could not be reached: check the endpoint_url in storage_options (or "
+            "NEXOSIS_S3_ENDPOINT_URL) and the network, then try again."
+        )
+    else:
+        hint = "Check the bucket, the credentials and the endpoint, then try again."
+    if looking:
+        return UploadError(
+            f"Looking for an existing object at {where} failed ({cause}). {hint} Nothing was "
+            "uploaded.",
+            bucket=bucket,
+            key=key,
+        )
+    return UploadError(
+        f"Uploading to {where} failed ({cause}). {hint} The upload was aborted: no object was "
+        "written, and an object already at that key is unchanged.",
+        bucket=bucket,
+        key=key,
+    )
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = type(seen).__name__
+        if isinstance(seen, ConnectionError | TimeoutError) or any(
+            word in name for word in ("Connect", "Connection", "Timeout")
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _azure_error(exc: BaseException) -> Any:
+    """The Azure SDK's error behind ``exc`` (adlfs wraps it), if there is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "error_code", None) and isinstance(getattr(seen, "status_code", 0), int):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _status(exc: BaseException) -> int | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        status = getattr(seen, "status_code", None)
+        if isinstance(status, int):
+            return status
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _endpoint(fs: Any) -> str | None:
+    kwargs = getattr(fs, "client_kwargs", None) or {}
+    return getattr(fs, "endpoint_url", None) or kwargs.get("endpoint_url")
+
+
+def _region(fs: Any) -> str | None:
+    kwargs = getattr(fs, "client_kwargs", None) or {}
+    region = kwargs.get("region_name")
+    if region:
+        return str(region)
+    client = getattr(fs, "_s3", None)
+    meta = getattr(client, "meta", None)
+    return getattr(meta, "region_name", None)
+
+
+def _discard(f: Any) -> None:
+    """Abort the multipart upload behind ``f`` and make sure nothing commits it later.
+
+    fsspec's ``close()`` (also called by ``__exit__`` and ``__del__``) *completes* the upload with
+    whatever was written, so the file is marked closed by hand after ``discard()``.
+    """
+    try:
+        f.discard()
+    except Exception:  # noqa: S110 - best effort; S3 expires incomplete uploads by rule
+        pass
+    finally:
+        f.closed = True
+
+
+def write_object(
+    encoding: Encoding,
+    blocks: Iterator[Chunk],
+    *,
+    fs: Any,
+    url: str,
+    compression: Compression,
+    reporter: ProgressReporter,
+    started: float,
+    stop: Callable[[], None],
+) -> S3Object:
+    """Write ``blocks`` (the bytes of ``encoding``) to ``url`` as a multipart upload.
+
+    A row counts as sent once S3 has taken a part holding its bytes; ``reporter`` hears each
+    such step and the end. If anything fails or the user interrupts, ``stop`` stops the
+    producer of ``blocks`` and the multipart upload is aborted: no partial object appears, and
+    an object already at the key is left as it was. A storage failure is raised as an
+    :class:`~nexosis_pandas.exceptions.UploadError` naming the cause and the fix; errors of the
+    encoding itself propagate as they are.
+    """
+    scheme, bucket, key = split_url(url)
+    url = f"{scheme}://{bucket}/{key}"
+    path = f"{bucket}/{key}"
+    f: Any = None
+    written = 0
+    # (bytes written to f up to the end of a block, rows whose text those bytes hold): a row
+    # counts as sent once S3 has taken a part holding its bytes
+    ends: deque[tuple[int, int]] = deque()
+    rows_sent = sent = 0
+    try:
+        try:
+            f = fs.open(path, "wb", block_size=PART_SIZE)
+            for rows_done, block in blocks:
+                f.write(block)
+                written += len(block)
+                ends.append((written, rows_done))
+                offset = int(f.offset or 0)  # bytes in the parts S3 has taken
+                if offset > sent:
+                    sent = offset
+                    while ends and ends[0][0] <= sent:
+                        rows_sent = ends.popleft()[1]
+                    # every row is sent only once the object is complete, after the loop
+                    reporter.upload_update(min(rows_sent, max(encoding.rows - 1, 0)), sent)
+            f.close()  # the last part, then CompleteMultipartUpload
+        except BaseException:
+            stop()
+            if f is not None:
+                _discard(f)
+            raise
+        info = _info(fs, path)
+        etag = info.get("ETag") or info.get("etag")
+        result = S3Object(
+            url=url,
+            bucket=bucket,
+            key=key,
+            region=_region(fs),
+            format=encoding.format,
+            compression=compression,
+            rows=encoding.rows,
+            columns=encoding.names,
+            bytes_uncompressed=encoding.bytes_uncompressed,
+            bytes_written=int(info.get("size", written)),
+            etag=str(etag).strip('"') if etag else None,
+            sha256=encoding.sha256,
+            seconds=time.perf_counter() - started,
+        )
+    except (KeyboardInterrupt, ColumnError, UploadError) as exc:
+        reporter.upload_end(None, exc)
+        raise
+    except Exception as exc:
+        error: BaseException = exc
+        if _is_storage_error(exc):
+            error = _upload_error(exc, url, bucket, key, _endpoint(fs))
+        reporter.upload_end(None, error)
+        if error is exc:
+            raise
+        raise error from exc
+    reporter.upload_update(encoding.rows, result.bytes_written)
+    reporter.upload_end(result, None)
+    return result
+
+
+def find_object(fs: Any, url: str, **described: Any) -> S3Object | None:
+    """The object at ``url`` as an :class:`S3Object`, or ``None`` when there is none.
+
+    Only its size and ETag are read; ``described`` gives the rest (``format``,
+    ``compression``, ``rows``, ``columns``), as the caller knows them.
+
+    Raises
+    ------
+    UploadError
+        S3 could not be asked (endpoint unreachable, access denied, ...).
+    """
+    started = time.perf_counter()
+    scheme, bucket, key = split_url(url)
+    url = f"{scheme}://{bucket}/{key}"
+    path = f"{bucket}/{key}"
+    try:
+        fs.invalidate_cache(path)
+        info = dict(fs.info(path))
+    except FileNotFoundError:
+        return None
+    except Exception as exc:
+        if not _is_storage_error(exc):
+            raise
+        raise _upload_error(exc, url, bucket, key, _endpoint(fs), looking=True) from exc
+    etag = info.get("ETag") or info.get("etag")
+    return S3Object(
+        url=url,
+        bucket=bucket,
+        key=key,
+        region=_region(fs),
+        # Known only to the process that encoded it; this one found the object by its name.
+        bytes_uncompressed=0,
+        bytes_written=int(info.get("size") or 0),
+        etag=str(etag).strip('"') if etag else None,
+        sha256="",
+        seconds=time.perf_counter() - started,
+        **described,
+    )
+
+
+def _info(fs: Any, path: str) -> dict[str, Any]:
+    try:
+        return dict(fs.info(path))
+    except Exception:  # the object is written; HEAD may not be allowed
+        return {}
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` came from the store or the network, rather than from encoding the data.
+
+    adlfs wraps Azure's errors in a ``RuntimeError``, so the causes are looked at too.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return True
+        module = type(seen).__module__
+        if module.startswith(
+            ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "azure", "adlfs")
+        ):
+            return True
+        seen = seen.__cause__
+    return False
