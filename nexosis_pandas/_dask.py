@@ -523,7 +523,9 @@ def _combine_metadata(meta: ColumnMetadata, parts: list[ColumnMetadata | None]) 
     """
     combined = {name: dict(fields) for name, fields in meta.items()}
     for name, fields in combined.items():
-        kinds = {p[name]["dataType"] for p in parts if p is not None and name in p}
+        kinds = {
+            p[name]["dataType"] for p in parts if p is not None and "dataType" in p.get(name, {})
+        }
         if len(kinds) == 1:
             fields["dataType"] = kinds.pop()
         elif kinds:

@@ -444,13 +444,16 @@ def infer_column_metadata(
             _check_target(df, name, data_type)
         elif named_role is Role.TIMESTAMP:
             _check_timestamp(df, name, data_type)
-        metadata[name] = {"dataType": data_type.value}
+        # An object column with no value says nothing of its type: claiming "string" would
+        # turn an existing dataset's column (of dates, say) into text.
+        unknown = df[name].dtype == object and named_role is None and df[name].isna().all()
+        metadata[name] = {} if unknown else {"dataType": data_type.value}
         if named_role is not None:
             # Only named roles are sent: a role left out keeps the existing dataset's role.
             metadata[name]["role"] = named_role.value
     keys = _as_names(key)
     if keys:
-        dates = [name for name, meta in metadata.items() if meta["dataType"] == DataType.DATE]
+        dates = [n for n, meta in metadata.items() if meta.get("dataType") == DataType.DATE]
         _check_key(df, keys, timestamp, dates)
     return metadata
 
