@@ -477,7 +477,9 @@ class _Load:
                 schema_for(self.names),
                 compression=None if self.keyed else "zstd",
             )
-        keyed = batch.append_column(KEY, self.plan.keys(batch))
+        keyed = pa.RecordBatch.from_arrays(
+            [*batch.columns, self.plan.keys(batch)], names=[*names, KEY]
+        )
         self._writer.write(keyed)
         self.rows += batch.num_rows
         if self.cancelled():
