@@ -67,9 +67,13 @@ class ImportWorker:
         for import_id in self.store.unfinished_imports():
             self.submit(import_id)
 
+    def interrupt(self) -> None:
+        """Ask running imports to stop at their next batch and queued ones not to start."""
+        self._stopping.set()
+
     def stop(self) -> None:
         """Stop: queued imports stay ``requested``, running ones ``started``; both resume later."""
-        self._stopping.set()
+        self.interrupt()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

@@ -312,6 +312,8 @@ class ReferenceServer:
         Imports still running stay ``started`` and resume on the next start with this
         ``data_dir``; a temporary data directory is deleted.
         """
+        if self._worker is not None:
+            self._worker.interrupt()  # before the HTTP shutdown, which an import can outrun
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
         if self._thread is not None:
