@@ -412,6 +412,7 @@ def import_dataframe(
     azure = url.split("://", 1)[0].lower() in ("az", "abfs")
     connection_string = _connection_string(storage_options) if azure else None
     reporter = resolve_progress(progress)
+    reporter.begin(dataset_name)
     fs = filesystem(url, storage_options)
     try:
         obj = find_existing(df, url, index=False, fs=fs) if reuse else None
@@ -537,11 +538,13 @@ def import_url(
     <ImportStatus.COMPLETED: 'completed'>
     """
     api = default_client(client)
+    reporter = resolve_progress(progress)
+    reporter.begin(dataset_name)
     return _follow(
         lambda: api.import_from_url(
             dataset_name, url, columns=columns, content_type=content_type, auth=auth
         ),
-        resolve_progress(progress),
+        reporter,
         wait=wait,
         timeout=timeout,
     )

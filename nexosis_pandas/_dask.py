@@ -597,6 +597,7 @@ def import_dask_dataframe(
     api._check_dataset_name(dataset_name)
     nexosis = api.default_client(client)
     reporter = resolve_progress(progress)
+    reporter.begin(dataset_name)
     options = config.storage_options(storage_options)
     runner = _Runner()
     try:

@@ -33,12 +33,15 @@ __all__ = [
 class ProgressReporter:
     """Receives the stages of an upload and an import; every method does nothing by default.
 
-    Subclass it and override what you need. Calls arrive in this order: ``upload_start``,
+    Subclass it and override what you need. Calls arrive in this order: ``begin``, ``upload_start``,
     ``upload_update`` (repeatedly), ``upload_end``; then ``import_update`` (for each report of the
     import's state, the first right after it was requested), and ``import_end`` once, or
     ``interrupted`` when the user stops the wait, or ``detached`` when the caller does not wait
     (``wait=False``). A reporter used only for an upload, or only for a wait, sees only that part.
     """
+
+    def begin(self, dataset_name: str) -> None:
+        """The journey into the dataset ``dataset_name`` begins, before anything is sent."""
 
     def upload_start(self, url: str, total_rows: int) -> None:
         """The upload of ``total_rows`` rows to ``url`` begins."""
@@ -155,6 +158,7 @@ class Journey:
     clock: Callable[[], float]
     began: float | None = None
     url: str | None = None
+    dataset_name: str | None = None
     total_rows: int | None = None
     rows_done: int = 0
     bytes_sent: int = 0
@@ -203,7 +207,7 @@ class Journey:
 
     @property
     def dataset(self) -> str | None:
-        return self.job.dataset_name if self.job is not None else None
+        return self.job.dataset_name if self.job is not None else self.dataset_name
 
     # events ----------------------------------------------------------------------------
 

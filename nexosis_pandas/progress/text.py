@@ -59,6 +59,9 @@ class TextReporter(ProgressReporter):
         print(f"nexosis: {text}", file=stream, flush=True)
         self._last_line = self._journey.clock()
 
+    def begin(self, dataset_name: str) -> None:
+        self._journey.dataset_name = dataset_name
+
     def upload_start(self, url: str, total_rows: int) -> None:
         self._journey.upload_start(url, total_rows)
         self._write(f"uploading {format_count(int(total_rows))} rows to {url}")

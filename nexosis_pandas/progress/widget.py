@@ -281,6 +281,9 @@ class WidgetReporter(ProgressReporter):
 
     # events ----------------------------------------------------------------------------
 
+    def begin(self, dataset_name: str) -> None:
+        self._journey.dataset_name = dataset_name
+
     def upload_start(self, url: str, total_rows: int) -> None:
         self._journey.upload_start(url, total_rows)
         self._draw()

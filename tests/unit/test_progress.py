@@ -229,6 +229,14 @@ def test_an_interrupted_upload(capsys: pytest.CaptureFixture[str]) -> None:
     assert "upload stopped after 0.0 s; nothing was written" in capsys.readouterr().err
 
 
+def test_the_summary_names_the_dataset_before_any_import() -> None:
+    r, _ = widget(FakeTime())
+    r.begin("sales")
+    r.upload_start(URL, 10)
+    r.upload_end(None, KeyboardInterrupt())
+    assert "<code>sales</code>" in r.summary_html()
+
+
 def test_widget_notes_a_reused_object() -> None:
     t = FakeTime()
     r, _ = widget(t)
