@@ -6,6 +6,7 @@ this module turns the rows it collected into columns of the right dtypes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,18 @@ def _typed_column(column: pd.Series, data_type: DataType | None) -> pd.Series:
     return column.astype(_TEXT)
 
 
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _floats(values: pd.Series) -> pd.Series:
+    """Doubles parsed exactly: pandas 2's ``to_numeric`` rounds some 17-digit texts."""
+    return values.map(_float, na_action="ignore").astype("float64")
+
+
 def _numbers(values: pd.Series) -> pd.Series:
     """Integers when every value is one (nullable when some are missing), else floats."""
     missing = values.isna().to_numpy()
@@ -150,7 +163,7 @@ def _numbers(values: pd.Series) -> pd.Series:
     if exact.dtype.kind not in "iu" or (
         not as_text and present.map(lambda v: isinstance(v, bool | float)).any()
     ):
-        return pd.to_numeric(values, errors="coerce").astype("float64")
+        return _floats(values)
     if not missing.any():
         return exact.set_axis(values.index)
     unsigned = exact.dtype.kind == "u"

@@ -42,3 +42,14 @@ def test_no_rows() -> None:
     assert list(frame.columns) == ["n", "l"]
     assert len(frame) == 0
     assert frame.n.dtype == "float64" and frame.l.dtype == "boolean"
+
+
+def test_floats_come_back_bit_for_bit() -> None:
+    """Found by the round-trip property on pandas 2.2, whose to_numeric rounds this text."""
+    frame = dataset_frame(
+        [{"x": "21821777623401252.0"}, {"x": "-0.0"}, {"x": None}, {"x": "0.1"}],
+        {"x": {"dataType": "numeric"}},
+    )
+    assert frame.x.tolist()[:2] == [2.1821777623401252e16, -0.0]
+    assert str(frame.x.iloc[1]) == "-0.0" and pd.isna(frame.x.iloc[2])
+    assert frame.x.dtype == "float64"
