@@ -3,8 +3,9 @@
 It checks arguments, builds paths and the wire's shapes (:mod:`nexosis_pandas._wire` writes
 and reads them), pages through lists (:mod:`nexosis_pandas._paging`), and returns jobs and
 frames; sending, retrying and error translation are the transport's
-(:mod:`nexosis_pandas._http`). A little over 400 lines, most of them the numpydoc of the
-public methods: one resource per method, nothing else to split off.
+(:mod:`nexosis_pandas._http`). Longer than 400 lines since the URL and Azure sources
+joined, most of it the numpydoc of the public methods; the request checks at the end are the
+next to move beside the options in :mod:`nexosis_pandas._options`.
 """
 
 from __future__ import annotations
