@@ -93,10 +93,12 @@ def output_text(nb: Any) -> str:
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             if output.output_type == "stream":
+                # One print may arrive as several stream messages: they join as written.
                 parts.append(output.text)
             elif output.output_type in ("execute_result", "display_data"):
-                parts.append(output.data.get("text/plain", ""))
-    return "\n".join(parts)
+                parts.append(output.data.get("text/plain", "") + "\n")
+        parts.append("\n")
+    return "".join(parts)
 
 
 def execute(nb: Any, cwd: Path) -> Any:
