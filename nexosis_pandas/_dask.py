@@ -47,6 +47,7 @@ from dask.delayed import delayed
 from nexosis_pandas import _api as api
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
+from nexosis_pandas._digest import digest_url, frame_digest
 from nexosis_pandas._encode.encoder import (
     ColumnScan,
     Compression,
@@ -56,9 +57,10 @@ from nexosis_pandas._encode.encoder import (
     gzip_chunks,
     scan_columns,
 )
-from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._frame import frame_to_import, validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._storage.pipeline import Background, find_existing
+from nexosis_pandas._options import required_text
+from nexosis_pandas._storage.pipeline import Background, filesystem
 from nexosis_pandas._storage.upload import (
     PART_SIZE,
     S3Object,
@@ -70,6 +72,7 @@ from nexosis_pandas._storage.upload import (
 )
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata, DataType
+from nexosis_pandas.columns import metadata_to_send
 from nexosis_pandas.exceptions import ColumnError, UploadError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
@@ -129,11 +132,11 @@ class _Plan:
 def _as_written(part: pd.DataFrame, index: bool | None) -> tuple[pd.DataFrame, bool]:
     """The partition as its file holds it, and whether the encoder writes its index.
 
-    ``index=None`` follows the import's rule (:func:`nexosis_pandas._api._frame_to_import`): a
+    ``index=None`` follows the import's rule (:func:`nexosis_pandas._frame.frame_to_import`): a
     partition's integer labels number rows and are left out, any other index is sent.
     """
     if index is None:
-        return api._frame_to_import(part), False
+        return frame_to_import(part), False
     return part, index
 
 
@@ -174,7 +177,7 @@ def _survey(
         rows=len(frame),
         scans=scans,
         metadata=metadata,
-        digest=api.frame_digest(frame) if digest else None,
+        digest=frame_digest(frame) if digest else None,
     )
 
 
@@ -592,9 +595,10 @@ def import_dask_dataframe(
     progress: ProgressArg = "auto",
     client: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    fs: Any = None,
 ) -> ImportJob:
     """:func:`nexosis_pandas.import_dataframe` for a Dask DataFrame (see the module docstring)."""
-    api._check_dataset_name(dataset_name)
+    required_text("dataset_name", dataset_name)
     nexosis = api.default_client(client)
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)
@@ -608,40 +612,25 @@ def import_dask_dataframe(
         runner.cancel()
         runner.close()
         raise
-    sent = api.metadata_to_send(
-        meta, metadata, columns, target=target, timestamp=timestamp, key=key
-    )
-    url = api.digest_url(surveyed.digest, dataset_name) if s3_url is None else s3_url
-    import s3fs
-
-    fs = s3fs.S3FileSystem(**options)
-    obj: S3Object | None = None
+    sent = metadata_to_send(meta, metadata, columns, target=target, timestamp=timestamp, key=key)
+    url = digest_url(surveyed.digest, dataset_name) if s3_url is None else s3_url
+    fs = filesystem(url, options, fs)
+    obj = None
     if s3_url is None:
-        try:
-            obj = find_existing(meta, url, index=False, fs=fs)
-        except BaseException as exc:
-            reporter.upload_end(None, exc)
-            raise
+        obj = api.existing_object(meta, url, fs, reporter, rows=surveyed.rows)
     if obj is not None:
         runner.close()
-        obj = replace(obj, rows=surveyed.rows)
-        reporter.upload_end(obj)
     else:
         obj = upload_dask_dataframe(
             ddf, url, index=None, fs=fs, progress=reporter, _surveyed=surveyed, _runner=runner
         )
-    uploaded = obj
-    return api._follow(
-        lambda: nexosis.import_from_s3(
-            dataset_name,
-            uploaded.bucket,
-            uploaded.key,
-            region=uploaded.region or "us-east-1",
-            columns=sent,
-            content_type="csv",
-        ),
+    return api.import_upload(
+        nexosis,
+        dataset_name,
+        obj,
         reporter,
-        upload=obj,
+        columns=sent,
+        content_type="csv",
         wait=wait,
         timeout=timeout,
     )
