@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures as _futures
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import dask
 import dask.dataframe as dd
@@ -59,7 +59,7 @@ from nexosis_pandas._encode.encoder import (
 )
 from nexosis_pandas._frame import frame_to_import, validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import required_text
+from nexosis_pandas._options import ImportOptions, required_text
 from nexosis_pandas._storage.pipeline import Background, filesystem
 from nexosis_pandas._storage.upload import (
     PART_SIZE,
@@ -658,19 +658,7 @@ class DaskAccessor:
 
     @user_error
     def to_dataset(
-        self,
-        dataset_name: str,
-        s3_url: str | None = None,
-        *,
-        columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None = "infer",
-        target: str | None = None,
-        timestamp: str | None = None,
-        key: str | Sequence[str] | None = None,
-        wait: bool = True,
-        timeout: float | None = None,
-        progress: ProgressArg = "auto",
-        client: Any = None,
-        storage_options: Mapping[str, Any] | None = None,
+        self, dataset_name: str, s3_url: str | None = None, **options: Unpack[ImportOptions]
     ) -> ImportJob:
         """Upload the frame from the workers, import it into ``dataset_name`` and wait.
 
@@ -680,20 +668,7 @@ class DaskAccessor:
         --------
         >>> job = ddf.nexosis.to_dataset("sales", key="order_id")  # doctest: +SKIP
         """
-        return import_dask_dataframe(
-            self._obj,
-            dataset_name,
-            s3_url,
-            columns=columns,
-            target=target,
-            timestamp=timestamp,
-            key=key,
-            wait=wait,
-            timeout=timeout,
-            progress=progress,
-            client=client,
-            storage_options=storage_options,
-        )
+        return import_dask_dataframe(self._obj, dataset_name, s3_url, **options)
 
     @user_error
     def column_metadata(

@@ -620,6 +620,28 @@ class ErrorEnvelope:
         return body
 
 
+def _given(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body's fields by lower-case name, without the unset ones (``null`` or ``""``)."""
+    return {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+
+
+def _optional_from_wire(w: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every import request may carry, read from :func:`_given`'s answer."""
+    columns = w.get("columns")
+    return {
+        "columns": dict(columns) if isinstance(columns, Mapping) else None,
+        "content_type": str(w["contenttype"]) if "contenttype" in w else None,
+    }
+
+
+def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
+    """Write the fields every import request may carry, when set."""
+    if columns is not None:
+        body["columns"] = dict(columns)
+    if content_type is not None:
+        body["contentType"] = content_type
+
+
 @dataclass(frozen=True)
 class S3ImportRequest:
     """The body of ``POST /imports/s3``.
@@ -645,15 +667,14 @@ class S3ImportRequest:
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> S3ImportRequest:
         """Read a request body; unset fields (missing, ``null`` or ``""``) take the defaults."""
-        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        w = _given(body)
         key, secret = w.get("accesskeyid"), w.get("secretaccesskey")
         return cls(
             dataset_name=str(w.get("datasetname", "")),
             bucket=str(w.get("bucket", "")),
             path=str(w.get("path", "")),
             region=str(w.get("region", "us-east-1")),
-            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
-            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            **_optional_from_wire(w),
             credentials=(str(key), str(secret)) if key and secret else None,
         )
 
@@ -665,20 +686,10 @@ class S3ImportRequest:
             "path": self.path,
             "region": self.region,
         }
-        if self.columns is not None:
-            body["columns"] = dict(self.columns)
-        if self.content_type is not None:
-            body["contentType"] = self.content_type
+        _optional_fields(body, self.columns, self.content_type)
         if self.credentials is not None:
             body["accessKeyId"], body["secretAccessKey"] = self.credentials
         return body
-
-
-def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
-    if columns is not None:
-        body["columns"] = dict(columns)
-    if content_type is not None:
-        body["contentType"] = content_type
 
 
 @dataclass(frozen=True)
@@ -707,14 +718,13 @@ class UrlImportRequest:
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> UrlImportRequest:
         """Read a request body (the JS client's PascalCase too); unset fields are ``None``."""
-        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        w = _given(body)
         basic = lookup(lookup(w, "auth", {}), "basic", {})
         user, password = lookup(basic, "userId"), lookup(basic, "password")
         return cls(
             dataset_name=str(w.get("datasetname", "")),
             url=str(w.get("url", "")),
-            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
-            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            **_optional_from_wire(w),
             auth=(str(user), str(password or "")) if user else None,
         )
 
@@ -751,14 +761,13 @@ columns=None, content_type=None)
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> AzureImportRequest:
         """Read a request body; unset fields are ``""`` or ``None``."""
-        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        w = _given(body)
         return cls(
             dataset_name=str(w.get("datasetname", "")),
             connection_string=str(w.get("connectionstring", "")),
             container=str(w.get("container", "")),
             blob=str(w.get("blob", "")),
-            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
-            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            **_optional_from_wire(w),
         )
 
     def to_wire(self) -> dict[str, Any]:
