@@ -25,7 +25,7 @@ from nexosis_pandas import config
 from nexosis_pandas._digest import content_url
 from nexosis_pandas._encode.encoder import Format, file_format
 from nexosis_pandas._frame import frame_to_import
-from nexosis_pandas._options import HistoryFilters, Roles, required_text
+from nexosis_pandas._options import HistoryFilters, Roles, metadata_to_send, required_text
 from nexosis_pandas._storage.pipeline import (
     filesystem,
     find_existing,
@@ -33,7 +33,6 @@ from nexosis_pandas._storage.pipeline import (
     upload_dataframe,
 )
 from nexosis_pandas._wire import ColumnMetadata
-from nexosis_pandas.columns import metadata_to_send
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
 

@@ -59,7 +59,7 @@ from nexosis_pandas._encode.encoder import (
 )
 from nexosis_pandas._frame import frame_to_import, validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import ImportOptions, required_text
+from nexosis_pandas._options import ImportOptions, metadata_to_send, required_text
 from nexosis_pandas._storage.pipeline import Background, filesystem
 from nexosis_pandas._storage.upload import (
     PART_SIZE,
@@ -72,7 +72,6 @@ from nexosis_pandas._storage.upload import (
 )
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata, DataType
-from nexosis_pandas.columns import metadata_to_send
 from nexosis_pandas.exceptions import ColumnError, UploadError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 

@@ -27,6 +27,7 @@ from nexosis_pandas._wire import (
     column_metadata_to_wire,
     parse_timestamp,
 )
+from nexosis_pandas.columns import merge_column_metadata
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
@@ -46,6 +47,7 @@ __all__ = [
     "history_query",
     "http_url",
     "import_id",
+    "metadata_to_send",
     "required_text",
     "s3_credentials",
 ]
@@ -302,3 +304,27 @@ def s3_credentials(credentials: S3Credentials) -> tuple[str, str]:
         "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
         f"got a {type(credentials).__name__} that is neither."
     )
+
+
+def metadata_to_send(
+    df: pd.DataFrame,
+    metadata: ColumnMetadata,
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
+    *,
+    target: str | None,
+    timestamp: str | None,
+    key: str | Sequence[str] | None,
+) -> ColumnMetadata | None:
+    """The metadata an import sends, by ``columns=`` of :func:`nexosis_pandas.import_dataframe`."""
+    if columns is None:
+        if target is not None or timestamp is not None or key is not None:
+            raise ValueError(
+                "columns=None sends no column metadata, so target, timestamp and key would be "
+                "ignored; leave columns='infer' to send them."
+            )
+        return None
+    if isinstance(columns, str):
+        if columns != "infer":
+            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
+        return metadata
+    return merge_column_metadata(df, metadata, columns)

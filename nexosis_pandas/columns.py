@@ -44,7 +44,7 @@ are in :mod:`nexosis_pandas._roles`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,6 @@ __all__ = [
     "infer_column_metadata",
     "infer_data_type",
     "merge_column_metadata",
-    "metadata_to_send",
 ]
 
 TEXT_MIN_MEDIAN_LENGTH = 50
@@ -319,27 +318,3 @@ def merge_column_metadata(
             raise missing_column(df, name, "columns")
         merged[name].update(fields)
     return merged
-
-
-def metadata_to_send(
-    df: pd.DataFrame,
-    metadata: ColumnMetadata,
-    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
-    *,
-    target: str | None,
-    timestamp: str | None,
-    key: str | Sequence[str] | None,
-) -> ColumnMetadata | None:
-    """The metadata an import sends, by ``columns=`` of :func:`nexosis_pandas.import_dataframe`."""
-    if columns is None:
-        if target is not None or timestamp is not None or key is not None:
-            raise ValueError(
-                "columns=None sends no column metadata, so target, timestamp and key would be "
-                "ignored; leave columns='infer' to send them."
-            )
-        return None
-    if isinstance(columns, str):
-        if columns != "infer":
-            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
-        return metadata
-    return merge_column_metadata(df, metadata, columns)
