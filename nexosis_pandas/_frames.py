@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas._wire import LOGICAL_VALUES, DataType, lookup, parse_logical
+from nexosis_pandas._wire import LOGICAL_VALUES, DataType, lookup, parse_iso_datetime, parse_logical
 
 __all__ = ["arrow_frame", "dataset_frame"]
 
@@ -281,12 +281,5 @@ def _dates(values: pd.Series) -> pd.Series:
 
 
 def _utc_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
-    return stamp
+    stamp = parse_iso_datetime(value)
+    return None if stamp is None else stamp.astimezone(UTC).replace(tzinfo=None)

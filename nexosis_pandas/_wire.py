@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "lookup",
     "lower_keys",
     "page_query",
+    "parse_iso_datetime",
     "parse_logical",
     "parse_timestamp",
 ]
@@ -287,6 +289,28 @@ def parse_timestamp(value: Any) -> pd.Timestamp:
     if stamp.tzinfo is None:
         return stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC")
+
+
+def parse_iso_datetime(value: Any) -> datetime | None:
+    """ISO-8601 text as a ``datetime`` with its offset (UTC when it has none), else ``None``.
+
+    Python's parser, to the microsecond, for any year from 1 to 9999 (pandas' nanosecond
+    timestamps end in 2262).
+
+    Examples
+    --------
+    >>> parse_iso_datetime("2020-01-02 03:04:05")
+    datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    >>> parse_iso_datetime("soon") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -211,8 +211,14 @@ class Encoding:
             data = data[:-2] + b"\n"
         return head + data + (b"]\n" if stop == self.rows else b"")
 
-    def chunks(self) -> Iterator[Chunk]:
-        """Yield the uncompressed text in chunks of about ``_CHUNK_BYTES``, with the rows done."""
+    def chunks(
+        self, *, first_rows: int = _FIRST_CHUNK_ROWS, chunk_bytes: int = _CHUNK_BYTES
+    ) -> Iterator[Chunk]:
+        """Yield the uncompressed text in chunks of about ``chunk_bytes``, with the rows done.
+
+        The first chunk holds ``first_rows`` rows, which measure the row width; the chunking
+        never changes the bytes, only how many rows each chunk holds.
+        """
         if self.rows == 0:
             if not self.header:
                 return
@@ -228,13 +234,13 @@ class Encoding:
                 yield self._account(b"[]\n", 0)
             return
         encode = self._csv_chunk if self.format == "csv" else self._json_chunk
-        start, step = 0, _FIRST_CHUNK_ROWS
+        start, step = 0, first_rows
         while start < self.rows:
             stop = min(start + step, self.rows)
             data = encode(start, stop)
             yield self._account(data, stop)
             bytes_per_row = max(len(data) / (stop - start), 1.0)
-            step = int(min(max(_CHUNK_BYTES // bytes_per_row, 1), _MAX_CHUNK_ROWS))
+            step = int(min(max(chunk_bytes // bytes_per_row, 1), _MAX_CHUNK_ROWS))
             start = stop
 
     def _account(self, data: bytes, rows_done: int) -> Chunk:
