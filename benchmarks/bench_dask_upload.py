@@ -57,6 +57,9 @@ class WorkerPeaks:
     def __init__(self, pids: list[int], interval: float = 0.01) -> None:
         self._procs = [psutil.Process(pid) for pid in pids]
         self._start = [p.memory_info().rss for p in self._procs]
+        self._cpu = [sum(p.cpu_times()[:2]) for p in self._procs]
+        self.cpu = 0.0
+        """CPU seconds the workers used (user and system), all of them together."""
         self.peaks = [0] * len(pids)
         self._stop = threading.Event()
         self._interval = interval
@@ -83,14 +86,17 @@ class WorkerPeaks:
         self._stop.set()
         self._thread.join()
         self._sample()
+        self.cpu = sum(
+            sum(p.cpu_times()[:2]) - c for p, c in zip(self._procs, self._cpu, strict=True)
+        )
 
 
-def timed(action: Callable[[], object], pids: list[int]) -> tuple[float, list[int]]:
+def timed(action: Callable[[], object], pids: list[int]) -> tuple[float, WorkerPeaks]:
     with WorkerPeaks(pids) as peaks:
         started = time.perf_counter()
         action()
         seconds = time.perf_counter() - started
-    return seconds, peaks.peaks
+    return seconds, peaks
 
 
 def line(who: str, workers: int | str, rows: int, seconds: float, extra: str = "") -> str:
@@ -141,8 +147,8 @@ def bench_cluster(
             ),
             pids,
         )
-        mib = ", ".join(f"{p / 2**20:.0f}" for p in peaks)
-        their_mib = ", ".join(f"{p / 2**20:.0f}" for p in their_peaks)
+        mib = ", ".join(f"{p / 2**20:.0f}" for p in peaks.peaks)
+        their_mib = ", ".join(f"{p / 2**20:.0f}" for p in their_peaks.peaks)
         lines.append(
             line(
                 "ddf.nexosis.to_s3",
@@ -150,11 +156,18 @@ def bench_cluster(
                 obj.rows,
                 ours,
                 f"x{theirs / ours:5.1f} to_csv   peak MiB/worker {mib}   "
+                f"worker CPU {peaks.cpu:.1f} s   "
                 f"{obj.bytes_written / 1e6:.0f} MB gzip, {parts} partitions",
             )
         )
         lines.append(
-            line("ddf.to_csv (gzip)", workers, obj.rows, theirs, f"peak MiB/worker {their_mib}")
+            line(
+                "ddf.to_csv (gzip)",
+                workers,
+                obj.rows,
+                theirs,
+                f"peak MiB/worker {their_mib}   worker CPU {their_peaks.cpu:.1f} s",
+            )
         )
         computed = ddf.compute() if args.pandas and workers == args.workers[-1] else None
     return ours, lines, (computed, obj)

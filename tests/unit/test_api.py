@@ -58,7 +58,7 @@ class Uploads:
             url=s3_url,
             bucket=bucket,
             key=key,
-            region=s3._region(kwargs.get("fs")),
+            region=s3.region(kwargs.get("fs")),
             format=kwargs["format"],
             compression=kwargs["compression"],
             rows=len(df),
