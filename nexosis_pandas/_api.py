@@ -1,34 +1,38 @@
 """The functions a data scientist calls: from a DataFrame to a dataset, and back to the imports.
 
-Each composes the lower layers (columns, s3, client, polling, progress) and, when no client is
-passed, uses the default one: ``nexosis_pandas.config.get_defaults().client`` if set (the
-sandbox sets it), else a client built from ``NEXOSIS_API_KEY`` and ``NEXOSIS_BASE_URL``.
+Each is sequencing only: the frame is checked (:mod:`nexosis_pandas._frame`,
+:mod:`nexosis_pandas.columns`), named (:mod:`nexosis_pandas._digest`), uploaded
+(:mod:`nexosis_pandas._storage`), imported (:class:`~nexosis_pandas.Client`) and followed
+(:mod:`nexosis_pandas._polling`, :mod:`nexosis_pandas.progress`). When no client is passed,
+the default one is used: ``nexosis_pandas.config.get_defaults().client`` if set (the sandbox
+sets it), else a client built from ``NEXOSIS_API_KEY`` and ``NEXOSIS_BASE_URL``.
 ``df.nexosis`` is a thin face over these functions.
+
+Over 400 lines only by its documentation: about half of it is the numpydoc of the public
+functions, which the API reference renders.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import pandas as pd
 
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
-from nexosis_pandas._encode.encoder import file_format
-from nexosis_pandas._frame import validate_column_names
-from nexosis_pandas._options import HistoryFilters, Roles
+from nexosis_pandas._digest import content_url
+from nexosis_pandas._encode.encoder import Format, file_format
+from nexosis_pandas._frame import frame_to_import
+from nexosis_pandas._options import HistoryFilters, Roles, metadata_to_send, required_text
 from nexosis_pandas._storage.pipeline import (
     filesystem,
     find_existing,
     is_dask_frame,
     upload_dataframe,
 )
-from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata
-from nexosis_pandas.columns import merge_column_metadata
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
 
@@ -138,40 +142,10 @@ def import_history(
     >>> history = nexosis_pandas.import_history("sales")  # doctest: +SKIP
     >>> history[history.status == "failed"][["requested", "error"]]  # doctest: +SKIP
     """
-    if dataset_name is not None:
-        if "dataset_name" in filters:
-            raise TypeError("import_history() got dataset_name twice, by position and by name")
-        filters = {**filters, "dataset_name": dataset_name}
-    return default_client(client).import_history(limit=limit, **filters)
+    return default_client(client).import_history(dataset_name, limit=limit, **filters)
 
 
 # -- import_dataframe -------------------------------------------------------------------------
-
-
-def _frame_to_import(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` as an import sends it: the index becomes a column unless it only numbers the rows.
-
-    The index is sent when it is named (``set_index("day")``), or when its labels are not
-    integers (an unnamed ``DatetimeIndex`` or string labels, sent as a column called ``index``;
-    a ``MultiIndex``). An unnamed integer index (the default ``RangeIndex``, or the labels
-    left after filtering or slicing rows) numbers the rows and is left out. The upload alone
-    (:func:`upload_dataframe`) has its own rule: there, any index but the default
-    ``RangeIndex`` is written.
-
-    Raises
-    ------
-    ColumnError
-        The index would be sent with a name that is not a string or that a column has.
-    """
-    validate_column_names(df, index=False)  # a MultiIndex of columns, say: checked first
-    idx = df.index
-    named = any(name is not None for name in idx.names)
-    numbers_rows = not isinstance(idx, pd.MultiIndex) and pd.api.types.is_integer_dtype(idx)
-    if not named and numbers_rows:
-        return df
-    # The names are checked first: pandas' own error for an index named like a column is bare.
-    validate_column_names(df, index=True)
-    return df.reset_index()
 
 
 @user_error
@@ -220,75 +194,7 @@ def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMet
     >>> infer_column_metadata(df.set_index("day"), timestamp="day")["day"]
     {'dataType': 'date', 'role': 'timestamp'}
     """
-    return _columns.infer_column_metadata(_frame_to_import(df), **roles)
-
-
-def frame_digest(df: pd.DataFrame) -> str:
-    """A hex SHA-256 of a frame's content: column names, dtypes and values (not the index).
-
-    It names content-addressed uploads, so it must be cheap (it is computed before deciding
-    whether to upload at all): pandas' vectorised row hashes are digested, rather than the
-    encoded file. The package version is part of it, so a release that encodes differently
-    uploads afresh.
-
-    Examples
-    --------
-    >>> a = pd.DataFrame({"x": [1, 2]})
-    >>> frame_digest(a) == frame_digest(a.copy()), frame_digest(a) == frame_digest(a + 1)
-    (True, False)
-    """
-    digest = hashlib.sha256(f"nexosis-pandas {__version__}\n".encode())
-    digest.update(repr([(str(name), str(df[name].dtype)) for name in df.columns]).encode())
-    try:
-        rows = pd.util.hash_pandas_object(df, index=False)
-    except TypeError:  # unhashable cells (lists, dicts): hash them as the text they are written as
-        rows = pd.util.hash_pandas_object(df.astype(str), index=False)
-    digest.update(rows.to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-    return slug[:80] or "dataset"
-
-
-def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = None) -> str:
-    """Where :func:`import_dataframe` puts ``df`` when no ``s3_url`` is given.
-
-    ``<prefix>/<dataset name>-<first 16 hex digits of frame_digest(df)>.csv.gz``: the same data
-    for the same dataset always lands at the same key, so it is uploaded once.
-
-    Raises
-    ------
-    ConfigurationError
-        No prefix is passed or set (``NEXOSIS_S3_PREFIX``), or it is not an ``s3://`` URL.
-
-    Examples
-    --------
-    >>> content_url(pd.DataFrame({"x": [1]}), "sales", prefix="s3://bucket/nexosis/")
-    's3://bucket/nexosis/sales-....csv.gz'
-    """
-    return digest_url(frame_digest(df), dataset_name, prefix=prefix)
-
-
-def digest_url(digest: str, dataset_name: str, *, prefix: str | None = None) -> str:
-    """The content-addressed URL for data whose digest is ``digest`` (see :func:`content_url`)."""
-    where = config.s3_prefix(prefix)
-    if not where:
-        raise ConfigurationError(
-            "No S3 location to upload the DataFrame to. Pass s3_url='s3://bucket/path/"
-            "name.csv.gz', or set a prefix for uploads, e.g. "
-            "export NEXOSIS_S3_PREFIX=s3://my-bucket/nexosis/ (in a notebook: "
-            "os.environ['NEXOSIS_S3_PREFIX'] = 's3://my-bucket/nexosis/'); uploads are then "
-            "named by dataset and content, so the same data is uploaded once. Or, to try it "
-            "locally, start a sandbox: nexosis_pandas.sandbox()."
-        )
-    if not where.startswith("s3://") or len(where.rstrip("/")) <= len("s3://"):
-        raise ConfigurationError(
-            f"The S3 prefix {where!r} (NEXOSIS_S3_PREFIX) must look like "
-            "'s3://bucket/' or 's3://bucket/some/prefix/'."
-        )
-    return f"{where.rstrip('/')}/{_slug(dataset_name)}-{digest[:16]}.csv.gz"
+    return _columns.infer_column_metadata(frame_to_import(df), **roles)
 
 
 @user_error
@@ -306,6 +212,7 @@ def import_dataframe(
     progress: ProgressArg = "auto",
     client: Client | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    fs: Any = None,
 ) -> ImportJob:
     """Upload a DataFrame to S3, import it into a Nexosis dataset, and wait for the import.
 
@@ -358,6 +265,9 @@ def import_dataframe(
         ``client_kwargs``...); by default those of :func:`nexosis_pandas.config.storage_options`.
         For ``az://``: options for ``adlfs.AzureBlobFileSystem`` (``connection_string``), by
         default those of :func:`nexosis_pandas.config.azure_storage_options`.
+    fs
+        A ready fsspec filesystem (``s3fs.S3FileSystem``, ``adlfs.AzureBlobFileSystem``) to
+        write with, instead of one built from ``storage_options``.
 
     Returns
     -------
@@ -399,83 +309,92 @@ def import_dataframe(
             progress=progress,
             client=client,
             storage_options=storage_options,
+            fs=fs,
         )
-    _check_dataset_name(dataset_name)
-    df = _frame_to_import(df)
+    required_text("dataset_name", dataset_name)
+    df = frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
     sent = metadata_to_send(df, metadata, columns, target=target, timestamp=timestamp, key=key)
 
     api = default_client(client)
-    reuse = s3_url is None
     url = content_url(df, dataset_name) if s3_url is None else s3_url
     fmt, compression = file_format(url)
     azure = url.split("://", 1)[0].lower() in ("az", "abfs")
-    connection_string = _connection_string(storage_options) if azure else None
+    connection_string = config.azure_connection_string(storage_options) if azure else None
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)
-    fs = filesystem(url, storage_options)
+    fs = filesystem(url, storage_options, fs)
+    obj = existing_object(df, url, fs, reporter) if s3_url is None else None
+    if obj is None:
+        obj = upload_dataframe(
+            df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
+        )
+    return import_upload(
+        api,
+        dataset_name,
+        obj,
+        reporter,
+        columns=sent,
+        content_type=fmt,
+        connection_string=connection_string,
+        wait=wait,
+        timeout=timeout,
+    )
+
+
+def existing_object(
+    df: pd.DataFrame, url: str, fs: Any, reporter: ProgressReporter, *, rows: int | None = None
+) -> S3Object | None:
+    """The object already at the content-addressed ``url`` holding ``df``'s data, or ``None``.
+
+    When there is one, ``reporter`` hears that the upload is done (with ``rows`` rows, when
+    ``df`` stands for more rows than it holds, as a Dask frame's meta does).
+    """
     try:
-        obj = find_existing(df, url, index=False, fs=fs) if reuse else None
+        obj = find_existing(df, url, index=False, fs=fs)
     except BaseException as exc:  # UploadError: S3 could not be asked; or an interrupt
         reporter.upload_end(None, exc)
         raise
     if obj is not None:
+        obj = obj if rows is None else replace(obj, rows=rows)
         reporter.upload_end(obj)
-    else:
-        obj = upload_dataframe(
-            df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
-        )
+    return obj
+
+
+def import_upload(
+    api: Client,
+    dataset_name: str,
+    obj: S3Object,
+    reporter: ProgressReporter,
+    *,
+    columns: ColumnMetadata | None,
+    content_type: Format,
+    connection_string: str | None = None,
+    wait: bool,
+    timeout: float | None,
+) -> ImportJob:
+    """Import the uploaded ``obj`` (from Azure when a connection string is given) and follow it."""
 
     def start() -> ImportJob:
         if connection_string is not None:
             return api.import_from_azure(
-                dataset_name, connection_string, obj.bucket, obj.key, columns=sent, content_type=fmt
+                dataset_name,
+                connection_string,
+                obj.bucket,
+                obj.key,
+                columns=columns,
+                content_type=content_type,
             )
         return api.import_from_s3(
             dataset_name,
             obj.bucket,
             obj.key,
             region=obj.region or "us-east-1",
-            columns=sent,
-            content_type=fmt,
+            columns=columns,
+            content_type=content_type,
         )
 
-    return _follow(
-        start,
-        reporter,
-        upload=obj,
-        wait=wait,
-        timeout=timeout,
-    )
-
-
-def _check_dataset_name(dataset_name: object) -> None:
-    if not isinstance(dataset_name, str) or not dataset_name.strip():
-        raise ValueError(f"dataset_name must be a non-empty string, not {dataset_name!r}")
-
-
-def metadata_to_send(
-    df: pd.DataFrame,
-    metadata: ColumnMetadata,
-    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
-    *,
-    target: str | None,
-    timestamp: str | None,
-    key: str | Sequence[str] | None,
-) -> ColumnMetadata | None:
-    """The metadata an import sends, by ``columns=`` of :func:`import_dataframe`."""
-    if columns is None:
-        if target is not None or timestamp is not None or key is not None:
-            raise ValueError(
-                "columns=None sends no column metadata, so target, timestamp and key would be "
-                "ignored; leave columns='infer' to send them."
-            )
-        return None
-    if isinstance(columns, str):
-        if columns != "infer":
-            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
-        return metadata
-    return merge_column_metadata(df, metadata, columns)
+    return _follow(start, reporter, upload=obj, wait=wait, timeout=timeout)
 
 
 @user_error
@@ -547,23 +466,6 @@ def import_url(
         reporter,
         wait=wait,
         timeout=timeout,
-    )
-
-
-def _connection_string(storage_options: Mapping[str, Any] | None) -> str:
-    """The connection string the server reads an ``az://`` upload with."""
-    options = config.azure_storage_options(storage_options)
-    given = options.get("connection_string")
-    if isinstance(given, str) and given.strip():
-        return given.strip()
-    name, key = options.get("account_name"), options.get("account_key")
-    if isinstance(name, str) and name and isinstance(key, str) and key:
-        return f"DefaultEndpointsProtocol=https;AccountName={name};AccountKey={key};"
-    raise ConfigurationError(
-        "An az:// import needs the storage account's connection string, which the server reads "
-        "the blob with: pass storage_options={'connection_string': ...}, or set "
-        "AZURE_STORAGE_CONNECTION_STRING (nexosis_pandas.sandbox(azure=True) sets it for its "
-        "local Azure)."
     )
 
 

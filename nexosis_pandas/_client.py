@@ -1,28 +1,26 @@
 """``Client``: the Nexosis Imports API in Python terms.
 
-It checks arguments, builds paths and the wire's shapes (:mod:`nexosis_pandas._wire` writes
-and reads them), pages through lists (:mod:`nexosis_pandas._paging`), and returns jobs and
-frames; sending, retrying and error translation are the transport's
-(:mod:`nexosis_pandas._http`). Longer than 400 lines since the URL and Azure sources
-joined, most of it the numpydoc of the public methods; the request checks at the end are the
-next to move beside the options in :mod:`nexosis_pandas._options`.
+It checks arguments (:mod:`nexosis_pandas._options`), builds the wire's shapes
+(:mod:`nexosis_pandas._wire` writes and reads them), pages through lists
+(:mod:`nexosis_pandas._paging`), and returns jobs and frames; a dataset's resources are in
+:mod:`nexosis_pandas._datasets`, and sending, retrying and error translation are the
+transport's (:mod:`nexosis_pandas._http`). Over 400 lines only by its documentation: each
+method is a few lines, and about half the module is the numpydoc of the public methods, which
+the API reference renders.
 """
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
-import uuid
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any, Literal, Unpack
-from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
 
-from nexosis_pandas import config
-from nexosis_pandas._frames import arrow_frame, dataset_frame
+from nexosis_pandas import _datasets, _options, config
+from nexosis_pandas._datasets import ARROW_STREAM
 from nexosis_pandas._history import history_frame
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
 from nexosis_pandas._job import ImportJob
@@ -31,6 +29,7 @@ from nexosis_pandas._options import (
     DateLike,
     HistoryFilters,
     S3Credentials,
+    columns_to_wire,
     history_query,
     required_text,
     s3_credentials,
@@ -39,26 +38,14 @@ from nexosis_pandas._paging import pages
 from nexosis_pandas._wire import (
     SORT_FIELDS,
     AzureImportRequest,
-    ColumnMetadata,
     Import,
     S3ImportRequest,
     UrlImportRequest,
-    column_metadata_to_wire,
     lookup,
-    page_query,
 )
-from nexosis_pandas.exceptions import (
-    APIError,
-    ConfigurationError,
-    NexosisError,
-    NotFoundError,
-    warn_user,
-)
+from nexosis_pandas.exceptions import APIError, ConfigurationError
 
 __all__ = ["ARROW_STREAM", "MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
-
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-"""The bulk format a dataset's rows may come in (the reference server offers it on request)."""
 
 
 class Client:
@@ -213,8 +200,8 @@ class Client:
             bucket=required_text("bucket", bucket),
             path=required_text("path", path),
             region=required_text("region", region),
-            columns=_columns_to_wire(columns),
-            content_type=_content_type(content_type),
+            columns=columns_to_wire(columns),
+            content_type=_options.content_type(content_type),
             credentials=None if credentials is None else s3_credentials(credentials),
         )
         return self._start_import("s3", request.to_wire())
@@ -268,10 +255,10 @@ class Client:
         """
         request = UrlImportRequest(
             dataset_name=required_text("dataset_name", dataset_name),
-            url=_http_url(url),
-            columns=_columns_to_wire(columns),
-            content_type=_content_type(content_type),
-            auth=None if auth is None else _basic_auth(auth),
+            url=_options.http_url(url),
+            columns=columns_to_wire(columns),
+            content_type=_options.content_type(content_type),
+            auth=None if auth is None else _options.basic_auth(auth),
         )
         return self._start_import("url", request.to_wire())
 
@@ -321,15 +308,14 @@ class Client:
         >>> job.parameters  # doctest: +SKIP
         {'connectionString': 'redacted', 'container': 'exports', 'blob': '2017/sales.csv.gz'}
         """
-        if not isinstance(connection_string, str) or not connection_string.strip():
-            raise ValueError("connection_string must be a non-empty string")  # never echoed
+        secret = required_text("connection_string", connection_string, secret=True)
         request = AzureImportRequest(
             dataset_name=required_text("dataset_name", dataset_name),
-            connection_string=connection_string.strip(),
+            connection_string=secret.strip(),
             container=required_text("container", container),
             blob=required_text("blob", blob),
-            columns=_columns_to_wire(columns),
-            content_type=_content_type(content_type),
+            columns=columns_to_wire(columns),
+            content_type=_options.content_type(content_type),
         )
         return self._start_import("azure", request.to_wire())
 
@@ -353,7 +339,7 @@ class Client:
         >>> client.get_import("015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40").status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
-        url = self._transport.url("imports", _import_id(import_id))
+        url = self._transport.url("imports", _options.import_id(import_id))
         return self._job(self._transport.request_json("GET", url), "GET", url)
 
     def iter_imports(
@@ -435,7 +421,7 @@ class Client:
         history = history_frame(itertools.islice(jobs, limit))
         named = filters.get("dataset_name")
         if history.empty and named is not None:
-            self._explain_no_imports(named)
+            _datasets.warn_no_imports(self._transport, named)
         return history
 
     # -- datasets --------------------------------------------------------------------------
@@ -457,72 +443,7 @@ class Client:
         --------
         >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
         """
-        url = self._transport.url("data", required_text("dataset_name", dataset_name))
-        columns: dict[str, Any] = {}
-        rows: list[Mapping[str, Any]] = []
-        try:
-            bulk, first_page = self._read_dataset_arrow(url)
-            if bulk is not None:
-                return bulk
-            rows_of_pages = pages(
-                self._transport,
-                url,
-                {},
-                MAX_PAGE_SIZE,
-                key=None,
-                on_page=lambda page: columns.update(page.columns or {}),
-                first=first_page,
-            )
-            for row in rows_of_pages:
-                if isinstance(row, Mapping):
-                    rows.append(row)
-        except NotFoundError as exc:
-            close = self._close_dataset_name(dataset_name)
-            if close is not None:
-                exc.message = f"{exc.message}; did you mean {close!r}?"
-                exc.args = (exc.message,)
-            raise
-        return dataset_frame(rows, columns)
-
-    def _read_dataset_arrow(self, url: str) -> tuple[pd.DataFrame | None, Any]:
-        """The whole dataset in one answer, when the server offers its Arrow stream.
-
-        The reference server sends every row as an Arrow IPC stream to a client that asks for
-        it; a server that does not (the hosted API did not) answers with its first JSON page,
-        returned (decoded) for the caller to go on page by page.
-        """
-        response = self._transport.request(
-            "GET",
-            url,
-            params=page_query(0, MAX_PAGE_SIZE),
-            headers={"Accept": f"{ARROW_STREAM}, application/json;q=0.5"},
-        )
-        if not response.headers.get("Content-Type", "").startswith(ARROW_STREAM):
-            try:
-                return None, json.loads(response.content) if response.content else None
-            except ValueError:
-                raise APIError(
-                    "expected a JSON page of the dataset's rows; check that base_url "
-                    f"{self.base_url!r} points at the Nexosis Imports API",
-                    status_code=response.status_code,
-                    method="GET",
-                    url=url,
-                ) from None
-        import pyarrow as pa
-
-        try:
-            table = pa.ipc.open_stream(response.content).read_all()
-            metadata = table.schema.metadata or {}
-            columns = json.loads(metadata.get(b"nexosis.columns", b"{}"))
-        except (pa.ArrowException, ValueError) as exc:
-            raise APIError(
-                f"the dataset's rows could not be read as an Arrow stream ({exc}); check that "
-                f"base_url {self.base_url!r} points at the Nexosis Imports API",
-                status_code=response.status_code,
-                method="GET",
-                url=url,
-            ) from None
-        return arrow_frame(table, columns if isinstance(columns, Mapping) else {}), None
+        return _datasets.read_dataset(self._transport, dataset_name)
 
     def list_datasets(self) -> list[str]:
         """The names of the account's datasets.
@@ -532,41 +453,7 @@ class Client:
         >>> "sales" in client.list_datasets()  # doctest: +SKIP
         True
         """
-        names = []
-        for item in pages(
-            self._transport, self._transport.url("data"), {}, MAX_PAGE_SIZE, key=_dataset_key
-        ):
-            name = _dataset_key(item)
-            if name is not None:
-                names.append(str(name))
-        return names
-
-    def _explain_no_imports(self, dataset_name: str) -> None:
-        """Warn that ``dataset_name`` has no imports, naming the datasets it may have meant."""
-        try:
-            names = self.list_datasets()
-        except NexosisError:  # a courtesy: the empty history stays the answer
-            return
-        if dataset_name in names:
-            return  # it exists: the filters left nothing, which the user asked for
-        close = difflib.get_close_matches(dataset_name, names, n=3, cutoff=0.6)
-        if close:
-            hint = "Did you mean " + " or ".join(repr(name) for name in close) + "?"
-        elif names:
-            hint = "The datasets are: " + ", ".join(repr(n) for n in names[:10])
-            hint += ", ..." if len(names) > 10 else "."
-        else:
-            hint = "There are no datasets yet."
-        warn_user(f"No imports into a dataset named {dataset_name!r}. {hint}")
-
-    def _close_dataset_name(self, dataset_name: str) -> str | None:
-        """The account's dataset name closest to ``dataset_name`` (a typo's fix), if any."""
-        try:
-            names = self.list_datasets()
-        except NexosisError:  # the suggestion is a courtesy: the NotFoundError stays the error
-            return None
-        close = difflib.get_close_matches(dataset_name, names, n=1)
-        return close[0] if close else None
+        return _datasets.list_datasets(self._transport)
 
     def delete_dataset(self, dataset_name: str, *, missing_ok: bool = False) -> None:
         """Delete a dataset and its data.
@@ -587,12 +474,7 @@ class Client:
         --------
         >>> client.delete_dataset("scratch", missing_ok=True)  # doctest: +SKIP
         """
-        url = self._transport.url("data", required_text("dataset_name", dataset_name))
-        try:
-            self._transport.request("DELETE", url)
-        except NotFoundError:
-            if not missing_ok:
-                raise
+        _datasets.delete_dataset(self._transport, dataset_name, missing_ok=missing_ok)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -624,69 +506,3 @@ def _describe_json(value: Any) -> str:
 def _import_key(item: Any) -> Hashable | None:
     value = lookup(item, "importId")
     return str(value) if value else None
-
-
-def _dataset_key(item: Any) -> Hashable | None:
-    if isinstance(item, str):
-        return item
-    value = lookup(item, "dataSetName")
-    return str(value) if value else None
-
-
-def _import_id(value: Any) -> str:
-    text = required_text("import_id", value)
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is not an import id (a GUID such as "
-            "015d1d17-2a45-4f61-aa97-f21cc4fd656c); to find the imports of a dataset, use "
-            f"import_history(dataset_name={text!r})"
-        ) from None
-    return text
-
-
-def _columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
-    return None if columns is None else column_metadata_to_wire(columns)
-
-
-def _content_type(content_type: str | None) -> str | None:
-    if content_type is None:
-        return None
-    if str(content_type).lower() not in ("csv", "json"):
-        raise ValueError(
-            f"content_type must be 'csv' or 'json', got {content_type!r}; leave it out "
-            "to let the server go by the file extension."
-        )
-    return str(content_type).lower()
-
-
-def _http_url(url: str) -> str:
-    text = required_text("url", url).strip()
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
-        raise ValueError(
-            f"url must be an http:// or https:// address with a host, not one with {scheme}; "
-            "for S3 use import_from_s3, for Azure import_from_azure."
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(
-            "url must not carry a user name or password: pass auth=(user_id, password) instead."
-        )
-    return text
-
-
-def _basic_auth(auth: Any) -> tuple[str, str]:
-    if (
-        isinstance(auth, tuple)
-        and len(auth) == 2
-        and all(isinstance(part, str) for part in auth)
-        and auth[0]
-    ):
-        return auth[0], auth[1]
-    # Never echo the values: the second one is a password.
-    raise ValueError(
-        "auth must be a (user_id, password) pair of strings with a non-empty user_id; "
-        f"got a {type(auth).__name__} that is not."
-    )

@@ -1,4 +1,7 @@
-"""The frame as a file sees it: column names checked, and the one index policy.
+"""The frame as a file sees it: column names checked, and the index policies.
+
+An upload writes the index by :func:`writes_index`; an import sends it by
+:func:`frame_to_import`.
 
 Everything here runs before any byte is made, so a :class:`~nexosis_pandas.exceptions.ColumnError`
 always means nothing was sent.
@@ -10,7 +13,13 @@ import pandas as pd
 
 from nexosis_pandas.exceptions import ColumnError
 
-__all__ = ["frame_columns", "unencodable_text_error", "validate_column_names", "writes_index"]
+__all__ = [
+    "frame_columns",
+    "frame_to_import",
+    "unencodable_text_error",
+    "validate_column_names",
+    "writes_index",
+]
 
 
 def writes_index(df: pd.DataFrame, index: bool | None = None) -> bool:
@@ -35,6 +44,32 @@ def writes_index(df: pd.DataFrame, index: bool | None = None) -> bool:
         isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1 and idx.name is None
     )
     return not is_default
+
+
+def frame_to_import(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as an import sends it: the index becomes a column unless it only numbers the rows.
+
+    The index is sent when it is named (``set_index("day")``), or when its labels are not
+    integers (an unnamed ``DatetimeIndex`` or string labels, sent as a column called ``index``;
+    a ``MultiIndex``). An unnamed integer index (the default ``RangeIndex``, or the labels
+    left after filtering or slicing rows) numbers the rows and is left out. The upload alone
+    (:func:`~nexosis_pandas.upload_dataframe`) has its own rule: there, any index but the default
+    ``RangeIndex`` is written.
+
+    Raises
+    ------
+    ColumnError
+        The index would be sent with a name that is not a string or that a column has.
+    """
+    validate_column_names(df, index=False)  # a MultiIndex of columns, say: checked first
+    idx = df.index
+    named = any(name is not None for name in idx.names)
+    numbers_rows = not isinstance(idx, pd.MultiIndex) and pd.api.types.is_integer_dtype(idx)
+    if not named and numbers_rows:
+        return df
+    # The names are checked first: pandas' own error for an index named like a column is bare.
+    validate_column_names(df, index=True)
+    return df.reset_index()
 
 
 def _index_names(df: pd.DataFrame) -> list[object]:

@@ -1,32 +1,30 @@
 """The transport: one ``requests.Session``, the base URL, auth, timeouts, retries, JSON, errors.
 
 It knows nothing of pandas or of the API's resources: :class:`~nexosis_pandas._client.Client`
-builds paths and bodies, this module sends them and turns every failure into a
-:class:`~nexosis_pandas.exceptions.NexosisError`.
+builds paths and bodies, this module sends them, and :mod:`nexosis_pandas._http_errors` words
+every failure as a :class:`~nexosis_pandas.exceptions.NexosisError`.
 
 Retries
 -------
-Requests the server may safely receive twice (``GET``, ``HEAD``, ``OPTIONS``) are retried on
-connection errors, timeouts and the statuses in :data:`RETRY_STATUSES`, waiting a capped
-exponential backoff with jitter, or the server's ``Retry-After`` when it sends one. Any other
-request (the ``POST`` that starts an import) is retried only when it certainly never left this
-machine: the connection was refused or timed out while connecting. Repeating it after it may
-have reached the server could start a second import.
+The mechanics are urllib3's :class:`~urllib3.util.Retry` (:data:`DEFAULT_RETRY`): how many
+retries, which methods and statuses (:data:`IDEMPOTENT_METHODS` answered with one of
+:data:`RETRY_STATUSES`), the capped exponential backoff with jitter, and the ``Retry-After``
+header. What is ours is the rule for a request the server must not receive twice (the
+``POST`` that starts an import): it is repeated only when it certainly never left this machine,
+because the connection was refused or timed out while connecting. Repeating it after it may
+have reached the server could start a second import. The waits go through an injectable
+``sleep``.
 
 Redirects
 ---------
 None is followed, for any method: ``requests`` would send the ``api-key`` header on to whatever
 host a redirect names. A 3xx answer raises an ``APIError`` saying the base URL is probably wrong.
-
-Longer than 400 lines because the request loop and the errors it raises belong together: each
-message says what only the loop knows (how many attempts, whether a ``POST`` may have left).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,17 +33,19 @@ import requests
 import urllib3.exceptions
 from urllib3.util import Retry
 
-from nexosis_pandas._version import __version__
-from nexosis_pandas._wire import ErrorEnvelope
-from nexosis_pandas.exceptions import (
-    APIConnectionError,
-    APIError,
-    ConfigurationError,
-    api_error_for_status,
+from nexosis_pandas._http_errors import (
+    Redactor,
+    api_error,
+    connection_error,
+    describe_body,
+    redirect_error,
 )
+from nexosis_pandas._version import __version__
+from nexosis_pandas.exceptions import APIError, ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "IDEMPOTENT_METHODS",
     "RETRY_STATUSES",
@@ -63,10 +63,20 @@ DEFAULT_MAX_RETRIES = 3
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+DEFAULT_RETRY = Retry(
+    total=DEFAULT_MAX_RETRIES,
+    allowed_methods=IDEMPOTENT_METHODS,
+    status_forcelist=RETRY_STATUSES,
+    backoff_factor=0.5,
+    backoff_max=8.0,
+    backoff_jitter=0.5,
+)
+"""The retry policy: up to 3 retries, waiting 0, 1 and 2 seconds (doubling up to 8), each plus
+up to half a second of jitter so that clients do not retry in step. ``DEFAULT_RETRY.new(...)``
+makes another (``backoff_jitter=0`` for tests that count the waits)."""
+
 Timeout = float | tuple[float, float]
 """Seconds: one number for both the connect and the read timeout, or ``(connect, read)``."""
-
-_SNIPPET = 200
 
 
 class HTTPTransport:
@@ -87,8 +97,10 @@ class HTTPTransport:
         is created, and closed by :meth:`close`, when none is given.
     sleep
         Called with the seconds to wait between attempts.
-    backoff_initial, backoff_max
-        The first backoff in seconds, doubled on each retry up to ``backoff_max``.
+    retry
+        The retry policy (a urllib3 ``Retry``), by default :data:`DEFAULT_RETRY` with
+        ``max_retries`` retries. A ``POST`` is retried only when it never left, whatever the
+        policy says of its method.
     max_retry_after
         The longest ``Retry-After`` honoured; a longer one falls back to the backoff.
 
@@ -110,8 +122,7 @@ class HTTPTransport:
         max_retries: int = DEFAULT_MAX_RETRIES,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 8.0,
+        retry: Retry | None = None,
         max_retry_after: float = 60.0,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -123,16 +134,20 @@ class HTTPTransport:
             raise ConfigurationError("The api key is empty; pass api_key= or set NEXOSIS_API_KEY.")
         self.base_url = base_url.rstrip("/")
         self.__api_key = api_key
+        self._redact = Redactor(api_key)
         self.timeout = _check_timeout(timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}.")
-        self.max_retries = max_retries
+        self.retry = retry if retry is not None else DEFAULT_RETRY.new(total=max_retries)
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         self.sleep = sleep
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a retryable failure is retried."""
+        return int(self.retry.total or 0)
 
     def __repr__(self) -> str:
         return f"<HTTPTransport base_url={self.base_url!r}>"
@@ -173,7 +188,7 @@ class HTTPTransport:
         idempotent = method in IDEMPOTENT_METHODS
         all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
         all_headers["api-key"] = self.__api_key
-        attempt = 0
+        policy = self.retry
         while True:
             started = time.monotonic()
             try:
@@ -190,23 +205,22 @@ class HTTPTransport:
                 )
             except requests.RequestException as exc:
                 never_sent = _never_sent(exc)
-                retryable = (idempotent or never_sent) and _retryable_exception(exc)
-                if retryable and attempt < self.max_retries:
-                    delay = self.retry_delay(attempt)
-                    logger.info(
-                        "Retrying %s %s in %.2f s after %s (retry %d of %d)",
-                        method,
-                        url,
-                        delay,
-                        type(exc).__name__,
-                        attempt + 1,
-                        self.max_retries,
-                    )
-                    self.sleep(delay)
-                    attempt += 1
-                    continue
-                raise self._connection_error(
-                    exc, method, url, attempts=attempt + 1, maybe_sent=not never_sent
+                if (idempotent or never_sent) and _retryable_exception(exc):
+                    after = self._next_attempt(policy, method, url, type(exc).__name__)
+                    if after is not None:
+                        policy, delay = after
+                        self.sleep(delay)
+                        continue
+                raise connection_error(
+                    exc,
+                    method,
+                    url,
+                    attempts=len(policy.history) - len(self.retry.history) + 1,
+                    maybe_sent=not never_sent,
+                    idempotent=idempotent,
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    redact=self._redact,
                 ) from exc
             logger.debug(
                 "%s %s -> %d in %.3f s",
@@ -218,25 +232,41 @@ class HTTPTransport:
             if response.status_code < 300:
                 return response
             if response.status_code < 400:
-                raise self._redirect_error(response, method, url)
-            policy = self.retry
-            if policy.is_retry(method, response.status_code) and attempt < self.max_retries:
-                retry_after = _retry_after(policy, response.headers.get("Retry-After"))
-                delay = self.retry_delay(attempt, retry_after)
-                logger.info(
-                    "Retrying %s %s in %.2f s after HTTP %d (retry %d of %d)",
-                    method,
-                    url,
-                    delay,
-                    response.status_code,
-                    attempt + 1,
-                    self.max_retries,
-                )
-                response.close()
-                self.sleep(delay)
-                attempt += 1
-                continue
-            raise self._api_error(response, method, url)
+                raise redirect_error(response, method, url, self.base_url, self._redact)
+            retry_after = _retry_after(policy, response.headers.get("Retry-After"))
+            if policy.is_retry(method, response.status_code, retry_after is not None):
+                cause = f"HTTP {response.status_code}"
+                after = self._next_attempt(policy, method, url, cause, retry_after)
+                if after is not None:
+                    policy, delay = after
+                    response.close()
+                    self.sleep(delay)
+                    continue
+            raise api_error(response, method, url, self._redact)
+
+    def _next_attempt(
+        self, policy: Retry, method: str, url: str, cause: str, retry_after: float | None = None
+    ) -> tuple[Retry, float] | None:
+        """The policy after one more retry and the seconds to wait first; ``None`` when the
+        retries are used up. A ``Retry-After`` of at most :attr:`max_retry_after` seconds is
+        honoured when it asks for longer than the backoff."""
+        try:
+            after = policy.increment(method, url)
+        except urllib3.exceptions.MaxRetryError:
+            return None
+        delay = after.get_backoff_time()
+        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
+            delay = max(delay, retry_after)
+        logger.info(
+            "Retrying %s %s in %.2f s after %s (retry %d of %d)",
+            method,
+            url,
+            delay,
+            cause,
+            len(after.history) - len(self.retry.history),
+            self.max_retries,
+        )
+        return after, delay
 
     def request_json(
         self,
@@ -260,7 +290,7 @@ class HTTPTransport:
             return json.loads(response.content)
         except ValueError:
             raise APIError(
-                f"expected a JSON answer but got {_describe_body(response)}; check that the "
+                f"expected a JSON answer but got {describe_body(response)}; check that the "
                 f"base URL {self.base_url!r} points at the Nexosis API",
                 status_code=response.status_code,
                 method=method,
@@ -268,143 +298,6 @@ class HTTPTransport:
                 headers=dict(response.headers),
                 body=self._redact(response.text),
             ) from None
-
-    # -- retry timing ----------------------------------------------------------------------
-
-    @property
-    def retry(self) -> Retry:
-        """The retry policy as urllib3's ``Retry``.
-
-        It decides which answers are retried (:data:`IDEMPOTENT_METHODS` answered with one of
-        :data:`RETRY_STATUSES`) and reads ``Retry-After``. Failures to connect follow this
-        module's own, stricter rule for a ``POST``, and the waits go through :attr:`sleep`.
-
-        Examples
-        --------
-        >>> HTTPTransport("http://localhost/v1", "k").retry.is_retry("POST", 503)
-        False
-        """
-        return Retry(
-            total=self.max_retries,
-            allowed_methods=IDEMPOTENT_METHODS,
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=self.backoff_initial,
-            backoff_max=self.backoff_max,
-        )
-
-    def retry_delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt + 1``.
-
-        The backoff doubles from ``backoff_initial`` up to ``backoff_max`` and is jittered by
-        :meth:`jitter`; a ``Retry-After`` of at most ``max_retry_after`` seconds is honoured
-        when it asks for longer.
-
-        Examples
-        --------
-        >>> t = HTTPTransport("http://localhost/v1", "k")
-        >>> t.jitter = lambda seconds: seconds  # deterministic
-        >>> [t.retry_delay(n) for n in range(6)]
-        [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-        >>> t.retry_delay(0, retry_after=3.0)
-        3.0
-        """
-        backoff = min(self.backoff_max, self.backoff_initial * 2**attempt)
-        delay = self.jitter(backoff)
-        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
-            delay = max(delay, retry_after)
-        return delay
-
-    def jitter(self, seconds: float) -> float:
-        """Spread ``seconds`` randomly over its upper half, so clients do not retry in step."""
-        return seconds * (0.5 + random.random() / 2)
-
-    # -- errors ----------------------------------------------------------------------------
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self.__api_key, "***") if self.__api_key in text else text
-
-    def _redact_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self._redact(value)
-        if isinstance(value, Mapping):
-            return {self._redact(str(k)): self._redact_value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._redact_value(v) for v in value]
-        return value
-
-    def _api_error(self, response: requests.Response, method: str, url: str) -> APIError:
-        status = response.status_code
-        envelope = ErrorEnvelope.from_wire(_json_body(response), status) or ErrorEnvelope(
-            status, ""
-        )
-        message = envelope.message
-        if not message:
-            reason = f" {response.reason}" if response.reason else ""
-            message = f"the server answered HTTP {status}{reason} with {_describe_body(response)}"
-        return api_error_for_status(status)(
-            self._redact(message),
-            status_code=status,
-            error_type=envelope.error_type,
-            error_details=self._redact_value(envelope.error_details),
-            method=method,
-            url=url,
-            headers=dict(response.headers),
-            body=self._redact(response.text),
-        )
-
-    def _redirect_error(self, response: requests.Response, method: str, url: str) -> APIError:
-        # No redirect is followed: the api-key header would go along to any host, and a POST
-        # redirected would lose its body or be sent twice. The API itself never redirects.
-        status = response.status_code
-        reason = f" {response.reason}" if response.reason else ""
-        location = response.headers.get("Location")
-        where = f" to {location!r}" if location else " with no Location"
-        return APIError(
-            self._redact(
-                f"the server answered HTTP {status}{reason}, a redirect{where}, instead of "
-                f"an answer; the base URL {self.base_url!r} is probably not the API's root "
-                "(does it need /v1 at the end, or https://?). Pass the URL the API answers at "
-                "as base_url= or in NEXOSIS_BASE_URL"
-            ),
-            status_code=status,
-            method=method,
-            url=url,
-            headers=dict(response.headers),
-            body=self._redact(response.text),
-        )
-
-    def _connection_error(
-        self,
-        exc: requests.RequestException,
-        method: str,
-        url: str,
-        *,
-        attempts: int,
-        maybe_sent: bool,
-    ) -> APIConnectionError:
-        tries = f" ({attempts} attempts)" if attempts > 1 else ""
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            what = f"could not connect within {self.timeout[0]:g} s"
-        elif isinstance(exc, requests.Timeout):
-            what = f"got no answer within {self.timeout[1]:g} s"
-        elif not maybe_sent:
-            what = "could not connect"
-        else:
-            what = "lost the connection"
-        text = f"{method} {url} {what}{tries}: {_root_cause(exc)}."
-        if maybe_sent and method not in IDEMPOTENT_METHODS:
-            text += (
-                " The request may have reached the server, so it was not repeated; check its"
-                " effect (for an import: import_history(dataset_name=...)) before sending it again."
-            )
-        elif isinstance(exc, requests.Timeout):
-            text += " Try again later, or pass a larger timeout= to the Client."
-        else:
-            text += (
-                f" Check that the API at {self.base_url} is reachable and that base_url= or"
-                " NEXOSIS_BASE_URL is right."
-            )
-        return APIConnectionError(self._redact(text))
 
 
 def _check_timeout(timeout: Timeout) -> tuple[float, float]:
@@ -444,21 +337,6 @@ def _retryable_exception(exc: requests.RequestException) -> bool:
     )
 
 
-def _root_cause(exc: BaseException) -> str:
-    cause: Any = exc
-    for _ in range(5):
-        inner = cause.args[0] if cause.args else None
-        inner = getattr(inner, "reason", inner)
-        if not isinstance(inner, BaseException):
-            break
-        cause = inner
-    text = str(cause)
-    # urllib3 prefixes its messages with the connection object's repr, which says nothing.
-    if ": " in text and text.startswith("<"):
-        text = text.split(": ", 1)[1]
-    return text or type(cause).__name__
-
-
 def _retry_after(policy: Retry, value: str | None) -> float | None:
     """``Retry-After`` in seconds (whole seconds or an HTTP date), as urllib3 reads it."""
     if not value:
@@ -467,23 +345,3 @@ def _retry_after(policy: Retry, value: str | None) -> float | None:
         return float(policy.parse_retry_after(value.strip()))
     except urllib3.exceptions.InvalidHeader:
         return None
-
-
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or ``None`` when it is empty or not JSON."""
-    if not response.content:
-        return None
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return None
-
-
-def _describe_body(response: requests.Response) -> str:
-    if not response.content:
-        return "an empty body"
-    kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-    text = " ".join(response.text.split())
-    if len(text) > _SNIPPET:
-        text = text[:_SNIPPET] + "..."
-    return f"a {kind} body: {text!r}"

@@ -1,22 +1,33 @@
-"""Options declared once: the history filters, the roles, and the options of an import.
+"""Options declared once, and the checks of what a caller passes before anything is sent.
 
-Each is a ``TypedDict`` that the functions passing the options on take as
-``**options: Unpack[...]``, so a parameter is named, typed and described in one place and a
-type checker sees every call that forwards it. The function that acts on them
-(:func:`nexosis_pandas.import_dataframe`, :meth:`Client.import_history
-<nexosis_pandas._client.Client.import_history>`) gives the defaults.
+The history filters, the roles and the options of an import are each a ``TypedDict`` that the
+functions passing the options on take as ``**options: Unpack[...]``, so a parameter is named,
+typed and described in one place and a type checker sees every call that forwards it. The
+function that acts on them (:func:`nexosis_pandas.import_dataframe`, :meth:`Client.import_history
+<nexosis_pandas._client.Client.import_history>`) gives the defaults. The checks below
+(:func:`required_text`, :func:`history_query`, :func:`import_id`, :func:`http_url`, ...) raise
+the ``ValueError`` that names the argument and the fix, before any request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas._wire import SORT_FIELDS, ImportQuery, parse_timestamp
+from nexosis_pandas._wire import (
+    SORT_FIELDS,
+    ColumnMetadata,
+    ImportQuery,
+    column_metadata_to_wire,
+    parse_timestamp,
+)
+from nexosis_pandas.columns import merge_column_metadata
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
@@ -29,8 +40,14 @@ __all__ = [
     "ImportOptions",
     "Roles",
     "S3Credentials",
+    "basic_auth",
     "check_names",
+    "columns_to_wire",
+    "content_type",
     "history_query",
+    "http_url",
+    "import_id",
+    "metadata_to_send",
     "required_text",
     "s3_credentials",
 ]
@@ -95,6 +112,7 @@ class ImportOptions(Roles, total=False):
     progress: ProgressArg
     client: Client | None
     storage_options: Mapping[str, Any] | None
+    fs: Any
 
 
 def check_names(options: Mapping[str, Any], allowed: type[Any], function: str) -> None:
@@ -132,11 +150,79 @@ _CREDENTIAL_KEYS = (
 )
 
 
-def required_text(name: str, value: Any) -> str:
-    """``value`` when it is a non-empty string; else a ``ValueError`` naming ``name``."""
+def required_text(name: str, value: Any, *, secret: bool = False) -> str:
+    """``value`` when it is a non-empty string; else a ``ValueError`` naming ``name``.
+
+    With ``secret``, the message does not echo the value.
+    """
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
+        got = "" if secret else f", got {value!r}"
+        raise ValueError(f"{name} must be a non-empty string{got}.")
     return value
+
+
+def import_id(value: Any) -> str:
+    """``value`` when it is an import id (a GUID); the message points a dataset name elsewhere."""
+    text = required_text("import_id", value)
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an import id (a GUID such as "
+            "015d1d17-2a45-4f61-aa97-f21cc4fd656c); to find the imports of a dataset, use "
+            f"import_history(dataset_name={text!r})"
+        ) from None
+    return text
+
+
+def columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
+    """Column metadata as an import request sends it, or ``None`` for none."""
+    return None if columns is None else column_metadata_to_wire(columns)
+
+
+def content_type(value: str | None) -> str | None:
+    """``"csv"``, ``"json"`` or ``None`` (the server goes by the file's extension)."""
+    if value is None:
+        return None
+    if str(value).lower() not in ("csv", "json"):
+        raise ValueError(
+            f"content_type must be 'csv' or 'json', got {value!r}; leave it out "
+            "to let the server go by the file extension."
+        )
+    return str(value).lower()
+
+
+def http_url(url: str) -> str:
+    """``url`` when it is an http(s) address with a host and no credentials in it."""
+    text = required_text("url", url).strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
+        raise ValueError(
+            f"url must be an http:// or https:// address with a host, not one with {scheme}; "
+            "for S3 use import_from_s3, for Azure import_from_azure."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "url must not carry a user name or password: pass auth=(user_id, password) instead."
+        )
+    return text
+
+
+def basic_auth(auth: Any) -> tuple[str, str]:
+    """``(user_id, password)`` when ``auth`` is a pair of strings with a user id."""
+    if (
+        isinstance(auth, tuple)
+        and len(auth) == 2
+        and all(isinstance(part, str) for part in auth)
+        and auth[0]
+    ):
+        return auth[0], auth[1]
+    # Never echo the values: the second one is a password.
+    raise ValueError(
+        "auth must be a (user_id, password) pair of strings with a non-empty user_id; "
+        f"got a {type(auth).__name__} that is not."
+    )
 
 
 def history_query(filters: HistoryFilters, page_size: int) -> dict[str, Any]:
@@ -218,3 +304,27 @@ def s3_credentials(credentials: S3Credentials) -> tuple[str, str]:
         "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
         f"got a {type(credentials).__name__} that is neither."
     )
+
+
+def metadata_to_send(
+    df: pd.DataFrame,
+    metadata: ColumnMetadata,
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
+    *,
+    target: str | None,
+    timestamp: str | None,
+    key: str | Sequence[str] | None,
+) -> ColumnMetadata | None:
+    """The metadata an import sends, by ``columns=`` of :func:`nexosis_pandas.import_dataframe`."""
+    if columns is None:
+        if target is not None or timestamp is not None or key is not None:
+            raise ValueError(
+                "columns=None sends no column metadata, so target, timestamp and key would be "
+                "ignored; leave columns='infer' to send them."
+            )
+        return None
+    if isinstance(columns, str):
+        if columns != "infer":
+            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
+        return metadata
+    return merge_column_metadata(df, metadata, columns)

@@ -6,8 +6,10 @@ the S3 import request and the import-list query. Each shape has one way in (``fr
 property names matched case-insensitively, as the hosted API did) and one way out
 (``to_wire``), and :func:`lookup` is the one case-insensitive property lookup.
 
-It is longer than the other modules because it is the whole wire vocabulary: splitting it
-would put camelCase names back in more than one place.
+Longer than 400 lines (about 480 of code) because it is the whole wire vocabulary, fourteen
+shapes with their ways in and out: one module owns every wire name, so that a reader looking
+for how a field is spelt, parsed or defaulted finds it here and nowhere else, and a change to
+the wire is one diff the client and the reference server both follow.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +48,7 @@ __all__ = [
     "lookup",
     "lower_keys",
     "page_query",
+    "parse_iso_datetime",
     "parse_logical",
     "parse_timestamp",
 ]
@@ -285,6 +289,28 @@ def parse_timestamp(value: Any) -> pd.Timestamp:
     if stamp.tzinfo is None:
         return stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC")
+
+
+def parse_iso_datetime(value: Any) -> datetime | None:
+    """ISO-8601 text as a ``datetime`` with its offset (UTC when it has none), else ``None``.
+
+    Python's parser, to the microsecond, for any year from 1 to 9999 (pandas' nanosecond
+    timestamps end in 2262).
+
+    Examples
+    --------
+    >>> parse_iso_datetime("2020-01-02 03:04:05")
+    datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    >>> parse_iso_datetime("soon") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -620,6 +646,28 @@ class ErrorEnvelope:
         return body
 
 
+def _given(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body's fields by lower-case name, without the unset ones (``null`` or ``""``)."""
+    return {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+
+
+def _optional_from_wire(w: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every import request may carry, read from :func:`_given`'s answer."""
+    columns = w.get("columns")
+    return {
+        "columns": dict(columns) if isinstance(columns, Mapping) else None,
+        "content_type": str(w["contenttype"]) if "contenttype" in w else None,
+    }
+
+
+def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
+    """Write the fields every import request may carry, when set."""
+    if columns is not None:
+        body["columns"] = dict(columns)
+    if content_type is not None:
+        body["contentType"] = content_type
+
+
 @dataclass(frozen=True)
 class S3ImportRequest:
     """The body of ``POST /imports/s3``.
@@ -645,15 +693,14 @@ class S3ImportRequest:
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> S3ImportRequest:
         """Read a request body; unset fields (missing, ``null`` or ``""``) take the defaults."""
-        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        w = _given(body)
         key, secret = w.get("accesskeyid"), w.get("secretaccesskey")
         return cls(
             dataset_name=str(w.get("datasetname", "")),
             bucket=str(w.get("bucket", "")),
             path=str(w.get("path", "")),
             region=str(w.get("region", "us-east-1")),
-            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
-            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            **_optional_from_wire(w),
             credentials=(str(key), str(secret)) if key and secret else None,
         )
 
@@ -665,20 +712,10 @@ class S3ImportRequest:
             "path": self.path,
             "region": self.region,
         }
-        if self.columns is not None:
-            body["columns"] = dict(self.columns)
-        if self.content_type is not None:
-            body["contentType"] = self.content_type
+        _optional_fields(body, self.columns, self.content_type)
         if self.credentials is not None:
             body["accessKeyId"], body["secretAccessKey"] = self.credentials
         return body
-
-
-def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
-    if columns is not None:
-        body["columns"] = dict(columns)
-    if content_type is not None:
-        body["contentType"] = content_type
 
 
 @dataclass(frozen=True)
@@ -707,14 +744,13 @@ class UrlImportRequest:
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> UrlImportRequest:
         """Read a request body (the JS client's PascalCase too); unset fields are ``None``."""
-        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        w = _given(body)
         basic = lookup(lookup(w, "auth", {}), "basic", {})
         user, password = lookup(basic, "userId"), lookup(basic, "password")
         return cls(
             dataset_name=str(w.get("datasetname", "")),
             url=str(w.get("url", "")),
-            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
-            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            **_optional_from_wire(w),
             auth=(str(user), str(password or "")) if user else None,
         )
 
@@ -751,14 +787,13 @@ columns=None, content_type=None)
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> AzureImportRequest:
         """Read a request body; unset fields are ``""`` or ``None``."""
-        w = {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
+        w = _given(body)
         return cls(
             dataset_name=str(w.get("datasetname", "")),
             connection_string=str(w.get("connectionstring", "")),
             container=str(w.get("container", "")),
             blob=str(w.get("blob", "")),
-            columns=dict(w["columns"]) if isinstance(w.get("columns"), Mapping) else None,
-            content_type=str(w["contenttype"]) if "contenttype" in w else None,
+            **_optional_from_wire(w),
         )
 
     def to_wire(self) -> dict[str, Any]:

@@ -61,7 +61,9 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _serve(args: argparse.Namespace) -> int:
     from nexosis_pandas.exceptions import NexosisError
     from nexosis_pandas.server import DataDirInUseError, ListenError, ReferenceServer
+    from nexosis_pandas.server.runner import return_freed_memory
 
+    return_freed_memory()
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -179,8 +181,9 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 def _sandbox(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from nexosis_pandas._sandbox_process import read_state, run_sandbox, sandbox_dir, stop_sandbox
     from nexosis_pandas.exceptions import NexosisError
-    from nexosis_pandas.sandbox import _read_state, run_sandbox, sandbox, sandbox_dir, stop_sandbox
+    from nexosis_pandas.sandbox import sandbox
 
     home = sandbox_dir() if args.dir is None else Path(args.dir)
     if args.action == "run":
@@ -208,7 +211,7 @@ def _sandbox(args: argparse.Namespace) -> int:
             return 1
         print(f"sandbox in {home}: running at {sb.api_url}")
         return 0
-    state = _read_state(home)
+    state = read_state(home)
     if state is None:
         print(f"sandbox in {home}: not running")
         return 3

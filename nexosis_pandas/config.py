@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from nexosis_pandas.exceptions import ConfigurationError
+
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
 
@@ -28,6 +30,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Defaults",
     "api_key",
+    "azure_connection_string",
     "azure_storage_options",
     "base_url",
     "get_defaults",
@@ -125,3 +128,20 @@ def azure_storage_options(explicit: Mapping[str, Any] | None = None) -> dict[str
         return dict(_defaults.azure_storage_options)
     connection_string = _env("AZURE_STORAGE_CONNECTION_STRING")
     return {"connection_string": connection_string} if connection_string else {}
+
+
+def azure_connection_string(storage_options: Mapping[str, Any] | None) -> str:
+    """The connection string the server reads an ``az://`` upload with."""
+    options = azure_storage_options(storage_options)
+    given = options.get("connection_string")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    name, key = options.get("account_name"), options.get("account_key")
+    if isinstance(name, str) and name and isinstance(key, str) and key:
+        return f"DefaultEndpointsProtocol=https;AccountName={name};AccountKey={key};"
+    raise ConfigurationError(
+        "An az:// import needs the storage account's connection string, which the server reads "
+        "the blob with: pass storage_options={'connection_string': ...}, or set "
+        "AZURE_STORAGE_CONNECTION_STRING (nexosis_pandas.sandbox(azure=True) sets it for its "
+        "local Azure)."
+    )

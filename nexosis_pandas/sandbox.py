@@ -10,33 +10,40 @@ everything kept in a per-user directory (see :func:`sandbox_dir`)::
     <dir>/azure/        with azure=True: Azurite's blobs (the local Azure Blob Storage)
     <dir>/sandbox.log   the process's output
 
-A new kernel's ``sandbox()`` finds the process again through ``state.json`` and the lock. A
+The background process (its directory, lock and state file, and what it runs) is
+:mod:`nexosis_pandas._sandbox_process`; this module is the user's handle on it. A new kernel's
+``sandbox()`` finds the process again through ``state.json`` and the lock. A
 process that was killed leaves ``state.json`` behind but not the lock: the next ``sandbox()``
 starts a new process on the same directory, which loads the saved objects and finishes the
 imports the old one left running. :class:`Sandbox` alone runs both servers in this process
 instead (scripts, tests), in a temporary directory unless told otherwise.
+
+A little over 400 lines, a third of it documentation: :class:`Sandbox` is one handle whether
+the servers run in this process or in the background one, and the defaults it sets and
+restores on stop belong with it.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import json
-import os
 import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexosis_pandas import config
+from nexosis_pandas._sandbox_process import (
+    DEFAULT_BUCKET,
+    read_state,
+    run_sandbox,
+    sandbox_dir,
+    spawn,
+    start_lock,
+    stop_sandbox,
+)
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 
 if TYPE_CHECKING:
@@ -47,36 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Sandbox", "run_sandbox", "sandbox", "sandbox_dir", "stop_sandbox"]
 
-DEFAULT_BUCKET = "nexosis-sandbox"
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 30.0
-SAVE_INTERVAL = 2.0
-"""Seconds between two saves of the local S3's objects by a background sandbox."""
 
 _running: list[Sandbox] = []
-_children: list[subprocess.Popen[bytes]] = []  # kept so that their exit is reaped
-
-
-def sandbox_dir() -> Path:
-    """Where :func:`sandbox` keeps its state: ``NEXOSIS_SANDBOX_DIR``, else a per-user directory.
-
-    The per-user directory is ``$XDG_DATA_HOME/nexosis-pandas/sandbox`` (by default
-    ``~/.local/share/nexosis-pandas/sandbox``); ``%LOCALAPPDATA%\\nexosis-pandas\\sandbox`` on
-    Windows.
-
-    Examples
-    --------
-    >>> sandbox_dir()  # doctest: +SKIP
-    PosixPath('/home/me/.local/share/nexosis-pandas/sandbox')
-    """
-    explicit = os.environ.get("NEXOSIS_SANDBOX_DIR", "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    if sys.platform == "win32":  # pragma: no cover - not run on CI
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "nexosis-pandas" / "sandbox"
 
 
 class Sandbox:
@@ -282,7 +261,7 @@ class Sandbox:
     def running(self) -> bool:
         """Whether the sandbox is running (for a background one: whether its process lives)."""
         if self._home is not None:
-            return _read_state(self._home) is not None
+            return read_state(self._home) is not None
         return self._server is not None
 
     def _need(self) -> tuple[str, str, Client]:
@@ -433,20 +412,16 @@ def sandbox(
             if running.running and not fresh and has_azure:
                 return running
             running.stop()
-    with _start_lock(home):
-        state = _read_state(home)
+    with start_lock(home):
+        state = read_state(home)
         if fresh:
-            if state is not None:
-                stop_sandbox(home)
-                state = None
-            for part in ("server", "s3", "state.json"):
-                path = home / part
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+            stop_sandbox(home, delete=True)
+            state = None
         if state is not None and azure and not state.get("azure_connection_string"):
             stop_sandbox(home)  # started without Azure: start it again with it
             state = None
         if state is None:
-            state = _spawn(home, azure=azure)
+            state = spawn(home, azure=azure)
     handle = Sandbox(bucket=bucket)
     handle._home = home
     handle._api_key = state["api_key"]
@@ -459,214 +434,6 @@ def sandbox(
 
         create_bucket(handle.storage_options, bucket)
     return handle
-
-
-# -- the background process ---------------------------------------------------------------------
-
-
-def _read_state(home: Path) -> dict[str, Any] | None:
-    """The running sandbox's state, or ``None`` (a state file left by a killed one is removed)."""
-    state_file = home / "state.json"
-    if not state_file.exists():
-        return None
-    if not _locked(home):
-        state_file.unlink(missing_ok=True)  # its process is gone: stale
-        return None
-    try:
-        state: dict[str, Any] = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        return None
-    return state
-
-
-def _locked(home: Path) -> bool:
-    """Whether a live process holds ``<home>/lock`` (a lock dies with its process)."""
-    import fcntl
-
-    try:
-        fd = os.open(home / "lock", os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing also releases a lock it took
-    return False
-
-
-@contextlib.contextmanager
-def _start_lock(home: Path) -> Iterator[None]:
-    """Held while one kernel looks for a sandbox and starts one: two kernels start one, not two."""
-    import fcntl
-
-    home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(home / "start.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _spawn(home: Path, *, azure: bool = False) -> dict[str, Any]:
-    """Start ``nexosis-pandas sandbox run`` in a session of its own; return its state once ready."""
-    for name in ("moto.server", "fastapi", "uvicorn"):  # say what to install here, not in the log
-        if not _importable(name):
-            raise ConfigurationError(
-                "The sandbox needs the 'local' extra (moto's S3 server, FastAPI, uvicorn): "
-                f"pip install 'nexosis-pandas[local]' (missing: {name})"
-            )
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while _locked(home) and time.monotonic() < deadline:  # one still saving on its way out
-        time.sleep(0.05)
-    log_path = home / "sandbox.log"
-    with open(log_path, "ab") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "nexosis_pandas.cli", "sandbox", "run", "--dir", str(home)]
-            + (["--azure"] if azure else []),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # not in the kernel's process group: a restart spares it
-            close_fds=True,
-        )
-    _children.append(child)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        state = _read_state(home)
-        if state is not None and state.get("pid") == child.pid:
-            return state
-        if child.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            raise ConfigurationError(
-                f"The sandbox process ended at start (exit status {child.returncode}): "
-                + " / ".join(tail)
-                + f" (log: {log_path})"
-            )
-        time.sleep(0.05)
-    child.terminate()
-    raise ConfigurationError(
-        f"The sandbox process did not start within {START_TIMEOUT:.0f} s (log: {log_path})"
-    )
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    if name in sys.modules:
-        return sys.modules[name] is not None
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def stop_sandbox(home: str | Path | None = None, *, delete: bool = False) -> bool:
-    """Stop the background sandbox kept in ``home`` (by default :func:`sandbox_dir`).
-
-    Waits until its process has saved the S3 objects and exited. ``delete=True`` then deletes
-    everything it kept, so the next start is a fresh one.
-
-    Returns
-    -------
-    bool
-        Whether a running sandbox was stopped.
-
-    Examples
-    --------
-    >>> stop_sandbox()  # doctest: +SKIP
-    True
-    """
-    home = Path(home) if home is not None else sandbox_dir()
-    state = _read_state(home)
-    if state is not None:
-        pid = int(state["pid"])
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while _locked(home) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _locked(home):  # pragma: no cover - a process that ignores SIGTERM
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            while _locked(home):
-                time.sleep(0.05)
-        for child in [c for c in _children if c.pid == pid]:
-            child.wait()
-            _children.remove(child)
-        (home / "state.json").unlink(missing_ok=True)
-    if delete:
-        for part in ("server", "s3", "state.json", "sandbox.log"):
-            path = home / part
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
-    return state is not None
-
-
-def run_sandbox(
-    home: str | Path | None = None,
-    *,
-    bucket: str = DEFAULT_BUCKET,
-    stop: threading.Event | None = None,
-    azure: bool = False,
-) -> int:
-    """Run a sandbox kept in ``home`` in this process until ``stop`` is set (the background one).
-
-    This is what :func:`sandbox` starts in a process of its own (``nexosis-pandas sandbox
-    run``). It takes ``<home>/lock`` for its whole life, writes ``<home>/state.json`` once both
-    servers answer, saves the S3 objects every :data:`SAVE_INTERVAL` seconds and on stop, and
-    removes the state file before it releases the lock.
-
-    Returns
-    -------
-    int
-        0, or 1 when another live sandbox already holds ``home``.
-    """
-    import fcntl
-
-    home = Path(home) if home is not None else sandbox_dir()
-    home.mkdir(parents=True, exist_ok=True)
-    stop = stop or threading.Event()
-    fd = os.open(home / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"nexosis-pandas sandbox: a sandbox already runs in {home}", file=sys.stderr)
-            return 1
-        with Sandbox(
-            data_dir=home / "server",
-            bucket=bucket,
-            s3_dir=home / "s3",
-            azure=azure,
-            azure_dir=home / "azure" if azure else None,
-        ) as sb:
-            state = {
-                "pid": os.getpid(),
-                "api_url": sb.api_url,
-                "api_key": sb.api_key,
-                "s3_endpoint_url": sb.s3_endpoint_url,
-                "bucket": bucket,
-                "azure_connection_string": sb._azure_connection_string,
-            }
-            temp = home / "state.json.tmp"
-            temp.unlink(missing_ok=True)
-            with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-                json.dump(state, out)
-            os.replace(temp, home / "state.json")
-            print(
-                f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})", flush=True
-            )
-            try:
-                while not stop.wait(SAVE_INTERVAL):
-                    sb.save_objects()
-            finally:
-                (home / "state.json").unlink(missing_ok=True)
-        print("nexosis-pandas sandbox: stopped", flush=True)
-        return 0
-    finally:
-        os.close(fd)
 
 
 def _local_azure(location: Path | None) -> LocalAzure:

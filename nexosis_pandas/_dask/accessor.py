@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, Unpack
 
 from dask.dataframe.extensions import register_dataframe_accessor
 
@@ -14,10 +14,10 @@ from nexosis_pandas._dask.upload import (
 )
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._job import ImportJob
+from nexosis_pandas._options import ImportOptions
 from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.exceptions import user_error
-from nexosis_pandas.progress import ProgressArg
 
 __all__ = ["DaskAccessor"]
 
@@ -41,19 +41,7 @@ class DaskAccessor:
 
     @user_error
     def to_dataset(
-        self,
-        dataset_name: str,
-        s3_url: str | None = None,
-        *,
-        columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None = "infer",
-        target: str | None = None,
-        timestamp: str | None = None,
-        key: str | Sequence[str] | None = None,
-        wait: bool = True,
-        timeout: float | None = None,
-        progress: ProgressArg = "auto",
-        client: Any = None,
-        storage_options: Mapping[str, Any] | None = None,
+        self, dataset_name: str, s3_url: str | None = None, **options: Unpack[ImportOptions]
     ) -> ImportJob:
         """Upload the frame from the workers, import it into ``dataset_name`` and wait.
 
@@ -63,20 +51,7 @@ class DaskAccessor:
         --------
         >>> job = ddf.nexosis.to_dataset("sales", key="order_id")  # doctest: +SKIP
         """
-        return import_dask_dataframe(
-            self._obj,
-            dataset_name,
-            s3_url,
-            columns=columns,
-            target=target,
-            timestamp=timestamp,
-            key=key,
-            wait=wait,
-            timeout=timeout,
-            progress=progress,
-            client=client,
-            storage_options=storage_options,
-        )
+        return import_dask_dataframe(self._obj, dataset_name, s3_url, **options)
 
     @user_error
     def column_metadata(

@@ -33,10 +33,12 @@ from nexosis_pandas._dask.worker import (
     upload_partition,
     upload_run,
 )
+from nexosis_pandas._digest import digest_url
 from nexosis_pandas._encode.encoder import ColumnScan, Compression, Format, file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._storage.pipeline import filesystem, find_existing
+from nexosis_pandas._options import metadata_to_send, required_text
+from nexosis_pandas._storage.pipeline import filesystem
 from nexosis_pandas._storage.upload import (
     MAX_PARTS,
     Multipart,
@@ -62,6 +64,15 @@ def _check_dask(ddf: Any) -> None:
             f"{MAX_PARTS // 2} (S3 allows {MAX_PARTS} parts). Repartition it, e.g. "
             "ddf = ddf.repartition(partition_size='100MB')."
         )
+
+
+def _s3_only(s3_url: str) -> str:
+    scheme, bucket, key = split_url(s3_url)
+    if scheme != "s3":
+        raise ValueError(
+            f"A Dask DataFrame is uploaded to S3 (s3://bucket/key.csv.gz), not to {s3_url!r}."
+        )
+    return f"s3://{bucket}/{key}"
 
 
 def _merged(scans: Sequence[dict[str, ColumnScan]]) -> dict[str, ColumnScan]:
@@ -213,12 +224,7 @@ def upload_dask_dataframe(
     """
     _check_dask(ddf)
     format, compression = file_format(s3_url, format, compression)
-    scheme, bucket, key = split_url(s3_url)
-    if scheme != "s3":
-        raise ValueError(
-            f"A Dask DataFrame is uploaded to S3 (s3://bucket/key.csv.gz), not to {s3_url!r}."
-        )
-    url = f"s3://{bucket}/{key}"
+    url = _s3_only(s3_url)
     validate_column_names(as_written(ddf._meta, index)[0], index=False)
     fs = filesystem(url, storage_options, fs)
     with Runner() as runner:
@@ -313,6 +319,7 @@ def import_dask_dataframe(
     progress: ProgressArg = "auto",
     client: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    fs: Any = None,
 ) -> ImportJob:
     """:func:`nexosis_pandas.import_dataframe` for a Dask DataFrame; see :mod:`.._dask`.
 
@@ -321,7 +328,7 @@ def import_dask_dataframe(
     the frame's content, so a first pass digests and checks the partitions and a second
     uploads them, unless that object exists already.
     """
-    api._check_dataset_name(dataset_name)
+    required_text("dataset_name", dataset_name)
     known = _Columns(ddf, (target, timestamp, key))
     nexosis = api.default_client(client)
     reporter = resolve_progress(progress)
@@ -331,7 +338,7 @@ def import_dask_dataframe(
     def check(runner: Runner, plan: Plan, facts: Sequence[Facts]) -> None:
         metadata = known.checked(runner, plan, facts)
         sent.append(
-            api.metadata_to_send(
+            metadata_to_send(
                 known.meta, metadata, columns, target=target, timestamp=timestamp, key=key
             )
         )
@@ -342,51 +349,30 @@ def import_dask_dataframe(
             survey = known.plan(digest=True)
             facts = known.survey(runner, survey)
             check(runner, survey, facts)
-            url = api.digest_url(_digest(facts), dataset_name)
-            fs = filesystem(url, storage_options)
-            try:
-                obj = find_existing(known.meta, url, index=False, fs=fs)
-            except BaseException as exc:
-                reporter.upload_end(None, exc)
-                raise
-            if obj is not None:
-                obj = replace(obj, rows=sum(f.rows for f in facts))
-                reporter.upload_end(obj)
-            else:
+            url = digest_url(_digest(facts), dataset_name)
+            rows = sum(f.rows for f in facts)
+            fs = filesystem(url, storage_options, fs)
+            obj = api.existing_object(known.meta, url, fs, reporter, rows=rows)
+            if obj is None:
                 fmt, compression = file_format(url)
                 plan = known.plan(format=fmt, compression=compression)
                 plan = replace(plan, scans=_merged([f.scans for f in facts]))
-                obj = write(runner, ddf, url, plan, fs, reporter, rows=sum(f.rows for f in facts))
+                obj = write(runner, ddf, url, plan, fs, reporter, rows=rows)
         else:
             fmt, compression = file_format(s3_url)
-            scheme, bucket, key_ = split_url(s3_url)
-            if scheme != "s3":
-                raise ValueError(
-                    f"A Dask DataFrame is uploaded to S3 (s3://bucket/key.csv.gz), not {s3_url!r}."
-                )
+            url = _s3_only(s3_url)
             plan = known.plan(format=fmt, compression=compression)
-            url = f"s3://{bucket}/{key_}"
+            fs = filesystem(url, storage_options, fs)
             obj = write(
-                runner,
-                ddf,
-                url,
-                plan,
-                filesystem(url, storage_options),
-                reporter,
-                check=lambda facts: check(runner, plan, facts),
+                runner, ddf, url, plan, fs, reporter, check=lambda facts: check(runner, plan, facts)
             )
-    uploaded = obj
-    return api._follow(
-        lambda: nexosis.import_from_s3(
-            dataset_name,
-            uploaded.bucket,
-            uploaded.key,
-            region=uploaded.region or "us-east-1",
-            columns=sent[-1],
-            content_type=uploaded.format,
-        ),
+    return api.import_upload(
+        nexosis,
+        dataset_name,
+        obj,
         reporter,
-        upload=obj,
+        columns=sent[-1],
+        content_type=obj.format,
         wait=wait,
         timeout=timeout,
     )

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from nexosis_pandas import _api as api
 from nexosis_pandas import columns as _columns
+from nexosis_pandas._digest import frame_digest
 from nexosis_pandas._encode.encoder import (
     ColumnScan,
     Compression,
@@ -22,6 +22,7 @@ from nexosis_pandas._encode.encoder import (
     gzip_member,
     scan_columns,
 )
+from nexosis_pandas._frame import frame_to_import
 from nexosis_pandas._storage.upload import MAX_PARTS, MIN_PART, PART_SIZE, Multipart
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.exceptions import ColumnError
@@ -75,11 +76,11 @@ class Plan:
 def as_written(part: pd.DataFrame, index: bool | None) -> tuple[pd.DataFrame, bool]:
     """The partition as its file holds it, and whether the encoder writes its index.
 
-    ``index=None`` follows the import's rule (:func:`nexosis_pandas._api._frame_to_import`): a
+    ``index=None`` follows the import's rule (:func:`nexosis_pandas._frame.frame_to_import`): a
     partition's integer labels number rows and are left out, any other index is sent.
     """
     if index is None:
-        return api._frame_to_import(part), False
+        return frame_to_import(part), False
     return part, index
 
 
@@ -116,7 +117,7 @@ def partition_facts(part: pd.DataFrame, number: int, plan: Plan) -> Facts:
         rows=len(frame),
         scans=scans,
         metadata=metadata,
-        digest=api.frame_digest(frame) if plan.digest else None,
+        digest=frame_digest(frame) if plan.digest else None,
         key_range=_key_range(frame, plan.identity),
     )
 

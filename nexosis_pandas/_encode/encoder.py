@@ -249,11 +249,10 @@ class Encoding:
         header: bytes = sink.getvalue().to_pybytes()
         return header
 
-    def _ranges(self, first: bytes) -> Iterator[tuple[int, int]]:
-        """The row ranges after the first chunk (its text: ``first``), each ``_CHUNK_BYTES``."""
-        start = min(_FIRST_CHUNK_ROWS, self.rows)
+    def _ranges(self, first: bytes, start: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+        """The row ranges after the first chunk (its text ``first``), ``chunk_bytes`` each."""
         bytes_per_row = max(len(first) / max(start, 1), 1.0)
-        step = int(min(max(_CHUNK_BYTES // bytes_per_row, 1), _MAX_CHUNK_ROWS))
+        step = int(min(max(chunk_bytes // bytes_per_row, 1), _MAX_CHUNK_ROWS))
         for begin in range(start, self.rows, step):
             yield begin, min(begin + step, self.rows)
 
@@ -263,12 +262,16 @@ class Encoding:
         *,
         threads: int = ENCODE_THREADS,
         before: bytes = b"",
+        first_rows: int = _FIRST_CHUNK_ROWS,
+        chunk_bytes: int = _CHUNK_BYTES,
     ) -> Generator[Chunk, None, None]:
         """Yield the file's bytes in chunks, each with the frame's rows encoded up to its end.
 
         With ``compression="gzip"`` each chunk is one gzip member. ``threads`` chunks are made
         at once, in order; closing the iterator stops them. ``before`` (a separator the caller
-        needs ahead of the rows) is yielded first, as a chunk of its own.
+        needs ahead of the rows) is yielded first, as a chunk of its own. The first chunk holds
+        ``first_rows`` rows, which measure the row width, the others about ``chunk_bytes`` of
+        text; the chunking never changes the text, only how many rows each chunk holds.
         """
         pack: Callable[[bytes], bytes] = gzip_member if compression == "gzip" else bytes
         if before:
@@ -280,7 +283,7 @@ class Encoding:
                 yield 0, pack(empty)
             return
         encode = self._csv_chunk if self.format == "csv" else self._json_chunk
-        first_stop = min(_FIRST_CHUNK_ROWS, self.rows)
+        first_stop = min(first_rows, self.rows)
         first = encode(0, first_stop)
         self._account(first)
         yield first_stop, pack(first)
@@ -289,13 +292,16 @@ class Encoding:
             text = encode(*bounds)
             return bounds[1], text, pack(text)
 
-        for stop, text, packed in _in_order(make, self._ranges(first), threads):
+        ranges = self._ranges(first, first_stop, chunk_bytes)
+        for stop, text, packed in _in_order(make, ranges, threads):
             self._account(text)
             yield stop, packed
 
-    def chunks(self) -> Generator[Chunk, None, None]:
+    def chunks(
+        self, *, first_rows: int = _FIRST_CHUNK_ROWS, chunk_bytes: int = _CHUNK_BYTES
+    ) -> Generator[Chunk, None, None]:
         """The uncompressed text, chunk by chunk: :meth:`blocks` without compression."""
-        return self.blocks(None)
+        return self.blocks(None, first_rows=first_rows, chunk_bytes=chunk_bytes)
 
     def _account(self, data: bytes) -> None:
         if self._hash is not None:

@@ -172,7 +172,7 @@ def find_existing(
     """The object already at ``s3_url``, described as if ``df`` had been uploaded there.
 
     For content-addressed keys (named by a hash of the frame, see
-    :func:`nexosis_pandas._api.content_url`), an object at the key already holds ``df``'s data,
+    :func:`nexosis_pandas._digest.content_url`), an object at the key already holds ``df``'s data,
     so :func:`nexosis_pandas.import_dataframe` imports it instead of uploading again. Only the
     object's size and ETag are read: rows and columns are ``df``'s (by the index rule of
     :func:`upload_dataframe`), and ``bytes_uncompressed`` and ``sha256`` are unknown (``0``

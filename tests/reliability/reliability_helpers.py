@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from nexosis_pandas._client import Client
-from nexosis_pandas._http import HTTPTransport
+from nexosis_pandas._http import DEFAULT_RETRY, HTTPTransport
 
 BUCKET = "test-bucket"
 READY = re.compile(r"listening on (http://127\.0\.0\.1:(\d+)/v1)")
@@ -32,7 +32,8 @@ def port_of(url: str) -> int:
 
 def fast_client(base_url: str, api_key: str, **kwargs: Any) -> Client:
     """A client whose retries back off in tens of milliseconds, not seconds."""
-    transport = HTTPTransport(base_url, api_key, backoff_initial=0.02, backoff_max=0.2, **kwargs)
+    retry = DEFAULT_RETRY.new(backoff_factor=0.02, backoff_max=0.2)
+    transport = HTTPTransport(base_url, api_key, retry=retry, **kwargs)
     return Client(transport=transport)
 
 

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nexosis_pandas._encode import encoder as s3_module
-from nexosis_pandas._encode.encoder import encode_dataframe
+from nexosis_pandas._encode.encoder import Encoding, Format, encode_dataframe
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._html import format_bytes
 from nexosis_pandas._storage.upload import S3Object
@@ -348,7 +347,7 @@ def test_identical_frames_give_identical_bytes() -> None:
 
 
 @pytest.mark.parametrize("format", ["csv", "json"])
-def test_chunking_does_not_change_the_bytes(monkeypatch: pytest.MonkeyPatch, format: str) -> None:
+def test_chunking_does_not_change_the_bytes(format: Format) -> None:
     n = 5_000
     rng = np.random.default_rng(1)
     df = pd.DataFrame(
@@ -360,9 +359,10 @@ def test_chunking_does_not_change_the_bytes(monkeypatch: pytest.MonkeyPatch, for
         }
     )
     whole = text(df, format=format)
-    monkeypatch.setattr(s3_module, "_FIRST_CHUNK_ROWS", 7)
-    monkeypatch.setattr(s3_module, "_CHUNK_BYTES", 1000)
-    assert text(df, format=format) == whole
+    small = list(Encoding(df, format=format, index=None).chunks(first_rows=7, chunk_bytes=1000))
+    assert len(small) > 20  # many chunks, of many sizes
+    assert b"".join(data for _, data in small).decode("utf-8") == whole
+    assert [rows for rows, _ in small][-1] == n
     if format == "json":
         assert len(json.loads(whole)) == n
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from nexosis_pandas._http import USER_AGENT, HTTPTransport
+from nexosis_pandas._http import DEFAULT_RETRY, USER_AGENT, HTTPTransport
 from nexosis_pandas._version import __version__
 from nexosis_pandas.exceptions import (
     APIConnectionError,
@@ -49,11 +49,13 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def transport(adapter: FakeAdapter, sleeps: list[float]) -> HTTPTransport:
-    t = HTTPTransport(
-        BASE_URL, API_KEY, session=fake_session(adapter), sleep=sleeps.append, max_retries=3
+    return HTTPTransport(
+        BASE_URL,
+        API_KEY,
+        session=fake_session(adapter),
+        sleep=sleeps.append,
+        retry=DEFAULT_RETRY.new(backoff_jitter=0),  # the waits counted exactly
     )
-    t.jitter = lambda seconds: seconds  # type: ignore[method-assign]
-    return t
 
 
 # -- request building ---------------------------------------------------------------------
@@ -358,7 +360,7 @@ def test_get_retries_transient_statuses_with_backoff(
     adapter.answer((status, {"message": "busy"}), (status, None), (200, {"ok": 1}))
     assert transport.request_json("GET", transport.url("imports")) == {"ok": 1}
     assert len(adapter.requests) == 3
-    assert sleeps == [0.5, 1.0]
+    assert sleeps == [0.0, 1.0]
 
 
 def test_get_gives_up_after_max_retries(
@@ -368,7 +370,7 @@ def test_get_gives_up_after_max_retries(
     with pytest.raises(ServerError, match="still down"):
         transport.request_json("GET", transport.url("imports"))
     assert len(adapter.requests) == 4
-    assert sleeps == [0.5, 1.0, 2.0]
+    assert sleeps == [0.0, 1.0, 2.0]
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 500])
@@ -395,7 +397,7 @@ def test_retry_after_shorter_than_the_backoff_keeps_the_backoff(
 ) -> None:
     adapter.answer((503, None, {"Retry-After": "0"}), (200, {}))
     transport.request_json("GET", transport.url("imports"))
-    assert sleeps == [0.5]
+    assert sleeps == [0.0]
 
 
 def test_retry_after_http_date_is_honoured(
@@ -413,7 +415,7 @@ def test_unusable_retry_after_falls_back_to_the_backoff(
 ) -> None:
     adapter.answer((429, None, {"Retry-After": value}), (200, {}))
     transport.request_json("GET", transport.url("imports"))
-    assert sleeps == [0.5]
+    assert sleeps == [0.0]
 
 
 @pytest.mark.parametrize(
@@ -426,7 +428,7 @@ def test_get_retries_connection_failures(
 ) -> None:
     adapter.answer(error, error, (200, {"ok": 1}))
     assert transport.request_json("GET", transport.url("imports")) == {"ok": 1}
-    assert sleeps == [0.5, 1.0]
+    assert sleeps == [0.0, 1.0]
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
@@ -472,7 +474,7 @@ def test_post_is_retried_when_it_never_left(
     assert body == {"importId": "x"}
     assert [r.method for r in adapter.requests] == ["POST", "POST"]
     assert adapter.json(0) == adapter.json(1) == {"a": 1}
-    assert sleeps == [0.5]
+    assert sleeps == [0.0]
 
 
 def test_connection_refused_after_retries_says_what_to_check(
@@ -510,19 +512,37 @@ def test_invalid_url_is_not_retried(
     assert sleeps == []
 
 
-def test_backoff_doubles_up_to_the_cap() -> None:
-    t = HTTPTransport(BASE_URL, API_KEY, backoff_initial=0.25, backoff_max=2.0)
-    t.jitter = lambda seconds: seconds  # type: ignore[method-assign]
-    assert [t.retry_delay(n) for n in range(6)] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
-    assert t.retry_delay(0, retry_after=5.0) == 5.0
-    assert t.retry_delay(3, retry_after=61.0) == 2.0
+def test_backoff_is_urllib3s_doubling_up_to_the_cap(
+    adapter: FakeAdapter, sleeps: list[float]
+) -> None:
+    policy = DEFAULT_RETRY.new(total=6, backoff_factor=0.25, backoff_max=2.0, backoff_jitter=0)
+    t = HTTPTransport(
+        BASE_URL, API_KEY, session=fake_session(adapter), sleep=sleeps.append, retry=policy
+    )
+    adapter.handler = lambda request: (503, None)
+    with pytest.raises(ServerError):
+        t.request_json("GET", t.url("imports"))
+    assert sleeps == [0.0, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert len(adapter.requests) == 7
 
 
-def test_jitter_stays_in_the_upper_half() -> None:
-    t = HTTPTransport(BASE_URL, API_KEY)
-    delays = [t.jitter(4.0) for _ in range(200)]
-    assert all(2.0 <= d <= 4.0 for d in delays)
-    assert len(set(delays)) > 1
+def test_retry_after_longer_than_the_cap_keeps_the_backoff(
+    transport: HTTPTransport, adapter: FakeAdapter, sleeps: list[float]
+) -> None:
+    adapter.answer((503, None, {"Retry-After": "61"}), (200, {}))
+    transport.request_json("GET", transport.url("imports"))
+    assert sleeps == [0.0]
+
+
+def test_the_default_policy_jitters_the_backoff(adapter: FakeAdapter) -> None:
+    sleeps: list[float] = []
+    t = HTTPTransport(BASE_URL, API_KEY, session=fake_session(adapter), sleep=sleeps.append)
+    adapter.handler = lambda request: (503, None)
+    for _ in range(20):
+        with pytest.raises(ServerError):
+            t.request_json("GET", t.url("imports"))
+    seconds = sleeps[1::3]  # each second retry: 1 s of backoff plus up to 0.5 s of jitter
+    assert all(1.0 <= s <= 1.5 for s in seconds) and len(set(seconds)) > 1
 
 
 def test_zero_retries_sends_once(adapter: FakeAdapter, sleeps: list[float]) -> None:

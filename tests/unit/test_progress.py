@@ -382,11 +382,8 @@ def test_text_reporter_without_history_uses_its_own_clock(
 def test_the_job_in_the_cell_that_summarised_it_is_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from nexosis_pandas import _html
-
-    cell = [7]
-    monkeypatch.setattr(_html, "cell_number", lambda: cell[0])
-    monkeypatch.setattr("nexosis_pandas.progress.widget.cell_number", lambda: cell[0])
+    shell = SimpleNamespace(execution_count=7)  # the notebook's cell number, as IPython has it
+    monkeypatch.setitem(sys.modules, "IPython", SimpleNamespace(get_ipython=lambda: shell))
     t = FakeTime()
     r, shown = widget(t)
     job = job_in("completed")
@@ -394,7 +391,7 @@ def test_the_job_in_the_cell_that_summarised_it_is_one_line(
     assert len(shown.bundles) == 1  # the summary
     short = job._repr_html_()
     assert "summarised above" in short and "Timeline" not in short
-    cell[0] = 8  # `job` shown again in a later cell: the whole table
+    shell.execution_count = 8  # `job` shown again in a later cell: the whole table
     assert "Timeline" in job._repr_html_()
 
 
