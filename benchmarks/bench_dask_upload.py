@@ -9,17 +9,19 @@ In one run, for a ``distributed.LocalCluster`` of each size (worker processes, o
 each), the frame of ``benchmarks/bench_upload.py`` (ten mixed columns) is made on the workers
 in partitions of ``--partition-rows`` and persisted there, then written three ways:
 
-- ``ddf.nexosis.to_s3`` (one object: the workers survey, encode and upload their partitions),
+- ``ddf.nexosis.to_s3`` (one object: the workers check, encode and upload their partitions
+  in one pass),
 - ``ddf.to_csv("s3://.../*.csv.gz", compression="gzip", index=False)`` (one object per
   partition, pandas' writer on each worker),
 - and, once, the pandas path on the computed frame (``upload_dataframe(ddf.compute())``, the
   compute not counted).
 
 It prints seconds, rows/s, the ratio to ``to_csv`` on the same cluster, the scaling from one
-worker to two, and the peak resident memory of each worker above its memory before the call
-(the persisted partitions are in the baseline), sampled every 10 ms. ``--import`` also imports
-the object into the reference server and prints its rate. moto's S3 server runs in a child
-process, so the objects it holds are not counted anywhere.
+worker to two, the peak resident memory of each worker above its memory before the call
+(the persisted partitions are in the baseline), sampled every 10 ms, and the CPU seconds the
+workers used (on a busy machine the CPU ratio says more than the wall-clock one).
+``--import`` also imports the object into the reference server and prints its rate. moto's
+S3 server runs in a child process, so the objects it holds are not counted anywhere.
 """
 
 from __future__ import annotations
