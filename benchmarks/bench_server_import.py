@@ -1,14 +1,16 @@
 """Benchmark: the reference server's import and read-back paths against ``pandas.read_csv``.
 
 Run ``python benchmarks/bench_server_import.py [--rows N]``. It starts moto's S3 and the
-reference server in this process, uploads a gzipped CSV of N rows x 10 mixed columns, and prints,
-in one run, beside ``pandas.read_csv`` of the same S3 object (in a child process, so that its
-memory is measured on its own) as the yardstick:
+reference server (``nexosis-pandas serve``) each in a child process, as they run in use, uploads
+a gzipped CSV of N rows x 10 mixed columns, and prints, in one run, beside ``pandas.read_csv`` of
+the same S3 object (in a child process, so that its memory is measured on its own) as the
+yardstick:
 
 - append import rows/s (POST to completed), and the p99 of ``GET /imports/{id}`` meanwhile;
 - upsert import rows/s: the same rows imported twice into a dataset keyed by key + timestamp
   columns; the second import replaces every row;
-- the server process's peak RSS growth over each import (sampled with psutil);
+- the server process's peak RSS growth over each import (sampled with psutil), and its RSS
+  after the import;
 - ``GET /data/{name}`` latency of a 1000-row page at offsets 0, middle and end;
 - ``read_dataset`` rows/s (the client's bulk read);
 - ``import_history()`` of ``--history`` imports (recorded straight into the store).
@@ -19,9 +21,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +36,14 @@ import requests
 
 BUCKET = "bench-bucket"
 KEY = "bench/rows.csv.gz"
+MOTO = """
+import sys
+from nexosis_pandas._local_s3 import LocalS3
+s3 = LocalS3().start()
+s3.create_bucket("bench-bucket")
+print(s3.endpoint_url, flush=True)
+sys.stdin.read()
+"""
 
 
 class PeakRSS:
@@ -141,17 +154,24 @@ def main() -> None:
     args = parser.parse_args()
 
     import s3fs
+    from bench_poll_latency import start_server
 
     from nexosis_pandas._client import Client
-    from nexosis_pandas._local_s3 import LocalS3
-    from nexosis_pandas.server import ReferenceServer
+    from nexosis_pandas._local_s3 import storage_options
+    from nexosis_pandas.server.store import Store
 
     mib = 2**20
-    with LocalS3() as s3, tempfile.TemporaryDirectory() as data_dir:
-        s3.create_bucket(BUCKET)
+    moto = subprocess.Popen(
+        [sys.executable, "-c", MOTO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert moto.stdout is not None and moto.stdin is not None
+    endpoint = moto.stdout.readline().strip()
+    options = storage_options(endpoint)
+    server: subprocess.Popen[str] | None = None
+    try:
         start = time.perf_counter()
         payload = make_csv_gz(args.rows)
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
         fs.pipe(f"{BUCKET}/{KEY}", payload)
         print(
             f"file: {args.rows:,} rows x 10 columns, {len(payload) / mib:.1f} MiB gzipped "
@@ -161,7 +181,7 @@ def main() -> None:
 
         queue: Any = multiprocessing.get_context("spawn").Queue()
         child = multiprocessing.get_context("spawn").Process(
-            target=pandas_yardstick, args=(s3.storage_options, queue)
+            target=pandas_yardstick, args=(options, queue)
         )
         child.start()
         rows, pd_seconds, pd_base, pd_peak, _ = queue.get(timeout=600)
@@ -172,12 +192,9 @@ def main() -> None:
             f"peak RSS {pd_peak / mib:,.0f} MiB (+{(pd_peak - pd_base) / mib:,.0f} MiB)"
         )
 
-        with ReferenceServer(
-            data_dir=data_dir,
-            api_keys=["bench"],
-            s3_endpoint_url=s3.endpoint_url,
-            s3_storage_options=s3.storage_options,
-        ) as server:
+        with tempfile.TemporaryDirectory() as data_dir:
+            server, url = start_server(data_dir, endpoint)
+            server_process = psutil.Process(server.pid)
             session = requests.Session()
             session.headers["api-key"] = "bench"
             body = {"dataSetName": "bench", "bucket": BUCKET, "path": KEY}
@@ -190,18 +207,19 @@ def main() -> None:
                 ("keyed import into a new dataset", keyed),
                 ("upsert (every row replaces one)", keyed),
             ):
-                with PeakRSS() as rss:
-                    seconds, latencies, _ = _import(session, server.url, {**body, **extra})
+                with PeakRSS(server.pid) as rss:
+                    seconds, latencies, _ = _import(session, url, {**body, **extra})
                 rate = args.rows / seconds
                 print(
                     f"{label} import: {rate:,.0f} rows/s ({seconds:.1f} s, POST to completed) = "
                     f"{rate / pd_rate:.2f}x read_csv; server RSS +"
-                    f"{(rss.peak - rss.baseline) / mib:,.0f} MiB (peak {rss.peak / mib:,.0f} MiB); "
+                    f"{(rss.peak - rss.baseline) / mib:,.0f} MiB (peak {rss.peak / mib:,.0f} MiB, "
+                    f"after {server_process.memory_info().rss / mib:,.0f} MiB); "
                     f"GET /imports/{{id}} meanwhile: {len(latencies)} polls, median "
                     f"{statistics.median(latencies) * 1000:.1f} ms, p99 "
                     f"{_percentile(latencies, 0.99):.1f} ms"
                 )
-            count = session.get(f"{server.url}/data/bench", params={"pageSize": 1}).json()
+            count = session.get(f"{url}/data/bench", params={"pageSize": 1}).json()
             total = count["totalCount"]
             assert total == args.rows, total
             pages = []
@@ -210,15 +228,13 @@ def main() -> None:
                 for _ in range(5):
                     asked = time.perf_counter()
                     session.get(
-                        f"{server.url}/data/bench",
-                        params={"page": page, "pageSize": 1000},
-                        timeout=60,
+                        f"{url}/data/bench", params={"page": page, "pageSize": 1000}, timeout=60
                     ).raise_for_status()
                     timings.append((time.perf_counter() - asked) * 1000)
                 pages.append(f"{where} {statistics.median(timings):.1f} ms")
             print("GET /data/bench, 1000-row page (median of 5): " + ", ".join(pages))
 
-            client = Client(api_key="bench", base_url=server.url)
+            client = Client(api_key="bench", base_url=url)
             start = time.perf_counter()
             frame = client.read_dataset("bench")
             seconds = time.perf_counter() - start
@@ -230,11 +246,23 @@ def main() -> None:
             )
             del frame
 
-            _record_history(server._store, args.history)
+            store = Store(Path(data_dir))  # beside the server: SQLite takes both
+            try:
+                _record_history(store, args.history)
+            finally:
+                store.close()
             start = time.perf_counter()
             history = client.import_history()
             seconds = time.perf_counter() - start
             print(f"import_history: {len(history):,} imports in {seconds:.2f} s")
+            server.terminate()
+            server.wait(timeout=60)
+    finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            server.wait(timeout=60)
+        moto.stdin.close()
+        moto.wait(timeout=60)
 
 
 if __name__ == "__main__":

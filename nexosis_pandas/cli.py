@@ -61,7 +61,9 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _serve(args: argparse.Namespace) -> int:
     from nexosis_pandas.exceptions import NexosisError
     from nexosis_pandas.server import DataDirInUseError, ListenError, ReferenceServer
+    from nexosis_pandas.server.runner import return_freed_memory
 
+    return_freed_memory()
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

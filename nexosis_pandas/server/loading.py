@@ -50,8 +50,9 @@ __all__ = ["BATCH_ROWS", "ImportCancelled", "LoadResult", "Progress", "load_rows
 BATCH_ROWS = 20_000
 """Rows checked at a time on the exact path; between batches a stop is noticed."""
 
-CSV_BLOCK = 4 << 20
-"""Bytes Arrow's CSV reader parses at a time (a batch's size on the fast path)."""
+CSV_BLOCK = 1 << 20
+"""Bytes Arrow's CSV reader parses at a time (a batch's size on the fast path); Arrow reads
+several blocks ahead, so this bounds the memory an import's text needs."""
 
 HEADER_LIMIT = 1 << 20
 """A header row longer than this (or spanning lines) is read by the exact path."""

@@ -16,11 +16,29 @@ from typing import Any
 
 from nexosis_pandas.exceptions import ConfigurationError
 
-__all__ = ["DataDirInUseError", "ListenError", "ReferenceServer"]
+__all__ = ["DataDirInUseError", "ListenError", "ReferenceServer", "return_freed_memory"]
 
 LOCK_FILE = "server.lock"
 
 START_TIMEOUT = 30.0
+
+
+def return_freed_memory() -> None:
+    """Make Arrow hand the memory it frees back to the system at once, for a server process.
+
+    Arrow's default allocator (mimalloc) keeps freed memory for reuse, so a server process
+    would stay at the high-water mark of its largest import. jemalloc with no decay returns it
+    when freed. ``nexosis-pandas serve`` calls this: a process of its own. A server started in
+    another program's process (the sandbox) leaves that program's allocator alone.
+    """
+    import pyarrow as pa
+
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # pragma: no cover - a pyarrow built without jemalloc
+        return
+    pa.set_memory_pool(pool)
+    pa.jemalloc_set_decay_ms(0)
 
 
 class ListenError(ConfigurationError):

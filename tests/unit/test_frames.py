@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nexosis_pandas._frames import dataset_frame
+from nexosis_pandas._frames import arrow_frame, dataset_frame
 
 
 def test_metadata_columns_come_first_then_the_rows_others() -> None:
@@ -53,3 +53,58 @@ def test_floats_come_back_bit_for_bit() -> None:
     assert frame.x.tolist()[:2] == [2.1821777623401252e16, -0.0]
     assert str(frame.x.iloc[1]) == "-0.0" and pd.isna(frame.x.iloc[2])
     assert frame.x.dtype == "float64"
+
+
+COLUMNS_BOTH_WAYS: dict[str, list[str | None]] = {
+    "integers": ["1", "-2", "+3", "007", "9223372036854775807"],
+    "integers_missing": ["1", None, "", "4", "5"],
+    "huge_integers": ["18446744073709551615", "1", "2", "3", "4"],
+    "floats": ["0.1", "2.2250738585072014e-308", "1e3", "-0.0", "0.30000000000000004"],
+    "floats_17_digits": ["1.0000000000000002", "9007199254740993", "0.1", None, "2.5"],
+    "blanks_around_numbers": [" 1", "2 ", "3", "4", "5"],
+    "not_numbers": ["1", "x", "1_000", "inf", "5"],
+    "logical": ["True", "no", " ON ", "1", "FALSE"],
+    "logical_missing": ["yes", None, "", "Off", "0"],
+    "logical_odd": ["yes", "maybe", "no", "1", "0"],
+    "dates": ["2024-01-02", "2024-01-02 03:04:05", "2024-01-02T03:04:05.123456", None, ""],
+    "dates_offsets": ["2024-01-02T03:04:05Z", "2024-01-02T03:04:05+01:00", None, "", None],
+    "dates_mixed": ["2024-01-02T03:04:05Z", "2024-01-02", None, "", None],
+    "dates_far": ["0001-01-01", "9999-12-31 23:59:59", "2262-04-12", None, "2000-01-01"],
+    "dates_nanoseconds": ["2024-01-02T03:04:05.123456789", None, "", None, "2024-01-02"],
+    "dates_bad": ["2024-01-02", "soon", None, "", "2024-13-01"],
+    "all_missing": [None, None, "", None, None],
+    "text": ["a", "", None, "007", "ünïcode"],
+}
+TYPES = {
+    "logical": "logical",
+    "dates": "date",
+    "text": "text",
+    "all_missing": "numeric",
+}
+
+
+def _type_of(name: str) -> str:
+    for prefix, data_type in TYPES.items():
+        if name.startswith(prefix):
+            return data_type
+    return "numeric"
+
+
+def test_the_arrow_stream_gives_the_frame_the_json_pages_give() -> None:
+    import pyarrow as pa
+
+    metadata = {name: {"dataType": _type_of(name)} for name in COLUMNS_BOTH_WAYS}
+    metadata["all_missing_date"] = {"dataType": "date"}
+    metadata["all_missing_logical"] = {"dataType": "logical"}
+    columns: dict[str, list[str | None]] = {
+        **COLUMNS_BOTH_WAYS,
+        "all_missing_date": [None] * 5,
+        "all_missing_logical": [None] * 5,
+        "untyped": ["1", "2", None, "4", "5"],
+    }
+    rows = [{name: values[i] for name, values in columns.items()} for i in range(5)]
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+    pd.testing.assert_frame_equal(arrow_frame(table, metadata), dataset_frame(rows, metadata))
+    # no rows: the JSON pages name only the metadata's columns
+    empty = arrow_frame(table.slice(0, 0).drop_columns(["untyped"]), metadata)
+    pd.testing.assert_frame_equal(empty, dataset_frame([], metadata))

@@ -12,8 +12,9 @@ from nexosis_pandas.server.sources import OpenedFile, SourceReadError
 
 __all__ = ["BLOCK_SIZE", "Credentials", "S3ReadError", "S3Settings", "S3Source", "open_s3_object"]
 
-BLOCK_SIZE = 8 << 20
-"""Bytes read from S3 at a time."""
+BLOCK_SIZE = 2 << 20
+"""Bytes read from S3 at a time (s3fs holds a block or two; larger blocks cost memory, not
+speed, once a request's round trip is small beside its transfer)."""
 
 
 @dataclass(frozen=True)

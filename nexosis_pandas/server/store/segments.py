@@ -9,10 +9,16 @@ that holds row ``i`` of a segment is ``i // BATCH_ROWS``: reading a page costs t
 any offset. A segment is written to ``NAME.tmp``, fsynced and renamed to ``NAME``; it is part
 of a dataset only once the registry (SQLite) lists it, in the same transaction that completes
 the import. Files the registry does not list are removed when the store opens.
+
+Segments are read through memory maps. A mapped page a reader has touched counts in the
+server's resident memory until it is dropped, so the readers that go through a whole dataset
+(an upsert, the Arrow stream) drop each segment's pages as they move on: the page cache keeps
+them, and a page needed again is mapped again.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -159,9 +165,31 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def open_segment(path: Path) -> pa.RecordBatchFileReader:
-    """A reader over a segment file, memory-mapped: a batch is read only when asked for."""
-    return pa.ipc.open_file(pa.memory_map(str(path), "r"))
+class Segment:
+    """A segment file, memory-mapped: a batch is read only when asked for.
+
+    Batches of an uncompressed segment are views of the map, valid as long as they live.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as file:
+            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map)))
+        self.num_record_batches: int = self._reader.num_record_batches
+
+    def get_batch(self, index: int) -> pa.RecordBatch:
+        """Record batch ``index`` (decompressed when the segment is)."""
+        return self._reader.get_batch(index)
+
+    def drop_pages(self) -> None:
+        """Let go of the pages read so far (they stay in the page cache); data stays valid."""
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+
+def open_segment(path: Path) -> Segment:
+    """The segment file at ``path``, memory-mapped."""
+    return Segment(path)
 
 
 class Part:
@@ -218,26 +246,37 @@ def iter_rows(
                 batch = reader.get_batch(index)
                 start = max(skip - index * BATCH_ROWS, 0)
                 yield conform(batch.slice(start) if start else batch, schema)
+                reader.drop_pages()
 
     return batches()
 
 
 def iter_batches(paths: Iterable[Path]) -> Iterator[pa.RecordBatch]:
-    """Every record batch of the files, in order."""
+    """Every record batch of the files, in order (each file's pages dropped as it goes)."""
     for path in paths:
         reader = open_segment(path)
         for index in range(reader.num_record_batches):
             yield reader.get_batch(index)
+            reader.drop_pages()
 
 
 class _Staged:
     """Staged rows (uncompressed segments), taken from at random without concatenating them."""
 
     def __init__(self, paths: Sequence[Path]) -> None:
-        self.batches: list[pa.RecordBatch] = list(iter_batches(paths))
+        self.segments = [open_segment(path) for path in paths]
+        self.batches: list[pa.RecordBatch] = [
+            segment.get_batch(index)
+            for segment in self.segments
+            for index in range(segment.num_record_batches)
+        ]
         sizes = np.array([b.num_rows for b in self.batches], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(sizes)])
         self.rows = int(self.starts[-1])
+
+    def drop_pages(self) -> None:
+        for segment in self.segments:
+            segment.drop_pages()
 
     def keys(self) -> pa.ChunkedArray:
         return pa.chunked_array([b.column(KEY) for b in self.batches], type=pa.string())
@@ -290,6 +329,8 @@ def merge_keyed(
     keys = new.keys()
     unique = pc.unique(keys)  # in the order of first appearance
     group = pc.index_in(keys, value_set=unique).to_numpy(zero_copy_only=False)
+    del keys
+    new.drop_pages()
     reversed_first = np.unique(group[::-1], return_index=True)[1]
     winner = (new.rows - 1 - reversed_first).astype(np.int64)  # the last row of each key
     seen = np.zeros(len(unique), dtype=bool)
@@ -321,11 +362,13 @@ def merge_keyed(
             position[mask] = batch.num_rows + np.arange(len(matched), dtype=np.int64)
             combined = pa.concat_tables([pa.Table.from_batches([batch]), replacements])
             writer.write(combined.take(pa.array(position)))
+            new.drop_pages()
         fresh = winner[~seen]
         for start in range(0, len(fresh), BATCH_ROWS):
             writer.write(
                 take_rows(new.batches, new.starts, fresh[start : start + BATCH_ROWS], schema)
             )
+            new.drop_pages()
         writer.finish()
     except BaseException:
         writer.discard()
