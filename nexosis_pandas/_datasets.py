@@ -13,6 +13,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 import pandas as pd
+import requests
 
 from nexosis_pandas._frames import arrow_frame, dataset_frame
 from nexosis_pandas._http import HTTPTransport
@@ -74,12 +75,8 @@ def _read_arrow(transport: HTTPTransport, url: str) -> tuple[pd.DataFrame | None
         try:
             return None, json.loads(response.content) if response.content else None
         except ValueError:
-            raise APIError(
-                "expected a JSON page of the dataset's rows; check that base_url "
-                f"{transport.base_url!r} points at the Nexosis Imports API",
-                status_code=response.status_code,
-                method="GET",
-                url=url,
+            raise _unreadable(
+                transport, response, url, "expected a JSON page of the rows"
             ) from None
     import pyarrow as pa
 
@@ -88,13 +85,8 @@ def _read_arrow(transport: HTTPTransport, url: str) -> tuple[pd.DataFrame | None
         metadata = table.schema.metadata or {}
         columns = json.loads(metadata.get(b"nexosis.columns", b"{}"))
     except (pa.ArrowException, ValueError) as exc:
-        raise APIError(
-            f"the dataset's rows could not be read as an Arrow stream ({exc}); check that "
-            f"base_url {transport.base_url!r} points at the Nexosis Imports API",
-            status_code=response.status_code,
-            method="GET",
-            url=url,
-        ) from None
+        what = f"the dataset's rows could not be read as an Arrow stream ({exc})"
+        raise _unreadable(transport, response, url, what) from None
     return arrow_frame(table, columns if isinstance(columns, Mapping) else {}), None
 
 
@@ -132,6 +124,17 @@ def warn_no_imports(transport: HTTPTransport, dataset_name: str) -> None:
     else:
         hint = "There are no datasets yet."
     warn_user(f"No imports into a dataset named {dataset_name!r}. {hint}")
+
+
+def _unreadable(
+    transport: HTTPTransport, response: requests.Response, url: str, what: str
+) -> APIError:
+    return APIError(
+        f"{what}; check that base_url {transport.base_url!r} points at the Nexosis Imports API",
+        status_code=response.status_code,
+        method="GET",
+        url=url,
+    )
 
 
 def _names(transport: HTTPTransport) -> list[str] | None:

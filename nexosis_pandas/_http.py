@@ -35,6 +35,7 @@ from urllib3.util import Retry
 
 from nexosis_pandas._http_errors import (
     Redactor,
+    answer,
     api_error,
     connection_error,
     describe_body,
@@ -292,11 +293,7 @@ class HTTPTransport:
             raise APIError(
                 f"expected a JSON answer but got {describe_body(response)}; check that the "
                 f"base URL {self.base_url!r} points at the Nexosis API",
-                status_code=response.status_code,
-                method=method,
-                url=url,
-                headers=dict(response.headers),
-                body=self._redact(response.text),
+                **answer(response, method, url, self._redact),
             ) from None
 
 

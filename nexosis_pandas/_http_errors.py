@@ -16,7 +16,14 @@ import requests
 from nexosis_pandas._wire import ErrorEnvelope
 from nexosis_pandas.exceptions import APIConnectionError, APIError, api_error_for_status
 
-__all__ = ["Redactor", "api_error", "connection_error", "describe_body", "redirect_error"]
+__all__ = [
+    "Redactor",
+    "answer",
+    "api_error",
+    "connection_error",
+    "describe_body",
+    "redirect_error",
+]
 
 _SNIPPET = 200
 
@@ -56,13 +63,9 @@ def api_error(response: requests.Response, method: str, url: str, redact: Redact
         message = f"the server answered HTTP {status}{reason} with {describe_body(response)}"
     return api_error_for_status(status)(
         redact(message),
-        status_code=status,
         error_type=envelope.error_type,
         error_details=redact(envelope.error_details),
-        method=method,
-        url=url,
-        headers=dict(response.headers),
-        body=redact(response.text),
+        **answer(response, method, url, redact),
     )
 
 
@@ -82,11 +85,7 @@ def redirect_error(
             "(does it need /v1 at the end, or https://?). Pass the URL the API answers at "
             "as base_url= or in NEXOSIS_BASE_URL"
         ),
-        status_code=status,
-        method=method,
-        url=url,
-        headers=dict(response.headers),
-        body=redact(response.text),
+        **answer(response, method, url, redact),
     )
 
 
@@ -126,6 +125,17 @@ def connection_error(
             " NEXOSIS_BASE_URL is right."
         )
     return APIConnectionError(redact(text))
+
+
+def answer(response: requests.Response, method: str, url: str, redact: Redactor) -> dict[str, Any]:
+    """What an :class:`~nexosis_pandas.exceptions.APIError` keeps of the answer it is about."""
+    return {
+        "status_code": response.status_code,
+        "method": method,
+        "url": url,
+        "headers": dict(response.headers),
+        "body": redact(response.text),
+    }
 
 
 def describe_body(response: requests.Response) -> str:
