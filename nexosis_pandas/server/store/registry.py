@@ -26,11 +26,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from nexosis_pandas._wire import Import, ImportStatus, Message, StatusChange, parse_timestamp
+from nexosis_pandas._wire import Import, ImportStatus, Link, import_object
+from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.server.columns import ColumnSpec, merge_metadata
 from nexosis_pandas.server.store.segments import Part, iter_rows, read_rows
 
-__all__ = ["DatasetRecord", "ImportJobRow", "Store", "utc_now"]
+__all__ = [
+    "DatasetRecord",
+    "ImportJobRow",
+    "OldDataDirError",
+    "Store",
+    "StoredImport",
+    "utc_now",
+]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -109,6 +117,42 @@ class DatasetRecord:
 
 
 @dataclass(frozen=True)
+class StoredImport:
+    """An import as the store keeps it: its dates in their wire text, as written."""
+
+    import_id: str
+    type: str
+    status: str
+    dataset_name: str
+    parameters: dict[str, str]
+    requested_date: str
+    status_history: tuple[tuple[str, str], ...]
+    messages: tuple[tuple[str, str], ...]
+    columns: dict[str, ColumnSpec]
+
+    def to_wire(
+        self, *, links: Iterable[Link] = (), columns: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The Import JSON object, with ``links`` and (when given) ``columns`` as shown."""
+        return import_object(
+            import_id=self.import_id,
+            type=self.type,
+            status=self.status,
+            dataset_name=self.dataset_name,
+            parameters=self.parameters,
+            requested_date=self.requested_date,
+            status_history=self.status_history,
+            messages=self.messages,
+            columns=self.columns if columns is None else columns,
+            links=links,
+        )
+
+    def record(self) -> Import:
+        """The import, parsed."""
+        return Import.from_wire(self.to_wire())
+
+
+@dataclass(frozen=True)
 class ImportJobRow:
     """What the worker needs to run an import."""
 
@@ -137,9 +181,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.staging_dir = self.data_dir / "staging"
-        self.staging_dir.mkdir(exist_ok=True)
         self.segments_dir = self.data_dir / "segments"
-        self.segments_dir.mkdir(exist_ok=True)
         self._dataset_locks: dict[str, threading.Lock] = {}
         self.path = self.data_dir / "nexosis.sqlite3"
         self._local = threading.local()
@@ -147,6 +189,13 @@ class Store:
         self._lock = threading.Lock()
         self._closed = False
         conn = self.connection()
+        try:
+            _refuse_rows_of_0_1(conn, self.data_dir)
+        except BaseException:
+            self.close()
+            raise
+        self.staging_dir.mkdir(exist_ok=True)
+        self.segments_dir.mkdir(exist_ok=True)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
         self._add_columns(conn)
@@ -286,7 +335,7 @@ class Store:
         descending: bool = False,
         offset: int = 0,
         limit: int = 50,
-    ) -> tuple[list[Import], int]:
+    ) -> tuple[list[StoredImport], int]:
         """One page of imports matching the filters, and how many match in all."""
         where: list[str] = []
         params: list[Any] = []
@@ -312,9 +361,12 @@ class Store:
                 [*params, limit, offset],
             )
         ]
-        return self._imports_by_id(ids), int(total)
+        return self._stored_imports(ids), int(total)
 
     def _imports_by_id(self, ids: Sequence[str]) -> list[Import]:
+        return [stored.record() for stored in self._stored_imports(ids)]
+
+    def _stored_imports(self, ids: Sequence[str]) -> list[StoredImport]:
         if not ids:
             return []
         conn = self.connection()
@@ -324,30 +376,28 @@ class Store:
             f"FROM imports WHERE import_id IN ({marks})",
             list(ids),
         ).fetchall()
-        history: dict[str, list[StatusChange]] = {}
+        history: dict[str, list[tuple[str, str]]] = {}
         for import_id, date, status in conn.execute(
             f"SELECT import_id, date, status FROM import_status WHERE import_id IN ({marks}) "
             "ORDER BY id",
             list(ids),
         ):
-            history.setdefault(import_id, []).append(
-                StatusChange(date=parse_timestamp(date), status=ImportStatus(status))
-            )
-        messages: dict[str, list[Message]] = {}
+            history.setdefault(import_id, []).append((date, status))
+        messages: dict[str, list[tuple[str, str]]] = {}
         for import_id, severity, message in conn.execute(
             "SELECT import_id, severity, message FROM import_messages "
             f"WHERE import_id IN ({marks}) ORDER BY id",
             list(ids),
         ):
-            messages.setdefault(import_id, []).append(Message(severity=severity, message=message))
+            messages.setdefault(import_id, []).append((severity, message))
         by_id = {
-            r[0]: Import(
+            r[0]: StoredImport(
                 import_id=r[0],
                 type=r[1],
-                status=ImportStatus(r[2]),
+                status=r[2],
                 dataset_name=r[3],
                 parameters=json.loads(r[4]),
-                requested_date=parse_timestamp(r[5]),
+                requested_date=r[5],
                 status_history=tuple(history.get(r[0], ())),
                 messages=tuple(messages.get(r[0], ())),
                 columns=json.loads(r[6]),
@@ -608,6 +658,49 @@ class Store:
                 if v is not None
             }
         return found
+
+
+def _refuse_rows_of_0_1(conn: sqlite3.Connection, data_dir: Path) -> None:
+    """Refuse a data directory whose rows nexosis-pandas 0.1.0 kept in SQLite.
+
+    0.1.0 kept every dataset's rows as JSON in a ``dataset_rows`` table, which this store does
+    not read: a server on it would show its datasets empty and append to them as if they were.
+    An empty such table is dropped.
+
+    Raises
+    ------
+    OldDataDirError
+        Some dataset has rows in ``dataset_rows``; nothing in the directory was changed.
+    """
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dataset_rows'"
+    ).fetchone()
+    if found is None:
+        return
+    rows = conn.execute("SELECT COUNT(*) FROM dataset_rows").fetchone()[0]
+    if rows:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM datasets WHERE id IN (SELECT DISTINCT dataset_id FROM "
+                "dataset_rows) ORDER BY name LIMIT 6"
+            )
+        ]
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise OldDataDirError(
+            f"The data directory {data_dir} holds {rows} rows of datasets ({shown}) in the "
+            "format of nexosis-pandas 0.1.0, which this version does not read; nothing in it "
+            "was changed. To keep them, run 'nexosis-pandas serve --data-dir' with 0.1.0 "
+            "(pip install nexosis-pandas==0.1.0 in another environment), read each dataset "
+            "with read_dataset and import it into a server of this version; else give this "
+            "server another data directory"
+        )
+    with conn:
+        conn.execute("DROP TABLE dataset_rows")
+
+
+class OldDataDirError(ConfigurationError):
+    """The data directory holds rows in the format of nexosis-pandas 0.1.0 (see the message)."""
 
 
 def _unlink(path: Path) -> None:
