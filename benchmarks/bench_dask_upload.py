@@ -9,17 +9,19 @@ In one run, for a ``distributed.LocalCluster`` of each size (worker processes, o
 each), the frame of ``benchmarks/bench_upload.py`` (ten mixed columns) is made on the workers
 in partitions of ``--partition-rows`` and persisted there, then written three ways:
 
-- ``ddf.nexosis.to_s3`` (one object: the workers survey, encode and upload their partitions),
+- ``ddf.nexosis.to_s3`` (one object: the workers check, encode and upload their partitions
+  in one pass),
 - ``ddf.to_csv("s3://.../*.csv.gz", compression="gzip", index=False)`` (one object per
   partition, pandas' writer on each worker),
 - and, once, the pandas path on the computed frame (``upload_dataframe(ddf.compute())``, the
   compute not counted).
 
 It prints seconds, rows/s, the ratio to ``to_csv`` on the same cluster, the scaling from one
-worker to two, and the peak resident memory of each worker above its memory before the call
-(the persisted partitions are in the baseline), sampled every 10 ms. ``--import`` also imports
-the object into the reference server and prints its rate. moto's S3 server runs in a child
-process, so the objects it holds are not counted anywhere.
+worker to two, the peak resident memory of each worker above its memory before the call
+(the persisted partitions are in the baseline), sampled every 10 ms, and the CPU seconds the
+workers used (on a busy machine the CPU ratio says more than the wall-clock one).
+``--import`` also imports the object into the reference server and prints its rate. moto's
+S3 server runs in a child process, so the objects it holds are not counted anywhere.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class WorkerPeaks:
     def __init__(self, pids: list[int], interval: float = 0.01) -> None:
         self._procs = [psutil.Process(pid) for pid in pids]
         self._start = [p.memory_info().rss for p in self._procs]
+        self._cpu = [sum(p.cpu_times()[:2]) for p in self._procs]
+        self.cpu = 0.0
+        """CPU seconds the workers used (user and system), all of them together."""
         self.peaks = [0] * len(pids)
         self._stop = threading.Event()
         self._interval = interval
@@ -83,14 +88,17 @@ class WorkerPeaks:
         self._stop.set()
         self._thread.join()
         self._sample()
+        self.cpu = sum(
+            sum(p.cpu_times()[:2]) - c for p, c in zip(self._procs, self._cpu, strict=True)
+        )
 
 
-def timed(action: Callable[[], object], pids: list[int]) -> tuple[float, list[int]]:
+def timed(action: Callable[[], object], pids: list[int]) -> tuple[float, WorkerPeaks]:
     with WorkerPeaks(pids) as peaks:
         started = time.perf_counter()
         action()
         seconds = time.perf_counter() - started
-    return seconds, peaks.peaks
+    return seconds, peaks
 
 
 def line(who: str, workers: int | str, rows: int, seconds: float, extra: str = "") -> str:
@@ -141,8 +149,8 @@ def bench_cluster(
             ),
             pids,
         )
-        mib = ", ".join(f"{p / 2**20:.0f}" for p in peaks)
-        their_mib = ", ".join(f"{p / 2**20:.0f}" for p in their_peaks)
+        mib = ", ".join(f"{p / 2**20:.0f}" for p in peaks.peaks)
+        their_mib = ", ".join(f"{p / 2**20:.0f}" for p in their_peaks.peaks)
         lines.append(
             line(
                 "ddf.nexosis.to_s3",
@@ -150,11 +158,18 @@ def bench_cluster(
                 obj.rows,
                 ours,
                 f"x{theirs / ours:5.1f} to_csv   peak MiB/worker {mib}   "
+                f"worker CPU {peaks.cpu:.1f} s   "
                 f"{obj.bytes_written / 1e6:.0f} MB gzip, {parts} partitions",
             )
         )
         lines.append(
-            line("ddf.to_csv (gzip)", workers, obj.rows, theirs, f"peak MiB/worker {their_mib}")
+            line(
+                "ddf.to_csv (gzip)",
+                workers,
+                obj.rows,
+                theirs,
+                f"peak MiB/worker {their_mib}   worker CPU {their_peaks.cpu:.1f} s",
+            )
         )
         computed = ddf.compute() if args.pandas and workers == args.workers[-1] else None
     return ours, lines, (computed, obj)

@@ -24,15 +24,27 @@ What the file contains
   before standard time, e.g. ``-00:09:21``) is written as the same instant in UTC, since ISO
   8601 has no seconds in an offset.
 - Categories are written as their values, formatted by the rules of their dtype.
-- ``gzip`` output has a fixed header timestamp, so identical frames give identical bytes;
-  :attr:`S3Object.sha256` is the SHA-256 of the uncompressed bytes.
+- ``gzip`` output is one gzip member per chunk of about 4 MB of text (members concatenate
+  into one valid gzip file, which gzip, pandas and Arrow read whole), each with a fixed header
+  timestamp, so identical frames give identical bytes; :attr:`S3Object.sha256` is the SHA-256
+  of the uncompressed bytes.
+
+How fast
+--------
+The chunks' row ranges are fixed once the first small chunk has measured the row width, so each
+chunk is encoded and compressed on its own: :meth:`Encoding.blocks` runs
+:data:`ENCODE_THREADS` of them at once (Arrow's writer and ISA-L release the GIL) and yields
+them in order, at most a few chunks ahead of the consumer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
@@ -46,6 +58,7 @@ from nexosis_pandas._encode.formatters import ColumnScan, Format, column_formatt
 from nexosis_pandas._frame import frame_columns, unencodable_text_error
 
 __all__ = [
+    "ENCODE_THREADS",
     "GZIP_LEVEL",
     "Chunk",
     "ColumnScan",
@@ -54,7 +67,7 @@ __all__ = [
     "Format",
     "encode_dataframe",
     "file_format",
-    "gzip_chunks",
+    "gzip_member",
     "scan_columns",
 ]
 
@@ -62,6 +75,9 @@ Compression = Literal["gzip"] | None
 
 GZIP_LEVEL = 1
 """ISA-L level (0 to 3); level 1 is many times faster than zlib's default, for ~10% more bytes."""
+
+ENCODE_THREADS = min(4, os.cpu_count() or 1)
+"""Chunks encoded and compressed at once by :meth:`Encoding.blocks`."""
 
 _CHUNK_BYTES = 4 * 2**20  # uncompressed bytes per encoded chunk: bounds memory, keeps threads busy
 _FIRST_CHUNK_ROWS = 2_000  # measures the row width before the chunk size is chosen
@@ -143,7 +159,10 @@ class Encoding:
 
     Building it validates the column names and chooses each column's formatting, so every
     :class:`ColumnError` is raised before the first byte exists. A part of a larger frame is
-    encoded with ``header=False`` (unless it is the first) and the ``scans`` of the whole.
+    encoded with the ``scans`` of the whole (and, as its SHA-256 names nothing, without
+    ``digest``); the first part alone has the ``header`` (CSV's
+    header row, JSON's ``[``) and the last alone the ``footer`` (JSON's ``]``), and a JSON part
+    without them holds its rows joined by ``,\\n``, with nothing before or after.
     """
 
     def __init__(
@@ -153,10 +172,13 @@ class Encoding:
         format: Format,
         index: bool | None,
         header: bool = True,
+        footer: bool = True,
         scans: dict[str, ColumnScan] | None = None,
+        digest: bool = True,
     ) -> None:
         self.format: Format = format
         self.header = header
+        self.footer = footer
         columns = frame_columns(df, index)
         self.names = tuple(name for name, _ in columns)
         self._series = [series for _, series in columns]
@@ -165,11 +187,12 @@ class Encoding:
         ]
         self.rows = len(df)
         self.bytes_uncompressed = 0
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.sha256() if digest else None
 
     @property
     def sha256(self) -> str:
-        return self._hash.hexdigest()
+        """Hex SHA-256 of the text so far; ``""`` when built with ``digest=False``."""
+        return self._hash.hexdigest() if self._hash is not None else ""
 
     def _arrays(self, start: int, stop: int) -> list[pa.Array]:
         arrays = []
@@ -206,58 +229,114 @@ class Encoding:
         _, offsets_buffer, data_buffer = rows.buffers()
         offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[rows.offset :]
         data: bytes = data_buffer[int(offsets[0]) : int(offsets[len(rows)])].to_pybytes()
-        head = b"[\n" if start == 0 else b""
-        if stop == self.rows:
-            data = data[:-2] + b"\n"
-        return head + data + (b"]\n" if stop == self.rows else b"")
+        head = b"[\n" if start == 0 and self.header else b""
+        if stop < self.rows:
+            return head + data
+        return head + data[:-2] + (b"\n]\n" if self.footer else b"")
+
+    def _empty(self) -> bytes:
+        if self.format == "json":
+            return {(True, True): b"[]\n", (True, False): b"[\n", (False, True): b"\n]\n"}.get(
+                (self.header, self.footer), b""
+            )
+        if not self.header:
+            return b""
+        empty = pa.Table.from_arrays(
+            [pa.array([], pa.string()) for _ in self.names], names=list(self.names)
+        )
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(empty, sink)
+        header: bytes = sink.getvalue().to_pybytes()
+        return header
+
+    def _ranges(self, first: bytes, start: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+        """The row ranges after the first chunk (its text ``first``), ``chunk_bytes`` each."""
+        bytes_per_row = max(len(first) / max(start, 1), 1.0)
+        step = int(min(max(chunk_bytes // bytes_per_row, 1), _MAX_CHUNK_ROWS))
+        for begin in range(start, self.rows, step):
+            yield begin, min(begin + step, self.rows)
+
+    def blocks(
+        self,
+        compression: Compression,
+        *,
+        threads: int = ENCODE_THREADS,
+        before: bytes = b"",
+        first_rows: int = _FIRST_CHUNK_ROWS,
+        chunk_bytes: int = _CHUNK_BYTES,
+    ) -> Generator[Chunk, None, None]:
+        """Yield the file's bytes in chunks, each with the frame's rows encoded up to its end.
+
+        With ``compression="gzip"`` each chunk is one gzip member. ``threads`` chunks are made
+        at once, in order; closing the iterator stops them. ``before`` (a separator the caller
+        needs ahead of the rows) is yielded first, as a chunk of its own. The first chunk holds
+        ``first_rows`` rows, which measure the row width, the others about ``chunk_bytes`` of
+        text; the chunking never changes the text, only how many rows each chunk holds.
+        """
+        pack: Callable[[bytes], bytes] = gzip_member if compression == "gzip" else bytes
+        if before:
+            yield 0, pack(before)
+        if self.rows == 0:
+            empty = self._empty()
+            self._account(empty)
+            if empty:
+                yield 0, pack(empty)
+            return
+        encode = self._csv_chunk if self.format == "csv" else self._json_chunk
+        first_stop = min(first_rows, self.rows)
+        first = encode(0, first_stop)
+        self._account(first)
+        yield first_stop, pack(first)
+
+        def make(bounds: tuple[int, int]) -> tuple[int, bytes, bytes]:
+            text = encode(*bounds)
+            return bounds[1], text, pack(text)
+
+        ranges = self._ranges(first, first_stop, chunk_bytes)
+        for stop, text, packed in _in_order(make, ranges, threads):
+            self._account(text)
+            yield stop, packed
 
     def chunks(
         self, *, first_rows: int = _FIRST_CHUNK_ROWS, chunk_bytes: int = _CHUNK_BYTES
-    ) -> Iterator[Chunk]:
-        """Yield the uncompressed text in chunks of about ``chunk_bytes``, with the rows done.
+    ) -> Generator[Chunk, None, None]:
+        """The uncompressed text, chunk by chunk: :meth:`blocks` without compression."""
+        return self.blocks(None, first_rows=first_rows, chunk_bytes=chunk_bytes)
 
-        The first chunk holds ``first_rows`` rows, which measure the row width; the chunking
-        never changes the bytes, only how many rows each chunk holds.
-        """
-        if self.rows == 0:
-            if not self.header:
-                return
-            if self.format == "csv":
-                empty = pa.Table.from_arrays(
-                    [pa.array([], pa.string()) for _ in self.names], names=list(self.names)
-                )
-                sink = pa.BufferOutputStream()
-                pa_csv.write_csv(empty, sink)
-                header: bytes = sink.getvalue().to_pybytes()
-                yield self._account(header, 0)
-            else:
-                yield self._account(b"[]\n", 0)
-            return
-        encode = self._csv_chunk if self.format == "csv" else self._json_chunk
-        start, step = 0, first_rows
-        while start < self.rows:
-            stop = min(start + step, self.rows)
-            data = encode(start, stop)
-            yield self._account(data, stop)
-            bytes_per_row = max(len(data) / (stop - start), 1.0)
-            step = int(min(max(chunk_bytes // bytes_per_row, 1), _MAX_CHUNK_ROWS))
-            start = stop
-
-    def _account(self, data: bytes, rows_done: int) -> Chunk:
-        self._hash.update(data)
+    def _account(self, data: bytes) -> None:
+        if self._hash is not None:
+            self._hash.update(data)
         self.bytes_uncompressed += len(data)
-        return rows_done, data
 
 
-def gzip_chunks(chunks: Iterable[Chunk], level: int = GZIP_LEVEL) -> Iterator[Chunk]:
-    # ISA-L writes a gzip header with mtime 0 and no file name: the same input gives the same bytes
+def _in_order(
+    fn: Callable[[tuple[int, int]], tuple[int, bytes, bytes]],
+    items: Iterator[tuple[int, int]],
+    threads: int,
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """``map(fn, items)`` on ``threads`` threads, in order, at most ``threads + 1`` ahead."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    pending: deque[Future[tuple[int, bytes, bytes]]] = deque()
+    with ThreadPoolExecutor(threads, thread_name_prefix="nexosis-encode") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def gzip_member(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """``data`` as one gzip member: ISA-L, header timestamp 0 and no file name, so the same
+    input gives the same bytes. Members concatenate into one valid gzip file."""
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS)
-    rows_done = 0
-    for rows_done, chunk in chunks:
-        # The rows travel with their bytes, so progress counts rows sent, not rows encoded; the
-        # sync flush (a few bytes a chunk) puts all of the chunk's text into those bytes.
-        yield rows_done, compressor.compress(chunk) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
-    yield rows_done, compressor.flush()
+    return compressor.compress(data) + compressor.flush()
 
 
 def encode_dataframe(
@@ -300,5 +379,4 @@ def encode_dataframe(
     """
     _check_options(format, compression)
     encoding = Encoding(df, format=format, index=index)
-    chunks = encoding.chunks()
-    return (data for _, data in (gzip_chunks(chunks) if compression == "gzip" else chunks))
+    return (data for _, data in encoding.blocks(compression))

@@ -2,91 +2,27 @@
 
 :func:`upload_dataframe` checks the frame and chooses its formatting
 (:class:`~nexosis_pandas._encode.encoder.Encoding`), resolves the progress display and the
-filesystem (:func:`filesystem`, the one place a filesystem is built from settings), runs the
-encoder and the compressor each in a bounded background thread (:class:`Background`), and hands
-their blocks to :func:`~nexosis_pandas._storage.upload.write_object`.
+filesystem (:func:`filesystem`, the one place a filesystem is built from settings), and hands
+the encoder's blocks (made and compressed by a few threads, in order) to
+:func:`~nexosis_pandas._storage.upload.write_object`.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pandas as pd
 
 from nexosis_pandas import config
-from nexosis_pandas._encode.encoder import (
-    Chunk,
-    Compression,
-    Encoding,
-    Format,
-    file_format,
-    gzip_chunks,
-)
+from nexosis_pandas._encode.encoder import Compression, Encoding, Format, file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._storage.upload import S3Object, find_object, split_url, write_object
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
-__all__ = ["Background", "filesystem", "find_existing", "is_dask_frame", "upload_dataframe"]
-
-_QUEUE_CHUNKS = 2
-
-
-class Background(Iterator[Chunk]):
-    """Run an iterator in a daemon thread, at most ``size`` items ahead of the consumer."""
-
-    _DONE = object()
-
-    def __init__(
-        self,
-        source: Iterator[Chunk],
-        size: int = _QUEUE_CHUNKS,
-        on_close: Callable[[], None] | None = None,
-    ) -> None:
-        self._source = source
-        self._on_close = on_close
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=size)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="nexosis-encode", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            for item in self._source:
-                if not self._put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._put(exc)
-            return
-        self._put(self._DONE)
-
-    def __next__(self) -> Chunk:
-        item = self._queue.get()
-        if item is self._DONE:
-            raise StopIteration
-        if isinstance(item, BaseException):
-            raise item
-        return item  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        """Stop the thread and drop what it produced."""
-        self._stop.set()
-        self._thread.join(timeout=10)
-        if self._on_close is not None:
-            self._on_close()
+__all__ = ["filesystem", "find_existing", "is_dask_frame", "upload_dataframe"]
 
 
 def is_dask_frame(df: object) -> bool:
@@ -137,9 +73,9 @@ def upload_dataframe(
     """Write ``df`` to ``s3_url`` as compressed CSV (or JSON), streamed as a multipart upload.
 
     The frame is encoded chunk by chunk (Arrow's CSV writer, formatted by the rules of
-    :mod:`nexosis_pandas._encode.encoder`), compressed with ISA-L gzip in a background thread,
-    and sent in parts of :data:`~nexosis_pandas._storage.upload.PART_SIZE` bytes, so memory
-    above the frame stays bounded. If anything fails or the user interrupts, the multipart
+    :mod:`nexosis_pandas._encode.encoder`), compressed with ISA-L gzip (a few chunks at once,
+    in threads), and sent in parts of :data:`~nexosis_pandas._storage.upload.PART_SIZE` bytes,
+    so memory above the frame stays bounded. If anything fails or the user interrupts, the multipart
     upload is aborted: no partial object appears and an object already at ``s3_url`` is left
     as it was.
 
@@ -211,19 +147,17 @@ def upload_dataframe(
     encoding = Encoding(df, format=format, index=index)  # ColumnError before any byte is sent
     fs = filesystem(url, storage_options, fs)
     reporter.upload_start(url, encoding.rows)
-    # encoding and compression each get a thread (both release the GIL), the caller uploads
-    pipeline = Background(encoding.chunks())
-    if compression == "gzip":
-        pipeline = Background(gzip_chunks(pipeline), on_close=pipeline.close)
+    # threads encode and compress the chunks (both release the GIL), the caller uploads
+    blocks = encoding.blocks(compression)
     return write_object(
         encoding,
-        pipeline,
+        blocks,
         fs=fs,
         url=url,
         compression=compression,
         reporter=reporter,
         started=started,
-        stop=pipeline.close,
+        stop=blocks.close,
     )
 
 

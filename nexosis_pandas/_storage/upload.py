@@ -1,15 +1,22 @@
 """Bytes to S3: the multipart upload that never leaves a partial object, and :class:`S3Object`.
 
-The filesystem and the progress reporter are handed in; this module builds neither and reads
-no settings (:mod:`nexosis_pandas._storage.pipeline` does, once).
+Two writers share this module's rules: :func:`write_object` streams one producer's blocks
+through the filesystem's file (S3 or Azure), and :class:`Multipart` lets many processes (Dask
+workers) send numbered parts of one S3 object that the caller completes or aborts.
+:func:`reporting` turns a storage failure of either into one
+:class:`~nexosis_pandas.exceptions.UploadError` and tells the progress display.
+
+The filesystem and the progress reporter are handed in; this module builds neither from
+settings (:mod:`nexosis_pandas._storage.pipeline` does, once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,10 +28,27 @@ from nexosis_pandas.exceptions import ColumnError, UploadError
 if TYPE_CHECKING:
     from nexosis_pandas.progress import ProgressReporter
 
-__all__ = ["PART_SIZE", "S3Object", "find_object", "split_url", "write_object"]
+__all__ = [
+    "MAX_PARTS",
+    "MIN_PART",
+    "PART_SIZE",
+    "Multipart",
+    "S3Object",
+    "find_object",
+    "region",
+    "reporting",
+    "split_url",
+    "write_object",
+]
 
 PART_SIZE = 8 * 2**20
-"""Bytes per multipart part (S3's minimum is 5 MiB)."""
+"""Bytes per multipart part."""
+
+MIN_PART = 5 * 2**20
+"""S3's smallest part, for every part of an upload but the last."""
+
+MAX_PARTS = 10_000
+"""S3's most parts in one upload."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +245,8 @@ def _endpoint(fs: Any) -> str | None:
     return getattr(fs, "endpoint_url", None) or kwargs.get("endpoint_url")
 
 
-def _region(fs: Any) -> str | None:
+def region(fs: Any) -> str | None:
+    """The region of the S3 client behind ``fs``, when it knows one."""
     kwargs = getattr(fs, "client_kwargs", None) or {}
     region = kwargs.get("region_name")
     if region:
@@ -274,7 +299,7 @@ def write_object(
     # counts as sent once S3 has taken a part holding its bytes
     ends: deque[tuple[int, int]] = deque()
     rows_sent = sent = 0
-    try:
+    with reporting(reporter, url, fs):
         try:
             f = fs.open(path, "wb", block_size=PART_SIZE)
             for rows_done, block in blocks:
@@ -300,7 +325,7 @@ def write_object(
             url=url,
             bucket=bucket,
             key=key,
-            region=_region(fs),
+            region=region(fs),
             format=encoding.format,
             compression=compression,
             rows=encoding.rows,
@@ -311,20 +336,93 @@ def write_object(
             sha256=encoding.sha256,
             seconds=time.perf_counter() - started,
         )
+    reporter.upload_update(encoding.rows, result.bytes_written)
+    reporter.upload_end(result, None)
+    return result
+
+
+@contextlib.contextmanager
+def reporting(reporter: ProgressReporter, url: str, fs: Any) -> Iterator[None]:
+    """Tell ``reporter`` how an upload to ``url`` failed, a storage failure as an UploadError.
+
+    Interrupts and the package's own errors pass as they are; an error of the store or the
+    network becomes an :class:`~nexosis_pandas.exceptions.UploadError` naming the cause and the
+    fix; anything else (an error of the data) passes as it is. Success is the caller's to report.
+    """
+    try:
+        yield
     except (KeyboardInterrupt, ColumnError, UploadError) as exc:
         reporter.upload_end(None, exc)
         raise
     except Exception as exc:
         error: BaseException = exc
         if _is_storage_error(exc):
+            _, bucket, key = split_url(url)
             error = _upload_error(exc, url, bucket, key, _endpoint(fs))
         reporter.upload_end(None, error)
         if error is exc:
             raise
         raise error from exc
-    reporter.upload_update(encoding.rows, result.bytes_written)
-    reporter.upload_end(result, None)
-    return result
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """One S3 multipart upload, named by its id: small and picklable, so that other processes
+    (Dask workers) can send its parts while the process that started it completes or aborts it.
+
+    Parts are numbered from 1 to :data:`MAX_PARTS`; every part but the last needs at least
+    :data:`MIN_PART` bytes. Sending a number again replaces that part, and only the parts named
+    when completing make the object.
+    """
+
+    bucket: str
+    key: str
+    upload_id: str
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, fs: Any, url: str) -> Multipart:
+        """Create the multipart upload of ``url`` with ``fs`` (an ``s3fs.S3FileSystem``)."""
+        _, bucket, key = split_url(url)
+        answer = fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key)
+        return cls(bucket, key, str(answer["UploadId"]), dict(fs.storage_options))
+
+    def filesystem(self) -> Any:
+        """This process's ``s3fs.S3FileSystem`` for the upload (fsspec caches it)."""
+        import s3fs
+
+        return s3fs.S3FileSystem(**self.storage_options)
+
+    def send(self, number: int, body: bytes, fs: Any = None) -> tuple[int, str]:
+        """Upload part ``number``; its number and ETag, as :meth:`complete` takes them."""
+        answer = (fs or self.filesystem()).call_s3(
+            "upload_part",
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=body,
+        )
+        return number, str(answer["ETag"])
+
+    def complete(self, fs: Any, parts: Sequence[tuple[int, str]]) -> str | None:
+        """Make the object of ``parts`` (in number order); its ETag."""
+        answer = fs.call_s3(
+            "complete_multipart_upload",
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
+        )
+        etag = answer.get("ETag")
+        return str(etag).strip('"') if etag else None
+
+    def abort(self, fs: Any) -> None:
+        """Drop the upload and its parts: no object appears (best effort; S3 expires the rest)."""
+        with contextlib.suppress(Exception):
+            fs.call_s3(
+                "abort_multipart_upload", Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+            )
 
 
 def find_object(fs: Any, url: str, **described: Any) -> S3Object | None:
@@ -356,7 +454,7 @@ def find_object(fs: Any, url: str, **described: Any) -> S3Object | None:
         url=url,
         bucket=bucket,
         key=key,
-        region=_region(fs),
+        region=region(fs),
         # Known only to the process that encoded it; this one found the object by its name.
         bytes_uncompressed=0,
         bytes_written=int(info.get("size") or 0),

@@ -43,8 +43,12 @@ class ProgressReporter:
     def begin(self, dataset_name: str) -> None:
         """The journey into the dataset ``dataset_name`` begins, before anything is sent."""
 
-    def upload_start(self, url: str, total_rows: int) -> None:
-        """The upload of ``total_rows`` rows to ``url`` begins."""
+    def upload_start(self, url: str, total_rows: int | None) -> None:
+        """The upload of ``total_rows`` rows to ``url`` begins.
+
+        ``None`` when the count is not known yet: a Dask DataFrame uploaded in one pass, whose
+        partitions tell their rows as they end.
+        """
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
         """S3 has taken ``bytes_sent`` bytes of the object, holding the first ``rows_done`` rows."""
@@ -193,8 +197,8 @@ class Journey:
     def upload_percent(self) -> float:
         if self.uploaded:
             return 100.0
-        if not self.total_rows:
-            return 0.0
+        if not self.total_rows:  # a Dask frame of unknown length: by its partitions
+            return 100.0 * self.partitions_done / self.partitions if self.partitions else 0.0
         return min(100.0 * self.rows_done / self.total_rows, 100.0)
 
     @property
@@ -211,9 +215,10 @@ class Journey:
 
     # events ----------------------------------------------------------------------------
 
-    def upload_start(self, url: str, total_rows: int) -> None:
+    def upload_start(self, url: str, total_rows: int | None) -> None:
         self.upload_began = self.now()
-        self.url, self.total_rows = url, int(total_rows)
+        self.url = url
+        self.total_rows = None if total_rows is None else int(total_rows)
         self.rows_done = self.bytes_sent = 0
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:

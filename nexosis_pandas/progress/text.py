@@ -62,9 +62,10 @@ class TextReporter(ProgressReporter):
     def begin(self, dataset_name: str) -> None:
         self._journey.dataset_name = dataset_name
 
-    def upload_start(self, url: str, total_rows: int) -> None:
+    def upload_start(self, url: str, total_rows: int | None) -> None:
         self._journey.upload_start(url, total_rows)
-        self._write(f"uploading {format_count(int(total_rows))} rows to {url}")
+        rows = "" if total_rows is None else f"{format_count(int(total_rows))} rows "
+        self._write(f"uploading {rows}to {url}")
 
     def upload_partitions(self, done: int, total: int, dashboard: str | None = None) -> None:
         self._journey.upload_partitions(done, total, dashboard)

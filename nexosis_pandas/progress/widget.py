@@ -284,7 +284,7 @@ class WidgetReporter(ProgressReporter):
     def begin(self, dataset_name: str) -> None:
         self._journey.dataset_name = dataset_name
 
-    def upload_start(self, url: str, total_rows: int) -> None:
+    def upload_start(self, url: str, total_rows: int | None) -> None:
         self._journey.upload_start(url, total_rows)
         self._draw()
 

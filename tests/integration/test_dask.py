@@ -86,7 +86,7 @@ class Recorder(ProgressReporter):
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
 
-    def upload_start(self, url: str, total_rows: int) -> None:
+    def upload_start(self, url: str, total_rows: int | None) -> None:
         self.events.append(("start", url, total_rows))
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
@@ -110,7 +110,8 @@ def test_partitions_become_the_bytes_of_the_computed_frame(cluster: Any, s3: Any
     assert multipart_uploads(s3) == []
     kinds = [e[0] for e in progress.events]
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("update") >= len(sizes)
-    assert progress.events[0][2] == sum(sizes)
+    assert progress.events[0][2] is None  # one pass: the rows are counted as partitions end
+    assert progress.events[-1][1].rows == sum(sizes)
 
 
 def test_one_text_display_names_partitions_and_dashboard(
@@ -119,7 +120,7 @@ def test_one_text_display_names_partitions_and_dashboard(
     url = f"s3://{BUCKET}/text.csv.gz"
     frame([1000, 2000, 0]).nexosis.to_s3(url, storage_options=s3.storage_options, progress="text")
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == f"nexosis: uploading 3,000 rows to {url}"
+    assert lines[0] == f"nexosis: uploading to {url}"
     assert lines[1] == (
         f"nexosis: the Dask workers upload 3 partitions; Dask dashboard: {cluster.dashboard_link}"
     )
@@ -167,33 +168,40 @@ def test_two_million_rows_imported_exactly(
     assert (days.to_numpy() == sent["day"].to_numpy()).all()
 
 
+@pytest.mark.parametrize("named", [True, False], ids=["s3_url", "content-addressed"])
 def test_a_partition_that_raises_aborts_everything(
-    cluster: Any, s3: Any, nexosis: Client, tmp_path: Path
+    cluster: Any, s3: Any, nexosis: Client, tmp_path: Path, named: bool
 ) -> None:
+    # with s3_url, one pass: partition 1 raises while the others upload; without, the
+    # partitions are digested first and partition 1 raises in the upload pass
     ddf = frame([200_000, 200_000, 200_000]).map_partitions(
-        fail_the_second_time, str(tmp_path), meta=rows_of(0, 0, 0)
+        fail_partition_one, str(tmp_path), 0 if named else 1, meta=rows_of(0, 0, 0)
     )
-    with pytest.raises(RuntimeError, match="partition 1 broke"):
+    with (
+        config.using_defaults(s3_prefix=f"s3://{BUCKET}/nexosis/"),
+        pytest.raises(RuntimeError, match="partition 1 broke"),
+    ):
         ddf.nexosis.to_dataset(
             "broken",
-            f"s3://{BUCKET}/broken.csv.gz",
+            f"s3://{BUCKET}/broken.csv.gz" if named else None,
             client=nexosis,
             storage_options=s3.storage_options,
             progress=False,
         )
     assert multipart_uploads(s3) == []
     assert not s3_exists(s3, "broken.csv.gz")
+    assert not s3_exists(s3, "nexosis")
     assert "broken" not in nexosis.list_datasets()
     assert nexosis.import_history().empty
 
 
-def fail_the_second_time(part: pd.DataFrame, folder: str) -> pd.DataFrame:
-    """Partition 1 passes the survey, then raises while it is being uploaded."""
+def fail_partition_one(part: pd.DataFrame, folder: str, passes: int) -> pd.DataFrame:
+    """Partition 1 raises once it has been computed ``passes`` times."""
     if len(part) and part["id"].iloc[0] == 200_000:
-        marker = Path(folder) / "seen"
-        if marker.exists():
+        seen = len(list(Path(folder).iterdir()))
+        if seen >= passes:
             raise RuntimeError("partition 1 broke")
-        marker.touch()
+        (Path(folder) / str(seen)).touch()
     return part
 
 
@@ -220,19 +228,152 @@ def test_an_error_names_the_partition_the_column_and_the_value(
     assert multipart_uploads(s3) == []
 
 
-def test_interrupt_while_uploading_leaves_nothing(cluster: Any, s3: Any) -> None:
-    class Interrupt(Recorder):
-        def upload_update(self, rows_done: int, bytes_sent: int) -> None:
-            raise KeyboardInterrupt
+SIGINT_SCRIPT = """
+import json, sys
+import numpy as np, pandas as pd
+import nexosis_pandas
+import dask.dataframe as dd
+from distributed import Client
+from nexosis_pandas.progress import ProgressReporter
 
-    progress = Interrupt()
-    with pytest.raises(KeyboardInterrupt):
-        frame([100_000] * 4).nexosis.to_s3(
-            f"s3://{BUCKET}/stopped.csv.gz", storage_options=s3.storage_options, progress=progress
-        )
+args = json.loads(sys.argv[1])
+
+def rows(number, n):
+    rng = np.random.default_rng(number)
+    return pd.DataFrame({"id": np.arange(number * n, (number + 1) * n), "value": rng.random(n),
+                         "text": rng.choice(["north", "south"], n)})
+
+class Told(ProgressReporter):
+    def upload_partitions(self, done, total, dashboard=None):
+        if done >= 1:
+            print("partition done", flush=True)
+
+with Client(args["scheduler"]):
+    ddf = dd.from_map(rows, range(16), n=400_000, meta=rows(0, 0))
+    try:
+        ddf.nexosis.to_dataset("stopped", args["url"], key="id", client=nexosis_pandas.Client(
+            args["api_key"], args["api_url"]), storage_options=args["storage"], progress=Told())
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_while_uploading_leaves_nothing(
+    cluster: Any, s3: Any, nexosis: Client, reference_server: Any
+) -> None:
+    """A real SIGINT to a process uploading from the cluster: the upload is aborted, and
+    neither an object nor an import remains."""
+    import json
+    import signal
+
+    args = {
+        "scheduler": cluster.scheduler.address,
+        "url": f"s3://{BUCKET}/stopped.csv.gz",
+        "api_key": reference_server.api_key,
+        "api_url": reference_server.url,
+        "storage": s3.storage_options,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_SCRIPT, json.dumps(args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line == "partition done\n", proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 3, err
+    assert "interrupted" in out and "finished" not in out
     assert multipart_uploads(s3) == []
     assert not s3_exists(s3, "stopped.csv.gz")
-    assert isinstance(progress.events[-1][2], KeyboardInterrupt)
+    assert "stopped" not in nexosis.list_datasets()
+    assert nexosis.import_history().empty
+
+
+def test_json_partitions_become_the_json_of_the_computed_frame(cluster: Any, s3: Any) -> None:
+    # partition 0 is empty (its "[" alone), so partition 2's leading separator goes; small and
+    # big partitions; the last partition is empty and writes the closing bracket
+    sizes = [0, 0, 120_000, 3, 200_000, 1, 0]
+    ddf = frame(sizes)
+    obj = ddf.nexosis.to_s3(f"s3://{BUCKET}/all.json.gz", storage_options=s3.storage_options)
+    expected = b"".join(
+        encode_dataframe(ddf.compute(), format="json", index=False, compression=None)
+    )
+    assert read_object(s3, "all.json.gz") == expected
+    assert obj.format == "json" and obj.rows == sum(sizes)
+    assert multipart_uploads(s3) == []
+
+
+def test_json_to_a_dataset(cluster: Any, s3: Any, nexosis: Client) -> None:
+    job = frame([3000, 0, 2000]).nexosis.to_dataset(
+        "as-json",
+        f"s3://{BUCKET}/as.json.gz",
+        key="id",
+        client=nexosis,
+        storage_options=s3.storage_options,
+        progress=False,
+    )
+    assert job.status is ImportStatus.COMPLETED
+    back = nexosis.read_dataset("as-json")
+    assert len(back) == 5000
+    assert sorted(back["id"].astype("int64")) == list(range(5000))
+
+
+def repeat_a_key(part: pd.DataFrame) -> pd.DataFrame:
+    """Partition 2's first id becomes partition 0's id 7."""
+    if len(part) and part["id"].iloc[0] == 2000:
+        part = part.copy()
+        part.loc[part.index[0], "id"] = 7
+    return part
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["s3_url", "content-addressed"])
+def test_a_key_repeated_across_partitions_is_refused(
+    cluster: Any, s3: Any, nexosis: Client, named: bool
+) -> None:
+    ddf = frame([1000, 1000, 1000]).map_partitions(repeat_a_key, meta=rows_of(0, 0, 0))
+    with (
+        config.using_defaults(s3_prefix=f"s3://{BUCKET}/nexosis/"),
+        pytest.raises(ColumnError) as caught,
+    ):
+        ddf.nexosis.to_dataset(
+            "repeated",
+            f"s3://{BUCKET}/repeated.csv.gz" if named else None,
+            key="id",
+            client=nexosis,
+            storage_options=s3.storage_options,
+            progress=False,
+        )
+    assert caught.value.column == "id"
+    assert "the key value 7 is in partitions 0 and 2 (of 3)" in str(caught.value)
+    assert "ddf[ddf['id'] == 7].compute()" in str(caught.value)
+    assert multipart_uploads(s3) == []
+    assert not s3_exists(s3, "repeated.csv.gz") and not s3_exists(s3, "nexosis")
+    assert nexosis.import_history().empty
+
+
+def test_keys_whose_ranges_overlap_are_checked_by_value(cluster: Any) -> None:
+    # text keys interleave across partitions, so the ranges settle nothing: hashes do
+    ddf = frame([500, 500, 500]).assign(code=lambda d: "k" + d["id"].astype(str))
+    metadata = ddf.nexosis.column_metadata(key="code")
+    assert metadata["code"]["role"] == "key"
+    repeated = ddf.assign(code=lambda d: "k" + (d["id"] % 1400).astype(str))
+    in_two = r"the key value 'k\d+' is in partitions 0 and 2 \(of 3\)"
+    with pytest.raises(ColumnError, match=in_two):
+        repeated.nexosis.column_metadata(key="code")
+    combination = r"the \(id, day\) combination \(\d, Timestamp\('2024-01-01 00:00:00'\)\) is in"
+    with pytest.raises(ColumnError, match=combination + " partitions 0 and 1"):
+        frame([10, 10]).map_partitions(
+            lambda p: p.assign(id=p["id"] % 10, day=pd.Timestamp("2024-01-01")),
+            meta=rows_of(0, 0, 0),
+        ).nexosis.column_metadata(key="id", timestamp="day")
 
 
 def test_content_addressed_upload_happens_once(cluster: Any, s3: Any, nexosis: Client) -> None:

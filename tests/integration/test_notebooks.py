@@ -43,6 +43,7 @@ EXPECTED: dict[str, list[str]] = {
         "completed\n80000 rows in s3://nexosis-sandbox/nexosis/sales-",
         "True completed",
         "80000 rows in the dataset",
+        "json 80000 rows",
         "<Sandbox stopped>",
     ],
     "import-sources.ipynb": [

@@ -86,7 +86,7 @@ def test_the_same_data_twice_is_uploaded_once(sales: pd.DataFrame, client: Clien
         def __init__(self) -> None:
             self.starts = 0
 
-        def upload_start(self, url: str, total_rows: int) -> None:
+        def upload_start(self, url: str, total_rows: int | None) -> None:
             self.starts += 1
 
     first, second = Count(), Count()

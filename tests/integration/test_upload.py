@@ -30,7 +30,7 @@ class Recorder(ProgressReporter):
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
-    def upload_start(self, url: str, total_rows: int) -> None:
+    def upload_start(self, url: str, total_rows: int | None) -> None:
         self.calls.append(("start", url, total_rows))
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
@@ -131,6 +131,16 @@ def test_round_trip_of_every_dtype(s3: Any, s3fs_fs: Any) -> None:
     assert obj.etag and obj.seconds > 0
 
 
+def gunzip_prefix(data: bytes) -> bytes:
+    """The text of the first bytes of a gzip file of several members (one per chunk)."""
+    text = b""
+    while data:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        text += member.decompress(data)
+        data = member.unused_data
+    return text
+
+
 def test_multipart_upload_of_a_large_frame(s3: Any, s3fs_fs: Any) -> None:
     df = noise_frame(400_000)
     recorder = Recorder()
@@ -154,7 +164,7 @@ def test_multipart_upload_of_a_large_frame(s3: Any, s3fs_fs: Any) -> None:
     # the rows reported with a part are rows whose bytes S3 had taken: all only at the end
     stored = get(s3fs_fs, "big.csv.gz")
     for rows, sent in updates[:-1]:
-        text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(stored[:sent])
+        text = gunzip_prefix(stored[:sent])
         assert 0 < rows <= text.count(b"\n") - 1 < 400_000  # the header is a line
 
 

@@ -105,7 +105,7 @@ class RecordingReporter(ProgressReporter):
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
 
-    def upload_start(self, url: str, total_rows: int) -> None:
+    def upload_start(self, url: str, total_rows: int | None) -> None:
         self.calls.append(("upload_start", (url, total_rows)))
 
     def upload_update(self, rows_done: int, bytes_sent: int) -> None:
