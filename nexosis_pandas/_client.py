@@ -369,9 +369,15 @@ class Client:
         return self._iter_imports(params, page_size)
 
     def _iter_imports(self, params: dict[str, Any], page_size: int) -> Iterator[ImportJob]:
+        for wire in self._import_objects(params, page_size):
+            yield ImportJob(Import.from_wire(wire), self)
+
+    def _import_objects(
+        self, params: dict[str, Any], page_size: int
+    ) -> Iterator[Mapping[str, Any]]:
         url = self._transport.url("imports")
         for wire in pages(self._transport, url, params, page_size, key=_import_key):
-            yield self._job(wire, "GET", url)
+            yield self._import_object(wire, "GET", url)
 
     def import_history(
         self,
@@ -417,8 +423,8 @@ class Client:
             if "dataset_name" in filters:
                 raise TypeError("import_history() got dataset_name twice, by position and by name")
             filters["dataset_name"] = dataset_name
-        jobs = self.iter_imports(page_size=page_size, **filters)
-        history = history_frame(itertools.islice(jobs, limit))
+        imports = self._import_objects(history_query(filters, page_size), page_size)
+        history = history_frame(itertools.islice(imports, limit))
         named = filters.get("dataset_name")
         if history.empty and named is not None:
             _datasets.warn_no_imports(self._transport, named)
@@ -480,6 +486,10 @@ class Client:
 
     def _job(self, wire: Any, method: str, url: str) -> ImportJob:
         """The import ``method url`` answered with; an ``APIError`` when it is not an object."""
+        return ImportJob(Import.from_wire(self._import_object(wire, method, url)), self)
+
+    def _import_object(self, wire: Any, method: str, url: str) -> Mapping[str, Any]:
+        """``wire``, an Import JSON object; an ``APIError`` when it is not an object."""
         if not isinstance(wire, Mapping):
             got = _describe_json(wire)
             # The transport returns only success answers; the API's success status is 200.
@@ -491,7 +501,7 @@ class Client:
                 url=url,
                 body=json.dumps(wire),
             )
-        return ImportJob(Import.from_wire(wire), self)
+        return wire
 
 
 def _describe_json(value: Any) -> str:

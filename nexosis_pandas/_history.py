@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import pandas_dtype
 
-if TYPE_CHECKING:
-    from nexosis_pandas._job import ImportJob
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._wire import Import, ImportStatus, lower_keys
 
 __all__ = ["HISTORY_DTYPES", "ImportHistory", "history_frame"]
 
@@ -111,7 +112,7 @@ def _source(row: Any) -> str:
     return "" if pd.isna(row.url) else str(row.url)
 
 
-def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
+def history_frame(imports: Iterable[ImportJob | Mapping[str, Any]]) -> pd.DataFrame:
     """Build the import history frame: one row per import, sorted by ``requested``.
 
     Where each import read from is in the columns of its ``type``: ``bucket``, ``path`` and
@@ -123,10 +124,14 @@ def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
     (``NaT`` while it runs); ``error`` joins the server's error messages (``""`` when there are
     none). The columns and dtypes are :data:`HISTORY_DTYPES`, also for no imports.
 
+    The imports' dates are parsed all at once; an import with a date that the bulk ISO-8601
+    parser cannot read is parsed on its own, as :meth:`Import.from_wire
+    <nexosis_pandas._wire.Import.from_wire>` does.
+
     Parameters
     ----------
-    jobs
-        The imports, in any order.
+    imports
+        The imports, in any order: jobs, or Import JSON objects as the API sends them.
 
     Examples
     --------
@@ -135,40 +140,85 @@ def history_frame(jobs: Iterable[ImportJob]) -> pd.DataFrame:
     >>> list(history_frame([]).columns)[:4]
     ['import_id', 'dataset_name', 'type', 'status']
     """
-    rows = [_row(job) for job in jobs]
+    wires = [item if isinstance(item, Mapping) else item.record.to_wire() for item in imports]
+    rows = [_row(wire) for wire in wires]
     columns: dict[str, Any] = {
-        name: pd.Series([row[name] for row in rows], dtype=_source_dtype(dtype)).astype(
-            pandas_dtype(dtype)
-        )
+        name: pd.Series([row[name] for row in rows], dtype=object).astype(pandas_dtype(dtype))
         for name, dtype in HISTORY_DTYPES.items()
+        if name not in _DATES and name != "duration"
     }
-    frame = pd.DataFrame(columns)
+    dates = {name: _parse_dates([row[name] for row in rows]) for name in _DATES}
+    unread = np.zeros(len(rows), dtype=bool)
+    for name, parsed in dates.items():
+        texts = pd.Series([row[name] for row in rows], dtype=object)
+        unread |= (parsed.isna() & texts.notna()).to_numpy()
+    for position in map(int, np.flatnonzero(unread)):  # parsed one by one, with its errors
+        record = Import.from_wire(wires[position])
+        exact = _exact_dates(record)
+        for name in _DATES:
+            stamp = exact[name]
+            dates[name].iloc[position] = pd.NaT if stamp is None else stamp
+    columns.update(dates)
+    columns["duration"] = (dates["finished"] - dates["requested"]).astype(
+        pandas_dtype(HISTORY_DTYPES["duration"])
+    )
+    frame = pd.DataFrame({name: columns[name] for name in HISTORY_DTYPES})
     frame = frame.sort_values("requested", kind="stable", na_position="last")
     return ImportHistory(frame.reset_index(drop=True))
 
 
-def _source_dtype(dtype: str) -> str:
-    # Build from object first: None becomes NaT/<NA> whatever the target dtype is.
-    return "object" if dtype != "int64" else "int64"
+_DATES = ("requested", "started", "finished")
 
 
-def _row(job: ImportJob) -> dict[str, Any]:
-    params = job.parameters
+def _parse_dates(texts: list[Any]) -> pd.Series:
+    """ISO-8601 texts as UTC timestamps (``NaT`` for a missing one or one not read)."""
+    strings = pd.Series([t if isinstance(t, str) else None for t in texts], dtype=object)
+    parsed = pd.to_datetime(strings, utc=True, format="ISO8601", errors="coerce")
+    return parsed.astype(pandas_dtype(HISTORY_DTYPES["requested"]))
+
+
+def _row(wire: Mapping[str, Any]) -> dict[str, Any]:
+    """An import's history row, its dates still as the wire wrote them.
+
+    ``started`` is the last ``started`` entry of the status history; ``finished`` the last entry
+    of the import's final status; entries without a date or a status are passed over, as
+    :meth:`Import.from_wire <nexosis_pandas._wire.Import.from_wire>` does.
+    """
+    w = lower_keys(wire)
+    status = ImportStatus(w.get("status") or "requested")
+    params = {str(k): str(v) for k, v in (w.get("parameters") or {}).items()}
+    started = finished = None
+    for entry in w.get("statushistory") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        fields = lower_keys(entry)
+        date, state = fields.get("date"), fields.get("status")
+        if date is None or date == "" or not isinstance(state, str) or not state:
+            continue
+        change = ImportStatus(state)
+        if change is ImportStatus.STARTED:
+            started = date
+        if status.is_terminal and change == status:
+            finished = date
+    messages = [lower_keys(m) for m in w.get("messages") or []]
+    errors = [str(m.get("message", "")) for m in messages if str(m.get("severity", "")) == "error"]
     return {
-        "import_id": job.import_id,
-        "dataset_name": job.dataset_name,
-        "type": job.type,
-        "status": job.status.value,
-        "bucket": params.get("bucket"),
-        "path": params.get("path"),
-        "region": params.get("region"),
-        "url": params.get("url"),
-        "container": params.get("container"),
-        "blob": params.get("blob"),
-        "requested": job.requested_date,
-        "started": job.started,
-        "finished": job.finished,
-        "duration": job.duration,
-        "error": job.error,
-        "n_messages": len(job.messages),
+        "import_id": str(w.get("importid", "")),
+        "dataset_name": str(w.get("datasetname", "")),
+        "type": str(w.get("type", "")),
+        "status": status.value,
+        **{name: params.get(name) for name in _SOURCE_FIELDS},
+        "requested": w.get("requesteddate") or None,
+        "started": started,
+        "finished": finished,
+        "error": "; ".join(errors),
+        "n_messages": len(messages),
     }
+
+
+_SOURCE_FIELDS = ("bucket", "path", "region", "url", "container", "blob")
+
+
+def _exact_dates(record: Import) -> dict[str, pd.Timestamp | None]:
+    job = ImportJob(record, None)  # type: ignore[arg-type]  # its dates need no client
+    return {"requested": job.requested_date, "started": job.started, "finished": job.finished}

@@ -15,7 +15,7 @@ the wire is one diff the client and the reference server both follow.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -45,6 +45,7 @@ __all__ = [
     "StatusChange",
     "UrlImportRequest",
     "column_metadata_to_wire",
+    "import_object",
     "lookup",
     "lower_keys",
     "page_query",
@@ -465,28 +466,62 @@ class Import:
 
     def to_wire(self) -> dict[str, Any]:
         """Write the Import JSON object, as the API sends it."""
-        return {
-            "importId": self.import_id,
-            "type": self.type,
-            "status": self.status.value,
-            "dataSetName": self.dataset_name,
-            "parameters": dict(self.parameters),
-            "requestedDate": _iso(self.requested_date) if self.requested_date else None,
-            "statusHistory": [
-                {"date": _iso(h.date), "status": h.status.value} for h in self.status_history
-            ],
-            "messages": [{"severity": m.severity, "message": m.message} for m in self.messages],
-            "columns": dict(self.columns),
-            "links": [{"rel": x.rel, "href": x.href} for x in self.links],
-        } | (
-            {}
-            if self.progress is None
-            else {
-                "rowsRead": self.progress.rows_read,
-                "bytesRead": self.progress.bytes_read,
-                "bytesTotal": self.progress.bytes_total,
-            }
+        wire = import_object(
+            import_id=self.import_id,
+            type=self.type,
+            status=self.status.value,
+            dataset_name=self.dataset_name,
+            parameters=self.parameters,
+            requested_date=_iso(self.requested_date) if self.requested_date else None,
+            status_history=[(_iso(h.date), h.status.value) for h in self.status_history],
+            messages=[(m.severity, m.message) for m in self.messages],
+            columns=self.columns,
+            links=self.links,
         )
+        if self.progress is not None:
+            wire["rowsRead"] = self.progress.rows_read
+            wire["bytesRead"] = self.progress.bytes_read
+            wire["bytesTotal"] = self.progress.bytes_total
+        return wire
+
+
+def import_object(
+    *,
+    import_id: str,
+    type: str,
+    status: str,
+    dataset_name: str,
+    parameters: Mapping[str, str],
+    requested_date: str | None,
+    status_history: Iterable[tuple[str, str]],
+    messages: Iterable[tuple[str, str]],
+    columns: Mapping[str, Any],
+    links: Iterable[Link] = (),
+) -> dict[str, Any]:
+    """The Import JSON object from its fields, dates already in their wire text.
+
+    :meth:`Import.to_wire` writes through it, and so does the server's list of imports, which
+    keeps its dates as text and need not parse them to write them again.
+
+    Parameters
+    ----------
+    status_history
+        ``(date, status)`` pairs, oldest first.
+    messages
+        ``(severity, message)`` pairs.
+    """
+    return {
+        "importId": import_id,
+        "type": type,
+        "status": status,
+        "dataSetName": dataset_name,
+        "parameters": dict(parameters),
+        "requestedDate": requested_date,
+        "statusHistory": [{"date": date, "status": state} for date, state in status_history],
+        "messages": [{"severity": severity, "message": text} for severity, text in messages],
+        "columns": dict(columns),
+        "links": [{"rel": x.rel, "href": x.href} for x in links],
+    }
 
 
 def _iso(stamp: pd.Timestamp) -> str:

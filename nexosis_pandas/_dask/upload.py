@@ -115,7 +115,7 @@ def write(
             if plan.scans is None:
                 merged = _merged([p.scans for p in pieces])
                 plan = replace(plan, scans=merged)
-                again = [p.number for p in pieces if p.scans != merged]
+                again = [p.number for p in pieces if p.rows and p.scans != merged]
                 _redo(runner, ddf, plan, again, pieces, handles)
             if check is not None:
                 check(facts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import shutil
@@ -23,22 +24,36 @@ LOCK_FILE = "server.lock"
 START_TIMEOUT = 30.0
 
 
-def return_freed_memory() -> None:
-    """Make Arrow hand the memory it frees back to the system at once, for a server process.
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter: allocations from this size up get memory maps of their own."""
 
-    Arrow's default allocator (mimalloc) keeps freed memory for reuse, so a server process
-    would stay at the high-water mark of its largest import. jemalloc with no decay returns it
-    when freed. ``nexosis-pandas serve`` calls this: a process of its own. A server started in
-    another program's process (the sandbox) leaves that program's allocator alone.
+
+def return_freed_memory() -> None:
+    """Make the process hand the memory it frees back to the system at once: for a server.
+
+    Arrow's default allocator (mimalloc) keeps freed memory for reuse, and glibc's ``malloc``
+    raises its threshold for mapping large blocks on their own as they are freed, after which
+    the arrays of one import (NumPy's among them) stay in its heap. A server process would so
+    stay at the high-water mark of its largest import. This gives Arrow jemalloc with no decay
+    and fixes glibc's threshold at 256 KiB. ``nexosis-pandas serve`` calls it, in a process of
+    its own; a server started in another program's process (the sandbox) leaves that
+    program's allocators alone.
     """
     import pyarrow as pa
 
     try:
         pool = pa.jemalloc_memory_pool()
     except NotImplementedError:  # pragma: no cover - a pyarrow built without jemalloc
-        return
-    pa.set_memory_pool(pool)
-    pa.jemalloc_set_decay_ms(0)
+        pass
+    else:
+        pa.set_memory_pool(pool)
+        pa.jemalloc_set_decay_ms(0)
+    if sys.platform.startswith("linux"):
+        try:
+            mallopt = ctypes.CDLL("libc.so.6").mallopt
+        except (OSError, AttributeError):  # pragma: no cover - not glibc (musl has no mallopt)
+            return
+        mallopt(M_MMAP_THRESHOLD, 256 << 10)
 
 
 class ListenError(ConfigurationError):

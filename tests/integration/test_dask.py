@@ -114,6 +114,28 @@ def test_partitions_become_the_bytes_of_the_computed_frame(cluster: Any, s3: Any
     assert progress.events[-1][1].rows == sum(sizes)
 
 
+def whole_in_partition_one(part: pd.DataFrame) -> pd.DataFrame:
+    """Partition 1's floats are whole and its times whole seconds; partition 2 has milliseconds."""
+    if not len(part):
+        return part
+    first = part["id"].iloc[0]
+    if first == 1000:
+        return part.assign(value=part["value"].round())
+    if first == 2000:
+        return part.assign(day=part["day"] + pd.Timedelta(milliseconds=5))
+    return part
+
+
+def test_a_partition_scanned_otherwise_is_encoded_again(cluster: Any, s3: Any) -> None:
+    # alone, partition 1 would write its floats as "3.0" and partition 0 its times without
+    # milliseconds; together, every partition follows the whole frame's rules
+    ddf = frame([1000, 1000, 1000]).map_partitions(whole_in_partition_one, meta=rows_of(0, 0, 0))
+    ddf.nexosis.to_s3(f"s3://{BUCKET}/again.csv.gz", storage_options=s3.storage_options)
+    expected = b"".join(encode_dataframe(ddf.compute(), index=False, compression=None))
+    assert read_object(s3, "again.csv.gz") == expected
+    assert b".005" in expected and multipart_uploads(s3) == []
+
+
 def test_one_text_display_names_partitions_and_dashboard(
     cluster: Any, s3: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

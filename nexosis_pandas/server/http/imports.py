@@ -169,15 +169,16 @@ def import_wire(
     file) is added once the import has read something: fields the original API did not send,
     which its clients ignore.
     """
-    base = api_base(request)
-    links = (
-        Link("self", f"{base}/imports/{record.import_id}"),
-        Link("data", f"{base}/data/{record.dataset_name}"),
-    )
+    links = _links(request, record.import_id, record.dataset_name)
     shown = shown_columns(record.columns)
     wire = replace(record, links=links, columns=shown).to_wire()  # type: ignore[arg-type]
     wire.update(progress or {})
     return wire
+
+
+def _links(request: Request, import_id: str, dataset_name: str) -> tuple[Link, Link]:
+    base = api_base(request)
+    return Link("self", f"{base}/imports/{import_id}"), Link("data", f"{base}/data/{dataset_name}")
 
 
 def _status_header(status: ImportStatus) -> dict[str, str]:
@@ -402,5 +403,12 @@ def list_imports(
         limit=paging.page_size,
     )
     progress = store.progress([item.import_id for item in items])
-    wires = [import_wire(item, request, progress.get(item.import_id)) for item in items]
+    wires = [
+        item.to_wire(
+            links=_links(request, item.import_id, item.dataset_name),
+            columns=shown_columns(item.columns),
+        )
+        | progress.get(item.import_id, {})
+        for item in items
+    ]
     return paging.response(request, wires, total)

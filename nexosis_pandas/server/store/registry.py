@@ -26,11 +26,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from nexosis_pandas._wire import Import, ImportStatus, Message, StatusChange, parse_timestamp
+from nexosis_pandas._wire import Import, ImportStatus, Link, import_object
 from nexosis_pandas.server.columns import ColumnSpec, merge_metadata
 from nexosis_pandas.server.store.segments import Part, iter_rows, read_rows
 
-__all__ = ["DatasetRecord", "ImportJobRow", "Store", "utc_now"]
+__all__ = ["DatasetRecord", "ImportJobRow", "Store", "StoredImport", "utc_now"]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -106,6 +106,42 @@ class DatasetRecord:
     row_count: int
     created_date: str
     updated_date: str
+
+
+@dataclass(frozen=True)
+class StoredImport:
+    """An import as the store keeps it: its dates in their wire text, as written."""
+
+    import_id: str
+    type: str
+    status: str
+    dataset_name: str
+    parameters: dict[str, str]
+    requested_date: str
+    status_history: tuple[tuple[str, str], ...]
+    messages: tuple[tuple[str, str], ...]
+    columns: dict[str, ColumnSpec]
+
+    def to_wire(
+        self, *, links: Iterable[Link] = (), columns: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The Import JSON object, with ``links`` and (when given) ``columns`` as shown."""
+        return import_object(
+            import_id=self.import_id,
+            type=self.type,
+            status=self.status,
+            dataset_name=self.dataset_name,
+            parameters=self.parameters,
+            requested_date=self.requested_date,
+            status_history=self.status_history,
+            messages=self.messages,
+            columns=self.columns if columns is None else columns,
+            links=links,
+        )
+
+    def record(self) -> Import:
+        """The import, parsed."""
+        return Import.from_wire(self.to_wire())
 
 
 @dataclass(frozen=True)
@@ -286,7 +322,7 @@ class Store:
         descending: bool = False,
         offset: int = 0,
         limit: int = 50,
-    ) -> tuple[list[Import], int]:
+    ) -> tuple[list[StoredImport], int]:
         """One page of imports matching the filters, and how many match in all."""
         where: list[str] = []
         params: list[Any] = []
@@ -312,9 +348,12 @@ class Store:
                 [*params, limit, offset],
             )
         ]
-        return self._imports_by_id(ids), int(total)
+        return self._stored_imports(ids), int(total)
 
     def _imports_by_id(self, ids: Sequence[str]) -> list[Import]:
+        return [stored.record() for stored in self._stored_imports(ids)]
+
+    def _stored_imports(self, ids: Sequence[str]) -> list[StoredImport]:
         if not ids:
             return []
         conn = self.connection()
@@ -324,30 +363,28 @@ class Store:
             f"FROM imports WHERE import_id IN ({marks})",
             list(ids),
         ).fetchall()
-        history: dict[str, list[StatusChange]] = {}
+        history: dict[str, list[tuple[str, str]]] = {}
         for import_id, date, status in conn.execute(
             f"SELECT import_id, date, status FROM import_status WHERE import_id IN ({marks}) "
             "ORDER BY id",
             list(ids),
         ):
-            history.setdefault(import_id, []).append(
-                StatusChange(date=parse_timestamp(date), status=ImportStatus(status))
-            )
-        messages: dict[str, list[Message]] = {}
+            history.setdefault(import_id, []).append((date, status))
+        messages: dict[str, list[tuple[str, str]]] = {}
         for import_id, severity, message in conn.execute(
             "SELECT import_id, severity, message FROM import_messages "
             f"WHERE import_id IN ({marks}) ORDER BY id",
             list(ids),
         ):
-            messages.setdefault(import_id, []).append(Message(severity=severity, message=message))
+            messages.setdefault(import_id, []).append((severity, message))
         by_id = {
-            r[0]: Import(
+            r[0]: StoredImport(
                 import_id=r[0],
                 type=r[1],
-                status=ImportStatus(r[2]),
+                status=r[2],
                 dataset_name=r[3],
                 parameters=json.loads(r[4]),
-                requested_date=parse_timestamp(r[5]),
+                requested_date=r[5],
                 status_history=tuple(history.get(r[0], ())),
                 messages=tuple(messages.get(r[0], ())),
                 columns=json.loads(r[6]),

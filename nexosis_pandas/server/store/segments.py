@@ -307,6 +307,94 @@ def take_rows(
     return gathered.take(pa.array(inverse))
 
 
+def _key_hashes(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each key's 64-bit hash (Python's, the same within this process).
+
+    Equal keys have equal hashes; keys with one hash are compared before they are taken as one.
+    """
+    return np.fromiter(
+        map(hash, keys.to_numpy(zero_copy_only=False)), dtype=np.int64, count=len(keys)
+    )
+
+
+class _Collision(Exception):  # noqa: N818 - a signal, not an error
+    """Two different keys share a hash: merge by the keys themselves."""
+
+
+class _HashedKeys:
+    """The staged rows' distinct keys, known by their hashes (sorted).
+
+    ``winner[g]`` is the last staged row of key ``g`` and ``first[g]`` its first; ``match``
+    gives each of a batch's rows its key's number, or -1.
+    """
+
+    def __init__(self, new: _Staged) -> None:
+        hashes = np.empty(new.rows, dtype=np.int64)
+        for number, batch in enumerate(new.batches):
+            hashes[new.starts[number] : new.starts[number + 1]] = _key_hashes(batch.column(KEY))
+        new.drop_pages()
+        order = np.argsort(hashes, kind="stable").astype(np.int32)
+        hashes.sort()
+        boundary = np.ones(len(hashes), dtype=bool)
+        boundary[1:] = hashes[1:] != hashes[:-1]
+        starts = np.flatnonzero(boundary)
+        del boundary
+        self.hashes = hashes[starts]
+        del hashes
+        ends = np.empty_like(starts)
+        ends[:-1], ends[-1:] = starts[1:], len(order)
+        self.first = order[starts]
+        self.winner = order[ends - 1]
+        self.count = len(starts)
+        group = np.empty(len(order), dtype=np.int32)
+        group[order] = np.repeat(np.arange(self.count, dtype=np.int32), ends - starts)
+        del order, starts, ends
+        _check_groups(new, group, self.first)
+
+    def match(self, keys: pa.Array) -> np.ndarray:
+        if not self.count:
+            return np.full(len(keys), -1)
+        hashes = _key_hashes(keys)
+        at = np.searchsorted(self.hashes, hashes)
+        at[at == self.count] = 0
+        found = (self.hashes[at] == hashes) & keys.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(found, at, -1)
+
+
+def _check_groups(new: _Staged, group: np.ndarray, first: np.ndarray) -> None:
+    """Raise :class:`_Collision` unless every staged row's key is its group's first row's."""
+    only_keys = [pa.RecordBatch.from_arrays([b.column(KEY)], names=[KEY]) for b in new.batches]
+    schema = pa.schema([pa.field(KEY, pa.string())])
+    for number, batch in enumerate(only_keys):
+        rows = group[new.starts[number] : new.starts[number + 1]]
+        reference = take_rows(only_keys, new.starts, first[rows], schema).column(KEY)
+        if not _all_equal(batch.column(KEY), reference):
+            raise _Collision
+        new.drop_pages()
+
+
+def _all_equal(left: Any, right: Any) -> bool:
+    return bool(pc.all(pc.fill_null(pc.equal(left, right), False)).as_py() is not False)
+
+
+class _TextKeys:
+    """The staged rows' distinct keys, as text: slower and larger, exact without a check."""
+
+    def __init__(self, new: _Staged) -> None:
+        keys = new.keys()
+        self.unique = pc.unique(keys)  # in the order of first appearance
+        group = pc.index_in(keys, value_set=self.unique).to_numpy(zero_copy_only=False)
+        reversed_first = np.unique(group[::-1], return_index=True)[1]
+        self.winner = (new.rows - 1 - reversed_first).astype(np.int64)
+        self.first = np.arange(len(self.unique))
+        self.count = len(self.unique)
+
+    def match(self, keys: pa.Array) -> np.ndarray:
+        found = pc.index_in(keys, value_set=self.unique)
+        numbers: np.ndarray = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+        return numbers
+
+
 def merge_keyed(
     existing: Sequence[Path],
     staged: Sequence[Path],
@@ -317,8 +405,10 @@ def merge_keyed(
 
     A staged row whose key matches an existing row replaces it in place; the others are
     appended in the order their key first appears. When a key appears more than once among
-    the staged rows, the last one wins, at the place of the first. Memory holds the staged keys
-    and one batch at a time, never the dataset.
+    the staged rows, the last one wins, at the place of the first. Memory holds a hash and
+    three row numbers per staged row and one batch at a time, never the dataset or the keys'
+    text. Rows matched by hash are compared by key; should two keys ever share a hash, the
+    merge starts again with the keys' text.
 
     Returns
     -------
@@ -326,44 +416,42 @@ def merge_keyed(
         The finished writers (their files not yet registered), rows appended, rows replaced.
     """
     new = _Staged(staged)
-    keys = new.keys()
-    unique = pc.unique(keys)  # in the order of first appearance
-    group = pc.index_in(keys, value_set=unique).to_numpy(zero_copy_only=False)
-    del keys
-    new.drop_pages()
-    reversed_first = np.unique(group[::-1], return_index=True)[1]
-    winner = (new.rows - 1 - reversed_first).astype(np.int64)  # the last row of each key
-    seen = np.zeros(len(unique), dtype=bool)
-    # The existing rows' keys, looked up in one pass (a lookup builds its hash table anew):
-    # for each existing row, the staged key it matches, or -1.
-    existing_keys = [b.column(KEY) for b in iter_batches(existing)]
-    if existing_keys:
-        found_all = pc.index_in(pa.chunked_array(existing_keys, type=pa.string()), unique)
-        matches = pc.fill_null(found_all, -1).to_numpy().astype(np.int64)
-    else:
-        matches = np.empty(0, dtype=np.int64)
-    del existing_keys
+    try:
+        return _merge(existing, new, _HashedKeys(new), schema, directory)
+    except _Collision:
+        return _merge(existing, new, _TextKeys(new), schema, directory)
+
+
+def _merge(
+    existing: Sequence[Path],
+    new: _Staged,
+    keys: _HashedKeys | _TextKeys,
+    schema: pa.Schema,
+    directory: Path,
+) -> tuple[list[SegmentWriter], int, int]:
+    seen = np.zeros(keys.count, dtype=bool)
     writer = SegmentWriter(directory, schema)
     try:
-        start = 0
         for batch in iter_batches(existing):
             batch = conform(batch, schema)
-            found = matches[start : start + batch.num_rows]
-            start += batch.num_rows
+            found = keys.match(batch.column(KEY))
             mask = found >= 0
             if not mask.any():
                 writer.write(batch)
                 continue
             matched = found[mask]
             seen[matched] = True
-            replacements = take_rows(new.batches, new.starts, winner[matched], schema)
+            replacements = take_rows(new.batches, new.starts, keys.winner[matched], schema)
+            if not _all_equal(replacements.column(KEY), batch.column(KEY).filter(pa.array(mask))):
+                raise _Collision
             # Row j of the result: the batch's own row, or the next replacement where matched.
             position = np.arange(batch.num_rows, dtype=np.int64)
             position[mask] = batch.num_rows + np.arange(len(matched), dtype=np.int64)
             combined = pa.concat_tables([pa.Table.from_batches([batch]), replacements])
             writer.write(combined.take(pa.array(position)))
             new.drop_pages()
-        fresh = winner[~seen]
+        unseen = np.flatnonzero(~seen)
+        fresh = keys.winner[unseen[np.argsort(keys.first[unseen], kind="stable")]]
         for start in range(0, len(fresh), BATCH_ROWS):
             writer.write(
                 take_rows(new.batches, new.starts, fresh[start : start + BATCH_ROWS], schema)

@@ -146,3 +146,46 @@ def test_the_last_page_of_a_large_dataset(tmp_path: Any) -> None:
     across = store.dataset_rows(dataset.id, offset=65_530, limit=10)  # two record batches
     assert [r["k"] for r in across] == [str(i) for i in range(65_530, 65_540)]
     store.close()
+
+
+def _upserted_rows(tmp_path: Any, name: str) -> list[dict[str, Any]]:
+    store = Store(tmp_path / name)
+    files = [
+        "k,t,v\n1,2024-01-01,a\n2,2024-01-01,b\n3,2024-01-02,c\n2,2024-01-01,b2\n",
+        "k,t,v\n3,2024-01-02,C\n4,2024-01-03,d\n1,2024-01-01 00:00:00,A\n5,,e\n4,2024-01-03,D\n",
+        "v,k\nx,6\ny,5\n",
+        "k,t,v\n",  # no rows: nothing changes
+    ]
+    for text in files:
+        load_rows(
+            store,
+            dataset_name="keyed",
+            columns={"k": {"role": "key"}, "t": {"role": "timestamp"}},
+            open_binary=lambda text=text: io.BytesIO(text.encode()),  # type: ignore[misc]
+            kind="csv",
+        )
+    dataset = store.get_dataset("keyed")
+    assert dataset is not None
+    rows = store.dataset_rows(dataset.id, offset=0, limit=100)
+    store.close()
+    return rows
+
+
+def test_keys_that_share_a_hash_are_still_told_apart(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from nexosis_pandas.server.store import segments
+
+    expected = _upserted_rows(tmp_path, "hashed")
+    assert [r["v"] for r in expected] == ["A", "b2", "C", "D", "y", "x"]
+    hashes = segments._key_hashes
+
+    def few_hashes(keys: Any) -> Any:
+        return hashes(keys) % 2  # distinct keys collide, in the staged rows and across
+
+    monkeypatch.setattr(segments, "_key_hashes", few_hashes)
+    assert _upserted_rows(tmp_path, "few") == expected
+    monkeypatch.setattr(segments, "_key_hashes", lambda keys: np.zeros(len(keys), np.int64))
+    assert _upserted_rows(tmp_path, "one") == expected
