@@ -11,8 +11,16 @@ from nexosis_pandas.server.store.registry import (
     IMPORT_SORT_COLUMNS,
     DatasetRecord,
     ImportJobRow,
+    OldDataDirError,
     Store,
     utc_now,
 )
 
-__all__ = ["IMPORT_SORT_COLUMNS", "DatasetRecord", "ImportJobRow", "Store", "utc_now"]
+__all__ = [
+    "IMPORT_SORT_COLUMNS",
+    "DatasetRecord",
+    "ImportJobRow",
+    "OldDataDirError",
+    "Store",
+    "utc_now",
+]

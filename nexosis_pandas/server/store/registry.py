@@ -27,10 +27,18 @@ from typing import Any
 import pyarrow as pa
 
 from nexosis_pandas._wire import Import, ImportStatus, Link, import_object
+from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.server.columns import ColumnSpec, merge_metadata
 from nexosis_pandas.server.store.segments import Part, iter_rows, read_rows
 
-__all__ = ["DatasetRecord", "ImportJobRow", "Store", "StoredImport", "utc_now"]
+__all__ = [
+    "DatasetRecord",
+    "ImportJobRow",
+    "OldDataDirError",
+    "Store",
+    "StoredImport",
+    "utc_now",
+]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -173,9 +181,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.staging_dir = self.data_dir / "staging"
-        self.staging_dir.mkdir(exist_ok=True)
         self.segments_dir = self.data_dir / "segments"
-        self.segments_dir.mkdir(exist_ok=True)
         self._dataset_locks: dict[str, threading.Lock] = {}
         self.path = self.data_dir / "nexosis.sqlite3"
         self._local = threading.local()
@@ -183,6 +189,13 @@ class Store:
         self._lock = threading.Lock()
         self._closed = False
         conn = self.connection()
+        try:
+            _refuse_rows_of_0_1(conn, self.data_dir)
+        except BaseException:
+            self.close()
+            raise
+        self.staging_dir.mkdir(exist_ok=True)
+        self.segments_dir.mkdir(exist_ok=True)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
         self._add_columns(conn)
@@ -645,6 +658,49 @@ class Store:
                 if v is not None
             }
         return found
+
+
+def _refuse_rows_of_0_1(conn: sqlite3.Connection, data_dir: Path) -> None:
+    """Refuse a data directory whose rows nexosis-pandas 0.1.0 kept in SQLite.
+
+    0.1.0 kept every dataset's rows as JSON in a ``dataset_rows`` table, which this store does
+    not read: a server on it would show its datasets empty and append to them as if they were.
+    An empty such table is dropped.
+
+    Raises
+    ------
+    OldDataDirError
+        Some dataset has rows in ``dataset_rows``; nothing in the directory was changed.
+    """
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dataset_rows'"
+    ).fetchone()
+    if found is None:
+        return
+    rows = conn.execute("SELECT COUNT(*) FROM dataset_rows").fetchone()[0]
+    if rows:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM datasets WHERE id IN (SELECT DISTINCT dataset_id FROM "
+                "dataset_rows) ORDER BY name LIMIT 6"
+            )
+        ]
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise OldDataDirError(
+            f"The data directory {data_dir} holds {rows} rows of datasets ({shown}) in the "
+            "format of nexosis-pandas 0.1.0, which this version does not read; nothing in it "
+            "was changed. To keep them, run 'nexosis-pandas serve --data-dir' with 0.1.0 "
+            "(pip install nexosis-pandas==0.1.0 in another environment), read each dataset "
+            "with read_dataset and import it into a server of this version; else give this "
+            "server another data directory"
+        )
+    with conn:
+        conn.execute("DROP TABLE dataset_rows")
+
+
+class OldDataDirError(ConfigurationError):
+    """The data directory holds rows in the format of nexosis-pandas 0.1.0 (see the message)."""
 
 
 def _unlink(path: Path) -> None:

@@ -125,3 +125,73 @@ def test_one_server_per_data_directory(tmp_path: Any) -> None:
     # The lock went with the server that held it.
     with ReferenceServer(data_dir=data_dir, api_keys=["test-api-key"]) as again:
         assert again.running
+
+
+_SCHEMA_0_1 = """
+CREATE TABLE datasets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, columns TEXT NOT NULL,
+    row_count INTEGER NOT NULL DEFAULT 0, created_date TEXT NOT NULL, updated_date TEXT NOT NULL
+);
+CREATE TABLE dataset_rows (
+    id INTEGER PRIMARY KEY,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    row_key TEXT,
+    data TEXT NOT NULL
+);
+"""
+
+
+def _data_dir_of_0_1(path: Any, rows: int) -> Any:
+    import sqlite3
+
+    path.mkdir()
+    conn = sqlite3.connect(path / "nexosis.sqlite3")
+    conn.executescript(_SCHEMA_0_1)
+    conn.execute(
+        "INSERT INTO datasets (name, columns, row_count, created_date, updated_date) "
+        "VALUES ('sales', '{}', ?, 'then', 'then')",
+        (rows,),
+    )
+    for i in range(rows):
+        conn.execute(
+            "INSERT INTO dataset_rows (dataset_id, row_key, data) VALUES (1, NULL, ?)",
+            (f'{{"a": "{i}"}}',),
+        )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_a_data_directory_of_0_1_with_rows_is_refused_untouched(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nexosis_pandas.cli import main
+    from nexosis_pandas.server.store import OldDataDirError
+
+    data_dir = _data_dir_of_0_1(tmp_path / "old", rows=3)
+    before = {p.name: p.read_bytes() for p in data_dir.iterdir()}
+    server = ReferenceServer(data_dir=data_dir, api_keys=["test-api-key"])
+    with pytest.raises(OldDataDirError) as refused:
+        server.start()
+    assert not server.running
+    message = str(refused.value)
+    assert "3 rows of datasets ('sales')" in message
+    assert "nexosis-pandas 0.1.0" in message and "nothing in it was changed" in message
+    assert "another data directory" in message
+    after = {p.name: p.read_bytes() for p in data_dir.iterdir() if p.name != "server.lock"}
+    assert after == before
+    # the lock went with the refusal; the command line says the same and fails
+    assert main(["serve", "--port", "0", "--data-dir", str(data_dir)]) != 0
+    assert "format of nexosis-pandas 0.1.0" in capsys.readouterr().err
+
+
+def test_a_data_directory_of_0_1_without_rows_starts(tmp_path: Any) -> None:
+    import sqlite3
+
+    data_dir = _data_dir_of_0_1(tmp_path / "old", rows=0)
+    with ReferenceServer(data_dir=data_dir, api_keys=["test-api-key"]) as server:
+        assert server.running
+    conn = sqlite3.connect(data_dir / "nexosis.sqlite3")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert "dataset_rows" not in tables and "segments" in tables
