@@ -2,14 +2,14 @@
 
 Shared by the client and the reference server: the status and column-metadata vocabularies,
 the column-metadata defaults, the ``Import`` record, the list ``Page``, the ``ErrorEnvelope``,
-the S3 import request and the import-list query. Each shape has one way in (``from_wire``,
-property names matched case-insensitively, as the hosted API did) and one way out
-(``to_wire``), and :func:`lookup` is the one case-insensitive property lookup.
+the S3, URL and Azure import requests and the import-list query. Each shape has one way in
+(``from_wire``, property names matched case-insensitively, as the hosted API did) and one way
+out (``to_wire``), and :func:`lookup` is the one case-insensitive property lookup.
 
-Longer than 400 lines (about 480 of code) because it is the whole wire vocabulary, fourteen
-shapes with their ways in and out: one module owns every wire name, so that a reader looking
-for how a field is spelt, parsed or defaulted finds it here and nowhere else, and a change to
-the wire is one diff the client and the reference server both follow.
+Longer than 400 lines (a quarter of it docstrings) because it is the whole wire vocabulary,
+some fifteen shapes with their ways in and out: one module owns every wire name, so that a
+reader looking for how a field is spelt, parsed or defaulted finds it here and nowhere else,
+and a change to the wire is one diff the client and the reference server both follow.
 """
 
 from __future__ import annotations

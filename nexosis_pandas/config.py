@@ -131,7 +131,21 @@ def azure_storage_options(explicit: Mapping[str, Any] | None = None) -> dict[str
 
 
 def azure_connection_string(storage_options: Mapping[str, Any] | None) -> str:
-    """The connection string the server reads an ``az://`` upload with."""
+    """The connection string the server reads an ``az://`` upload with.
+
+    From :func:`azure_storage_options`: its ``connection_string``, else one made of
+    ``account_name`` and ``account_key``.
+
+    Raises
+    ------
+    ConfigurationError
+        Neither is set; the message says where to set one.
+
+    Examples
+    --------
+    >>> azure_connection_string({"account_name": "acct", "account_key": "k3y"})
+    'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=k3y;'
+    """
     options = azure_storage_options(storage_options)
     given = options.get("connection_string")
     if isinstance(given, str) and given.strip():

@@ -6,7 +6,9 @@ part numbers and ETags); the rows never leave their worker.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +36,9 @@ Roles = tuple[str | None, str | None, str | Sequence[str] | None]
 
 JSON_SEPARATOR = b",\n"
 """What goes between two partitions' rows in a JSON file."""
+
+IN_FLIGHT = 2
+"""Parts a worker's task sends at once while it goes on encoding."""
 
 
 @dataclass(frozen=True)
@@ -184,48 +189,50 @@ def upload_partition(part: pd.DataFrame, number: int, plan: Plan) -> Piece:
     before = JSON_SEPARATOR if plan.format == "json" and number > 0 and len(frame) else b""
     lead = len(gzip_member(before) if plan.compression == "gzip" and before else before)
     assert plan.upload is not None
-    upload, fs = plan.upload, plan.upload.filesystem()
     first = plan.first_number(number)
     last = first + plan.numbers_per_partition - 1
     keep = MIN_PART + lead
     kept, buffer = bytearray(), bytearray()
-    parts: list[tuple[int, str]] = []
-    head: tuple[int, str] | None = None
+    parts: list[Future[tuple[int, str]]] = []
+    head: Future[tuple[int, str]] | None = None
     written = 0
-
-    def send(body: bytes) -> None:
-        number_ = first + 1 + len(parts)
-        if number_ > last:
-            raise ValueError(
-                f"Partition {number} of {plan.npartitions} needs more than "
-                f"{plan.numbers_per_partition - 1} parts of {plan.part_size} bytes; "
-                "repartition the frame into smaller partitions (ddf.repartition(...))."
-            )
-        parts.append(upload.send(number_, body, fs))
-
     blocks = encoding.blocks(plan.compression, before=before)
-    try:
-        for _, block in blocks:
-            written += len(block)
-            room = keep - len(kept)
-            if room > 0:
-                kept += block[:room]
-                block = block[room:]
-            buffer += block
-            if head is None and len(buffer) >= MIN_PART:  # the head is final: send it now
-                head = upload.send(first, bytes(kept), fs)
-            # a part leaves only with MIN_PART bytes behind it, so the last part is big enough
-            while len(buffer) >= plan.part_size + MIN_PART:
-                send(bytes(buffer[: plan.part_size]))
-                del buffer[: plan.part_size]
-        if head is not None:
-            send(bytes(buffer))
-        else:
-            kept += buffer
-            if len(kept) >= MIN_PART:
-                head = upload.send(first, bytes(kept), fs)
-    finally:
-        blocks.close()
+    with _Sender(plan.upload) as sender:
+
+        def send(body: bytes) -> None:
+            number_ = first + 1 + len(parts)
+            if number_ > last:
+                raise ValueError(
+                    f"Partition {number} of {plan.npartitions} needs more than "
+                    f"{plan.numbers_per_partition - 1} parts of {plan.part_size} bytes; "
+                    "repartition the frame into smaller partitions (ddf.repartition(...))."
+                )
+            parts.append(sender.send(number_, body))
+
+        try:
+            for _, block in blocks:
+                written += len(block)
+                room = keep - len(kept)
+                if room > 0:
+                    kept += block[:room]
+                    block = block[room:]
+                buffer += block
+                if head is None and len(buffer) >= MIN_PART:  # the head is final: send it now
+                    head = sender.send(first, bytes(kept))
+                # a part leaves only with MIN_PART bytes behind it, so the last part is big enough
+                while len(buffer) >= plan.part_size + MIN_PART:
+                    send(_copy(buffer, plan.part_size))
+                    del buffer[: plan.part_size]
+            if head is not None:
+                send(_copy(buffer, len(buffer)))
+            else:
+                kept += buffer
+                if len(kept) >= MIN_PART:
+                    head = sender.send(first, bytes(kept))
+        finally:
+            blocks.close()
+        sent = [part.result() for part in parts]
+        head_part = head.result() if head is not None else None
     return Piece(
         number=number,
         rows=encoding.rows,
@@ -233,12 +240,43 @@ def upload_partition(part: pd.DataFrame, number: int, plan: Plan) -> Piece:
         facts=facts,
         bytes_uncompressed=encoding.bytes_uncompressed,
         bytes_written=written,
-        parts=parts,
-        head=head,
+        parts=sent,
+        head=head_part,
         lead=lead,
         kept_size=len(kept),
         kept=bytes(kept),
     )
+
+
+def _copy(buffer: bytearray, size: int) -> bytes:
+    """The first ``size`` bytes of ``buffer``, copied once."""
+    with memoryview(buffer) as view:
+        return bytes(view[:size])
+
+
+class _Sender:
+    """Sends parts from threads of its own, at most :data:`IN_FLIGHT` at once, so the encoder
+    goes on while S3 takes a part; a failed part stops the partition at the next one."""
+
+    def __init__(self, upload: Multipart) -> None:
+        self._upload, self._fs = upload, upload.filesystem()
+        self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="nexosis-part")
+        self._waiting: deque[Future[tuple[int, str]]] = deque()
+
+    def send(self, number: int, body: bytes) -> Future[tuple[int, str]]:
+        future = self._pool.submit(self._upload.send, number, body, self._fs)
+        self._waiting.append(future)
+        while len(self._waiting) > IN_FLIGHT:
+            self._waiting.popleft().result()
+        return future
+
+    def __enter__(self) -> _Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for future in self._waiting:
+            future.cancel()
+        self._pool.shutdown(wait=True)
 
 
 def summary(piece: Piece) -> Piece:

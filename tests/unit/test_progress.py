@@ -363,7 +363,8 @@ def test_a_widget_that_cannot_be_built_falls_back_to_text(monkeypatch: pytest.Mo
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("no comm")
 
-    monkeypatch.setattr(WidgetReporter, "__init__", broken)
+    # ipywidgets is there, but its widgets cannot be made (no comm to a front end)
+    monkeypatch.setitem(sys.modules, "ipywidgets", SimpleNamespace(HTML=broken))
     with pytest.warns(ProgressWarning, match="no comm"):
         assert isinstance(resolve_progress("auto"), TextReporter)
 

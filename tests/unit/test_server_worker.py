@@ -17,7 +17,7 @@ IMPORT_ID = "00000001-0000-4000-8000-000000000000"
 
 
 class BlockingRuns:
-    """Stands in for ``ImportWorker._run_import``: records each run and holds it until released."""
+    """What a :class:`BlockingWorker` runs: records each run and holds it until released."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -39,21 +39,28 @@ class BlockingRuns:
             time.sleep(0.01)
 
 
+class BlockingWorker(ImportWorker):
+    """The pool with its import replaced by :class:`BlockingRuns`: the claiming is under test."""
+
+    runs: BlockingRuns
+
+    def _run_import(self, import_id: str, credentials: Credentials | None) -> None:
+        self.runs(import_id, credentials)
+
+
 @pytest.fixture
-def worker(tmp_path: Path) -> Iterator[ImportWorker]:
+def worker(tmp_path: Path) -> Iterator[BlockingWorker]:
     store = Store(tmp_path / "data")
-    pool = ImportWorker(store, S3Settings(), workers=4)
+    pool = BlockingWorker(store, S3Settings(), workers=4)
+    pool.runs = BlockingRuns()
     pool.start()
     yield pool
     pool.stop()
     store.close()
 
 
-def test_the_same_id_submitted_twice_runs_once(
-    worker: ImportWorker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runs = BlockingRuns()
-    monkeypatch.setattr(worker, "_run_import", runs)
+def test_the_same_id_submitted_twice_runs_once(worker: BlockingWorker) -> None:
+    runs = worker.runs
     worker.submit(IMPORT_ID)
     assert runs.entered.wait(10)
     worker.submit(IMPORT_ID)  # e.g. the resume on start racing the POST that created it
@@ -63,12 +70,9 @@ def test_the_same_id_submitted_twice_runs_once(
     assert runs.calls == [IMPORT_ID]
 
 
-def test_an_id_may_run_again_after_its_run_ended(
-    worker: ImportWorker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runs = BlockingRuns()
+def test_an_id_may_run_again_after_its_run_ended(worker: BlockingWorker) -> None:
+    runs = worker.runs
     runs.release.set()
-    monkeypatch.setattr(worker, "_run_import", runs)
     worker.submit(IMPORT_ID)
     assert runs.entered.wait(10)
     deadline = time.monotonic() + 10
@@ -81,9 +85,8 @@ def test_an_id_may_run_again_after_its_run_ended(
     assert runs.calls == [IMPORT_ID, IMPORT_ID]
 
 
-def test_other_ids_run_alongside(worker: ImportWorker, monkeypatch: pytest.MonkeyPatch) -> None:
-    runs = BlockingRuns()
-    monkeypatch.setattr(worker, "_run_import", runs)
+def test_other_ids_run_alongside(worker: BlockingWorker) -> None:
+    runs = worker.runs
     other = "00000002-0000-4000-8000-000000000000"
     worker.submit(IMPORT_ID)
     worker.submit(other)

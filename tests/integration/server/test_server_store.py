@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
+import requests
 
 from nexosis_pandas._client import ARROW_STREAM, Client
 from nexosis_pandas._frames import dataset_frame
@@ -42,26 +43,31 @@ def test_bulk_read_equals_the_json_pages(api: Api, put: Any) -> None:
     assert bulk["code"].tolist() == ["08123", "00042", None] or bulk["code"].isna().iloc[2]
 
 
-def test_a_server_without_the_bulk_format_is_read_page_by_page(
-    api: Api, put: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class JsonOnlySession(requests.Session):
+    """A session to a server that only speaks JSON: it drops the Accept header it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any]] = []
+
+    def request(  # type: ignore[override]
+        self, method: str | bytes, url: str | bytes, **kwargs: Any
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        self.sent.append(dict(headers))
+        headers.pop("Accept", None)
+        return super().request(method, url, headers=headers, **kwargs)
+
+
+def test_a_server_without_the_bulk_format_is_read_page_by_page(api: Api, put: Any) -> None:
     put("plain.csv", "k,v\n" + "".join(f"{i},{i * 2}\n" for i in range(2500)))
     assert api.run_import("plain", "plain.csv")["status"] == "completed"
-    client = Client(api_key=api.server.api_key, base_url=api.url)
-    sent: list[dict[str, Any]] = []
-    request = client._transport.request
-
-    def json_only(method: str, url: str, **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", None) or {})
-        sent.append(dict(headers))
-        headers.pop("Accept", None)  # as a server that only speaks JSON would answer
-        return request(method, url, headers=headers, **kwargs)
-
-    monkeypatch.setattr(client._transport, "request", json_only)
+    session = JsonOnlySession()
+    client = Client(api_key=api.server.api_key, base_url=api.url, session=session)
     frame = client.read_dataset("plain")
     assert frame["v"].tolist() == [i * 2 for i in range(2500)]
-    assert ARROW_STREAM in sent[0]["Accept"]
-    assert len(sent) == 3  # the first JSON page is used, not asked for again
+    assert ARROW_STREAM in session.sent[0]["Accept"]
+    assert len(session.sent) == 3  # the first JSON page is used, not asked for again
 
 
 def test_date_filters_on_the_timestamp_column(api: Api, put: Any) -> None:
