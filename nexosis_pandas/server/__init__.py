@@ -8,9 +8,11 @@ The parts::
     runner.py   ReferenceServer: store, pool and web server started and stopped in order
     http/       the application: one router per resource, the error envelope, dependencies
     pool.py     the import pool: imports run requested -> started -> completed | failed
-    sources/    where files come from, one module per import type (s3.py)
+    sources/    where files come from, one module per import type (s3, url, azure)
     loading.py  the one loading path (imports and PUT /data): check, stage, load all or none
-    store.py    imports, their history and messages, datasets and rows (SQLite, WAL)
+    plan.py     a load's per-column checks (batches at once, or value by value) and upsert keys
+    csv_fast.py the fast CSV path: Arrow's streaming reader, its quotes watched
+    store/      the registry (SQLite, WAL) and the datasets' Arrow segments
     parsing.py  streaming CSV and JSON readers, gzip detected by its magic bytes
     columns.py  column metadata validation, defaults and inference; value type checks
 """

@@ -24,19 +24,21 @@ LOCK_FILE = "server.lock"
 START_TIMEOUT = 30.0
 
 
-M_MMAP_THRESHOLD = -3
-"""glibc's ``mallopt`` parameter: allocations from this size up get memory maps of their own."""
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+"""glibc's ``mallopt`` parameters: free memory kept at the heap's top; allocations from this
+size up get memory maps of their own (given back when freed)."""
 
 
 def return_freed_memory() -> None:
-    """Make the process hand the memory it frees back to the system at once: for a server.
+    """Make the process hand the memory it frees back to the system: for a server process.
 
     Arrow's default allocator (mimalloc) keeps freed memory for reuse, and glibc's ``malloc``
-    raises its threshold for mapping large blocks on their own as they are freed, after which
-    the arrays of one import (NumPy's among them) stay in its heap. A server process would so
-    stay at the high-water mark of its largest import. This gives Arrow jemalloc with no decay
-    and fixes glibc's threshold at 256 KiB. ``nexosis-pandas serve`` calls it, in a process of
-    its own; a server started in another program's process (the sandbox) leaves that
+    raises its threshold for mapping a large block on its own each time such a block is freed,
+    after which an import's large arrays (NumPy's, Python's buffers of the file) come from its
+    heap and stay there. A server process would so keep the high-water mark of its largest
+    import. This gives Arrow jemalloc with no decay, and fixes glibc's threshold at 4 MiB (the
+    heap may keep 32 MiB at its top for reuse). ``nexosis-pandas serve`` calls it, in a process
+    of its own; a server started in another program's process (the sandbox) leaves that
     program's allocators alone.
     """
     import pyarrow as pa
@@ -48,12 +50,14 @@ def return_freed_memory() -> None:
     else:
         pa.set_memory_pool(pool)
         pa.jemalloc_set_decay_ms(0)
-    if sys.platform.startswith("linux"):
-        try:
-            mallopt = ctypes.CDLL("libc.so.6").mallopt
-        except (OSError, AttributeError):  # pragma: no cover - not glibc (musl has no mallopt)
-            return
-        mallopt(M_MMAP_THRESHOLD, 256 << 10)
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # pragma: no cover - not glibc (musl has no mallopt)
+        return
+    mallopt(M_TRIM_THRESHOLD, 32 << 20)
+    mallopt(M_MMAP_THRESHOLD, 4 << 20)
 
 
 class ListenError(ConfigurationError):

@@ -75,8 +75,8 @@ class LenientModel(BaseModel):
         return out
 
 
-class ImportS3Request(LenientModel):
-    """The body of ``POST /imports/s3``."""
+class _ImportRequest(LenientModel):
+    """What every import request has: the dataset, its column metadata, the content type."""
 
     dataset_name: str = Field(
         alias="dataSetName",
@@ -85,18 +85,25 @@ class ImportS3Request(LenientModel):
         examples=["Location-A"],
         description="The dataset's name; it is part of the dataset's URL, hence the limit",
     )
-    bucket: str = Field(min_length=1, examples=["nexosis-sample-data"])
-    path: str = Field(min_length=1, examples=["LocationA.csv"])
-    region: str | None = Field(default=None, examples=["us-east-1"])
     columns: dict[str, Any] | None = Field(
         default=None,
         description="Column metadata: name to {dataType, role, imputation, aggregation}",
     )
+    content_type: str | None = Field(
+        default=None,
+        alias="contentType",
+        description='"csv" or "json"; else the extension, the served type, the first bytes',
+    )
+
+
+class ImportS3Request(_ImportRequest):
+    """The body of ``POST /imports/s3``."""
+
+    bucket: str = Field(min_length=1, examples=["nexosis-sample-data"])
+    path: str = Field(min_length=1, examples=["LocationA.csv"])
+    region: str | None = Field(default=None, examples=["us-east-1"])
     access_key_id: SecretStr | None = Field(default=None, alias="accessKeyId")
     secret_access_key: SecretStr | None = Field(default=None, alias="secretAccessKey")
-    content_type: str | None = Field(
-        default=None, alias="contentType", description='"csv" or "json"; else from the extension'
-    )
 
 
 class BasicCredentials(LenientModel):
@@ -112,52 +119,28 @@ class UrlAuth(LenientModel):
     basic: BasicCredentials
 
 
-class ImportUrlRequest(LenientModel):
+class ImportUrlRequest(_ImportRequest):
     """The body of ``POST /imports/url``."""
 
-    dataset_name: str = Field(
-        alias="dataSetName", min_length=1, max_length=MAX_NAME_LENGTH, examples=["iris"]
-    )
     url: str = Field(
         min_length=1,
         examples=["https://example.com/data/iris.csv"],
         description="An http(s) URL; echoed as its scheme and host only",
-    )
-    columns: dict[str, Any] | None = Field(
-        default=None,
-        description="Column metadata: name to {dataType, role, imputation, aggregation}",
-    )
-    content_type: str | None = Field(
-        default=None,
-        alias="contentType",
-        description='"csv" or "json"; else the extension, the served type, the first bytes',
     )
     auth: UrlAuth | None = Field(
         default=None, description="{basic: {userId, password}}; never stored or echoed"
     )
 
 
-class ImportAzureRequest(LenientModel):
+class ImportAzureRequest(_ImportRequest):
     """The body of ``POST /imports/azure``."""
 
-    dataset_name: str = Field(
-        alias="dataSetName", min_length=1, max_length=MAX_NAME_LENGTH, examples=["sales"]
-    )
     connection_string: SecretStr = Field(
         alias="connectionString",
         description="The storage account's connection string; never stored, echoed redacted",
     )
     container: str = Field(min_length=1, examples=["exports"])
     blob: str = Field(min_length=1, examples=["2017/sales.csv.gz"], description="Folders included")
-    columns: dict[str, Any] | None = Field(
-        default=None,
-        description="Column metadata: name to {dataType, role, imputation, aggregation}",
-    )
-    content_type: str | None = Field(
-        default=None,
-        alias="contentType",
-        description='"csv" or "json"; else the extension, the stored type, the first bytes',
-    )
 
 
 def import_wire(
@@ -215,14 +198,10 @@ def request_content_type(raw: str | None, details: dict[str, list[str]]) -> str 
 def import_from_s3(
     body: ImportS3Request, request: Request, store: StoreDep, pool: PoolDep
 ) -> Response:
-    columns = request_columns(body.columns)
     details: dict[str, list[str]] = {}
-    content_type = request_content_type(body.content_type, details)
     if (body.access_key_id is None) != (body.secret_access_key is None):
         missing = "secretAccessKey" if body.secret_access_key is None else "accessKeyId"
         details[missing] = [f"The {missing} field is required when the other credential is given."]
-    if details:
-        raise validation_error(details)
     credentials = (
         Credentials(
             body.access_key_id.get_secret_value(), body.secret_access_key.get_secret_value()
@@ -231,32 +210,63 @@ def import_from_s3(
         else None
     )
     region = body.region or pool.s3.region or "us-east-1"
-    record = store.create_import(
-        import_id=str(uuid.uuid4()),
-        dataset_name=body.dataset_name,
-        parameters={"bucket": body.bucket, "path": body.path, "region": region},
-        columns=columns,
-        content_type=content_type,
+    parameters = {"bucket": body.bucket, "path": body.path, "region": region}
+    return _start(body, request, store, pool, "s3", parameters, credentials, details)
+
+
+@router.post("/imports/url", summary="Import a CSV or JSON file from an http(s) URL")
+def import_from_url(
+    body: ImportUrlRequest, request: Request, store: StoreDep, pool: PoolDep
+) -> Response:
+    details: dict[str, list[str]] = {}
+    url = body.url.strip()
+    problem = check_url(url)
+    if problem is not None:
+        details["url"] = [problem]
+    auth = (
+        BasicAuth(body.auth.basic.user_id, body.auth.basic.password.get_secret_value())
+        if body.auth is not None
+        else None
     )
-    pool.submit(record.import_id, credentials)
-    return import_response(record, request)
+    parameters = {"url": shown_url(url)}
+    return _start(body, request, store, pool, "url", parameters, UrlTarget(url, auth), details)
+
+
+@router.post("/imports/azure", summary="Import a CSV or JSON blob from Azure Blob Storage")
+def import_from_azure(
+    body: ImportAzureRequest, request: Request, store: StoreDep, pool: PoolDep
+) -> Response:
+    details: dict[str, list[str]] = {}
+    connection_string = body.connection_string.get_secret_value().strip()
+    if not connection_string:
+        details["connectionString"] = ["The connectionString field is required."]
+    parameters = {"connectionString": "redacted", "container": body.container, "blob": body.blob}
+    target = AzureTarget(connection_string)
+    return _start(body, request, store, pool, "azure", parameters, target, details)
 
 
 def _start(
+    body: _ImportRequest,
     request: Request,
     store: StoreDep,
     pool: PoolDep,
-    *,
     import_type: str,
-    dataset_name: str,
     parameters: dict[str, str],
-    columns: dict[str, ColumnSpec],
-    content_type: str | None,
     credentials: Any,
+    details: dict[str, list[str]],
 ) -> Response:
+    """Every import's one way in: check what all have, record it, queue it, answer.
+
+    ``details`` holds what the route found wrong with its own fields: one ``400`` names them
+    all, with the content type's problem, after any problem with the column metadata.
+    """
+    columns = request_columns(body.columns)
+    content_type = request_content_type(body.content_type, details)
+    if details:
+        raise validation_error(details)
     record = store.create_import(
         import_id=str(uuid.uuid4()),
-        dataset_name=dataset_name,
+        dataset_name=body.dataset_name,
         parameters=parameters,
         columns=columns,
         content_type=content_type,
@@ -264,65 +274,6 @@ def _start(
     )
     pool.submit(record.import_id, credentials)
     return import_response(record, request)
-
-
-@router.post("/imports/url", summary="Import a CSV or JSON file from an http(s) URL")
-def import_from_url(
-    body: ImportUrlRequest, request: Request, store: StoreDep, pool: PoolDep
-) -> Response:
-    columns = request_columns(body.columns)
-    details: dict[str, list[str]] = {}
-    content_type = request_content_type(body.content_type, details)
-    url = body.url.strip()
-    problem = check_url(url)
-    if problem is not None:
-        details["url"] = [problem]
-    if details:
-        raise validation_error(details)
-    auth = (
-        BasicAuth(body.auth.basic.user_id, body.auth.basic.password.get_secret_value())
-        if body.auth is not None
-        else None
-    )
-    return _start(
-        request,
-        store,
-        pool,
-        import_type="url",
-        dataset_name=body.dataset_name,
-        parameters={"url": shown_url(url)},
-        columns=columns,
-        content_type=content_type,
-        credentials=UrlTarget(url, auth),
-    )
-
-
-@router.post("/imports/azure", summary="Import a CSV or JSON blob from Azure Blob Storage")
-def import_from_azure(
-    body: ImportAzureRequest, request: Request, store: StoreDep, pool: PoolDep
-) -> Response:
-    columns = request_columns(body.columns)
-    details: dict[str, list[str]] = {}
-    content_type = request_content_type(body.content_type, details)
-    if not body.connection_string.get_secret_value().strip():
-        details["connectionString"] = ["The connectionString field is required."]
-    if details:
-        raise validation_error(details)
-    return _start(
-        request,
-        store,
-        pool,
-        import_type="azure",
-        dataset_name=body.dataset_name,
-        parameters={
-            "connectionString": "redacted",
-            "container": body.container,
-            "blob": body.blob,
-        },
-        columns=columns,
-        content_type=content_type,
-        credentials=AzureTarget(body.connection_string.get_secret_value().strip()),
-    )
 
 
 ImportIdPath = Annotated[str, Path(alias="importId", description="The import's id (a GUID)")]

@@ -15,6 +15,9 @@ so a host name that resolves differently on a second lookup cannot get past it.
 The body is spooled to a temporary file (the loader reads it from the start, and a JSON file's
 ``columns`` after its ``data`` need a second reading); the file is deleted when the fetch's
 context ends.
+
+Some 500 lines, kept as one module: the address policy, the redirects and the bounded download
+are one guarantee (no connection the policy refuses, at any hop), easier to check in one place.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 
     registry.py  imports, status history, messages, datasets and the segments they are made of
     segments.py  the segment files: fixed-size record batches of text columns, written
-                 atomically; reading a page, upserting by key
+                 atomically; reading a page, reading a whole dataset
+    upsert.py    merging an import's staged rows into a dataset by key
 """
 
 from nexosis_pandas.server.store.registry import (

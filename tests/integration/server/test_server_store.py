@@ -182,16 +182,16 @@ def test_keys_that_share_a_hash_are_still_told_apart(
 ) -> None:
     import numpy as np
 
-    from nexosis_pandas.server.store import segments
+    from nexosis_pandas.server.store import upsert
 
     expected = _upserted_rows(tmp_path, "hashed")
     assert [r["v"] for r in expected] == ["A", "b2", "C", "D", "y", "x"]
-    hashes = segments._key_hashes
+    hashes = upsert._key_hashes
 
     def few_hashes(keys: Any) -> Any:
         return hashes(keys) % 2  # distinct keys collide, in the staged rows and across
 
-    monkeypatch.setattr(segments, "_key_hashes", few_hashes)
+    monkeypatch.setattr(upsert, "_key_hashes", few_hashes)
     assert _upserted_rows(tmp_path, "few") == expected
-    monkeypatch.setattr(segments, "_key_hashes", lambda keys: np.zeros(len(keys), np.int64))
+    monkeypatch.setattr(upsert, "_key_hashes", lambda keys: np.zeros(len(keys), np.int64))
     assert _upserted_rows(tmp_path, "one") == expected
