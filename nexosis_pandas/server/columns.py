@@ -28,6 +28,7 @@ from nexosis_pandas._wire import (
     DataType,
     Imputation,
     Role,
+    parse_iso_datetime,
     parse_logical,
 )
 
@@ -265,7 +266,7 @@ def arrow_instants(values: Any) -> Any:
     """Date texts (a ``pyarrow`` string array) as microseconds since 1970 UTC (``int64``).
 
     A date without an offset is UTC. Arrow parses whole arrays of one form; anything else is
-    parsed value by value with :meth:`datetime.fromisoformat`.
+    parsed value by value (:func:`~nexosis_pandas._wire.parse_iso_datetime`).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -280,15 +281,8 @@ def arrow_instants(values: Any) -> Any:
 
 
 def _micros(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        stamp = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return (stamp - _EPOCH) // timedelta(microseconds=1)
+    stamp = parse_iso_datetime(value)
+    return None if stamp is None else (stamp - _EPOCH) // timedelta(microseconds=1)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -304,15 +298,8 @@ def normalize_date(value: Any) -> str | None:
     >>> normalize_date("2020-01-02 03:04:05Z")
     '2020-01-02T03:04:05+00:00'
     """
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return stamp.isoformat()
+    stamp = parse_iso_datetime(value)
+    return None if stamp is None else stamp.isoformat()
 
 
 def _parse_number(value: Any) -> int | float | None:
