@@ -7,6 +7,8 @@ local threads, one synchronous Dask computation per partition.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent import futures as _futures
 from functools import partial
@@ -15,6 +17,8 @@ from typing import Any
 
 import dask
 from dask.delayed import delayed
+
+from nexosis_pandas._encode.encoder import ENCODE_THREADS
 
 __all__ = ["Runner"]
 
@@ -46,6 +50,28 @@ class Runner:
             self.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def threads_per_task(self) -> int:
+        """Encoder threads for each task, so the tasks together fill a machine's cores.
+
+        A worker process runs as many tasks at once as it has threads; the workers on one host
+        share its cores (a ``LocalCluster`` of two one-thread workers on two cores: one encoder
+        thread each; of one worker: two). More threads than cores only add switching.
+        """
+        if self.client is None:
+            assert self._pool is not None
+            return max(1, min(ENCODE_THREADS, (os.cpu_count() or 1) // self._pool._max_workers))
+        workers = self.client.scheduler_info()["workers"]
+        cpus = self.client.run(os.cpu_count)
+        tasks: Counter[str] = Counter()
+        cores: dict[str, int] = {}
+        for address, info in workers.items():
+            host = str(info.get("host", address))
+            tasks[host] += int(info.get("nthreads", 1))
+            cores[host] = int(cpus.get(address) or 1)
+        if not tasks:
+            return 1
+        return max(1, min(ENCODE_THREADS, *(cores[h] // tasks[h] for h in tasks)))
 
     @property
     def dashboard(self) -> str | None:

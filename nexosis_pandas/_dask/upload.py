@@ -109,7 +109,7 @@ def write(
     with reporting(reporter, url, fs):
         try:
             multipart = Multipart.start(fs, url)
-            plan = replace(plan, upload=multipart)
+            plan = replace(plan, upload=multipart, threads=runner.threads_per_task())
             pieces, handles = _upload_pass(runner, ddf, plan, reporter)
             facts = [p.facts for p in pieces if p.facts is not None]
             if plan.scans is None:

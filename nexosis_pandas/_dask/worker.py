@@ -59,6 +59,8 @@ class Plan:
     digest: bool = False
     upload: Multipart | None = None
     part_size: int = PART_SIZE
+    threads: int = 1
+    """Encoder threads per task (:meth:`~nexosis_pandas._dask.runner.Runner.threads_per_task`)."""
 
     @property
     def numbers_per_partition(self) -> int:
@@ -196,7 +198,7 @@ def upload_partition(part: pd.DataFrame, number: int, plan: Plan) -> Piece:
     parts: list[Future[tuple[int, str]]] = []
     head: Future[tuple[int, str]] | None = None
     written = 0
-    blocks = encoding.blocks(plan.compression, before=before)
+    blocks = encoding.blocks(plan.compression, threads=plan.threads, before=before)
     with _Sender(plan.upload) as sender:
 
         def send(body: bytes) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -453,3 +454,12 @@ def test_importing_the_package_does_not_import_dask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_encoder_threads_fill_the_hosts_cores(cluster: Any) -> None:
+    from nexosis_pandas._dask.runner import Runner
+    from nexosis_pandas._encode.encoder import ENCODE_THREADS
+
+    # two one-thread workers on this host share its cores
+    with Runner() as runner:
+        assert runner.threads_per_task() == max(1, min(ENCODE_THREADS, (os.cpu_count() or 1) // 2))
