@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import dask.dataframe as dd
 
@@ -37,7 +37,7 @@ from nexosis_pandas._digest import digest_url
 from nexosis_pandas._encode.encoder import ColumnScan, Compression, Format, file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import metadata_to_send, required_text
+from nexosis_pandas._options import ImportOptions, check_names, metadata_to_send, required_text
 from nexosis_pandas._storage.pipeline import filesystem
 from nexosis_pandas._storage.upload import (
     MAX_PARTS,
@@ -306,32 +306,24 @@ def _digest(facts: Sequence[Facts]) -> str:
 
 
 def import_dask_dataframe(
-    ddf: Any,
-    dataset_name: str,
-    s3_url: str | None = None,
-    *,
-    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None = "infer",
-    target: str | None = None,
-    timestamp: str | None = None,
-    key: str | Sequence[str] | None = None,
-    wait: bool = True,
-    timeout: float | None = None,
-    progress: ProgressArg = "auto",
-    client: Any = None,
-    storage_options: Mapping[str, Any] | None = None,
-    fs: Any = None,
+    ddf: Any, dataset_name: str, s3_url: str | None = None, **options: Unpack[ImportOptions]
 ) -> ImportJob:
     """:func:`nexosis_pandas.import_dataframe` for a Dask DataFrame; see :mod:`.._dask`.
 
-    With ``s3_url``, one pass: the workers check, encode and upload their partitions, and the
+    The options are :func:`~nexosis_pandas.import_dataframe`'s, with its defaults. With
+    ``s3_url``, one pass: the workers check, encode and upload their partitions, and the
     client completes the object once every check has passed. Without, the object is named by
     the frame's content, so a first pass digests and checks the partitions and a second
     uploads them, unless that object exists already.
     """
+    check_names(options, ImportOptions, "import_dataframe")
+    target, timestamp, key = options.get("target"), options.get("timestamp"), options.get("key")
+    columns = options.get("columns", "infer")
+    storage_options, fs = options.get("storage_options"), options.get("fs")
     required_text("dataset_name", dataset_name)
     known = _Columns(ddf, (target, timestamp, key))
-    nexosis = api.default_client(client)
-    reporter = resolve_progress(progress)
+    nexosis = api.default_client(options.get("client"))
+    reporter = resolve_progress(options.get("progress", "auto"))
     reporter.begin(dataset_name)
     sent: list[ColumnMetadata | None] = []
 
@@ -373,6 +365,6 @@ def import_dask_dataframe(
         reporter,
         columns=sent[-1],
         content_type=obj.format,
-        wait=wait,
-        timeout=timeout,
+        wait=options.get("wait", True),
+        timeout=options.get("timeout"),
     )
