@@ -48,13 +48,13 @@ def read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     end = head.find(b"\n")
-    if end < 0 or b'"' in head[:end]:
-        raise Inexact  # no line, a quoted or a very long header: the exact path reads it
+    if end < 0 or head.count(b'"', 0, end) % 2:
+        raise Inexact  # no line, a very long header, or a quoted name across lines
     try:
         line = head[:end].decode("utf-8")
-    except UnicodeDecodeError:
+        header = next(csv.reader([line.rstrip("\r")], strict=True), [])
+    except (UnicodeDecodeError, csv.Error):
         raise Inexact from None
-    header = next(csv.reader([line.rstrip("\r")]), [])
     if not header:
         raise Inexact
     _check_header(header)

@@ -111,6 +111,34 @@ def test_quotes_arrow_would_accept_are_still_refused(api: Api, put: Any) -> None
     assert api.get("/data/late").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("header", "name", "passes"),
+    [
+        ('"id","name","day"', "name", 1),  # as nexosis-pandas writes it: one pass, Arrow's
+        ('"id","a ""quoted"" name","day"', 'a "quoted" name', 1),
+        ('"id","two\nlines","day"', "two\nlines", 2),  # across lines: read again, exactly
+    ],
+)
+def test_a_quoted_header_is_read_on_the_fast_path(
+    tmp_path: Any, header: str, name: str, passes: int
+) -> None:
+    store = Store(tmp_path)
+    body = "".join(f'{i},"n{i}","2024-01-0{i % 9 + 1}T00:00:00+00:00"\n' for i in range(1000))
+    opened: list[int] = []
+
+    def open_binary() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(f"{header}\n{body}".encode())
+
+    load_rows(store, dataset_name="q", columns={}, open_binary=open_binary, kind="csv")
+    dataset = store.get_dataset("q")
+    assert dataset is not None
+    last = store.dataset_rows(dataset.id, offset=999, limit=1)
+    assert last == [{"id": "999", name: "n999", "day": "2024-01-01T00:00:00+00:00"}]
+    assert len(opened) == passes
+    store.close()
+
+
 def test_files_no_dataset_lists_are_removed_at_start(tmp_path: Any) -> None:
     store = Store(tmp_path)
     load_rows(
