@@ -6,13 +6,13 @@ the accessor keeps nothing but the frame, so two calls never share state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Unpack
 
 import pandas as pd
 
 from nexosis_pandas import _api as api
 from nexosis_pandas._frame import validate_column_names
-from nexosis_pandas._options import ImportOptions, Roles
+from nexosis_pandas._options import ImportOptions, Roles, UploadOptions
 from nexosis_pandas.exceptions import user_error
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class NexosisAccessor:
         return api.import_dataframe(self._obj, dataset_name, s3_url, **options)
 
     @user_error
-    def to_s3(self, s3_url: str, **options: Any) -> S3Object:
+    def to_s3(self, s3_url: str, **options: Unpack[UploadOptions]) -> S3Object:
         """Write the frame to S3 (the upload alone); see :func:`nexosis_pandas.upload_dataframe`.
 
         Examples

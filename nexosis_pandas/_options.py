@@ -31,6 +31,7 @@ from nexosis_pandas.columns import merge_column_metadata
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
+    from nexosis_pandas._encode.encoder import Compression, Format
     from nexosis_pandas.progress import ProgressArg
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ImportOptions",
     "Roles",
     "S3Credentials",
+    "UploadOptions",
     "basic_auth",
     "check_names",
     "columns_to_wire",
@@ -100,6 +102,18 @@ class Roles(TypedDict, total=False):
     target: str | None
     timestamp: str | None
     key: str | Sequence[str] | None
+
+
+class UploadOptions(TypedDict, total=False):
+    """The options of :func:`nexosis_pandas.upload_dataframe` after the frame and the URL;
+    they are described there."""
+
+    format: Format | None
+    compression: Compression | Literal["infer"]
+    index: bool | None
+    storage_options: Mapping[str, Any] | None
+    fs: Any
+    progress: ProgressArg
 
 
 class ImportOptions(Roles, total=False):

@@ -14,7 +14,7 @@ from nexosis_pandas._dask.upload import (
 )
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import ImportOptions
+from nexosis_pandas._options import ImportOptions, UploadOptions
 from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.exceptions import user_error
@@ -71,7 +71,7 @@ class DaskAccessor:
         return infer_dask_column_metadata(self._obj, target=target, timestamp=timestamp, key=key)
 
     @user_error
-    def to_s3(self, s3_url: str, **options: Any) -> S3Object:
+    def to_s3(self, s3_url: str, **options: Unpack[UploadOptions]) -> S3Object:
         """Write the frame to one S3 object from the workers; see :func:`upload_dask_dataframe`.
 
         Examples

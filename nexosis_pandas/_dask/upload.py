@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Literal, Unpack
+from typing import Any, Unpack
 
 import dask.dataframe as dd
 
@@ -34,10 +34,16 @@ from nexosis_pandas._dask.worker import (
     upload_run,
 )
 from nexosis_pandas._digest import digest_url
-from nexosis_pandas._encode.encoder import ColumnScan, Compression, Format, file_format
+from nexosis_pandas._encode.encoder import ColumnScan, file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import ImportOptions, check_names, metadata_to_send, required_text
+from nexosis_pandas._options import (
+    ImportOptions,
+    UploadOptions,
+    check_names,
+    metadata_to_send,
+    required_text,
+)
 from nexosis_pandas._storage.pipeline import filesystem
 from nexosis_pandas._storage.upload import (
     MAX_PARTS,
@@ -50,7 +56,7 @@ from nexosis_pandas._storage.upload import (
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import ColumnMetadata, DataType
 from nexosis_pandas.exceptions import ColumnError
-from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
+from nexosis_pandas.progress import ProgressReporter, resolve_progress
 
 __all__ = ["import_dask_dataframe", "infer_dask_column_metadata", "upload_dask_dataframe"]
 
@@ -206,30 +212,25 @@ def _redo(
         pieces[number] = replace(piece, facts=pieces[number].facts)
 
 
-def upload_dask_dataframe(
-    ddf: Any,
-    s3_url: str,
-    *,
-    format: Format | None = None,
-    compression: Compression | Literal["infer"] = "infer",
-    index: bool | None = None,
-    storage_options: Mapping[str, Any] | None = None,
-    fs: Any = None,
-    progress: ProgressArg = None,
-) -> S3Object:
+def upload_dask_dataframe(ddf: Any, s3_url: str, **options: Unpack[UploadOptions]) -> S3Object:
     """:func:`nexosis_pandas.upload_dataframe` for a Dask DataFrame; see :mod:`.._dask`.
 
+    The options are :func:`~nexosis_pandas.upload_dataframe`'s, with its defaults;
     ``index=None`` writes the index when it is named or its labels are not integers (a
     partition's integer labels only number its rows).
     """
+    check_names(options, UploadOptions, "upload_dataframe")
+    index = options.get("index")
     _check_dask(ddf)
-    format, compression = file_format(s3_url, format, compression)
+    format, compression = file_format(
+        s3_url, options.get("format"), options.get("compression", "infer")
+    )
     url = _s3_only(s3_url)
     validate_column_names(as_written(ddf._meta, index)[0], index=False)
-    fs = filesystem(url, storage_options, fs)
+    fs = filesystem(url, options.get("storage_options"), options.get("fs"))
     with Runner() as runner:
         plan = Plan(ddf.npartitions, index, format, compression)
-        return write(runner, ddf, url, plan, fs, resolve_progress(progress))
+        return write(runner, ddf, url, plan, fs, resolve_progress(options.get("progress")))
 
 
 def _combine_metadata(meta: ColumnMetadata, facts: Sequence[Facts]) -> ColumnMetadata:
