@@ -36,6 +36,7 @@ from nexosis_pandas._options import (
 )
 from nexosis_pandas._paging import pages
 from nexosis_pandas._wire import (
+    IMPORT_ID,
     SORT_FIELDS,
     AzureImportRequest,
     Import,
@@ -514,5 +515,5 @@ def _describe_json(value: Any) -> str:
 
 
 def _import_key(item: Any) -> Hashable | None:
-    value = lookup(item, "importId")
+    value = lookup(item, IMPORT_ID)
     return str(value) if value else None

@@ -19,7 +19,7 @@ from nexosis_pandas._frames import arrow_frame, dataset_frame
 from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas._options import MAX_PAGE_SIZE, required_text
 from nexosis_pandas._paging import pages
-from nexosis_pandas._wire import lookup, page_query
+from nexosis_pandas._wire import DATASET_NAME, lookup, page_query
 from nexosis_pandas.exceptions import APIError, NexosisError, NotFoundError, warn_user
 
 __all__ = ["ARROW_STREAM", "delete_dataset", "list_datasets", "read_dataset", "warn_no_imports"]
@@ -151,5 +151,5 @@ def _names(transport: HTTPTransport) -> list[str] | None:
 def _dataset_key(item: Any) -> Hashable | None:
     if isinstance(item, str):
         return item
-    value = lookup(item, "dataSetName")
+    value = lookup(item, DATASET_NAME)
     return str(value) if value else None

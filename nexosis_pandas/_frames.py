@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas._wire import LOGICAL_VALUES, DataType, lookup, parse_iso_datetime, parse_logical
+from nexosis_pandas._wire import (
+    DATA_TYPE,
+    LOGICAL_VALUES,
+    DataType,
+    lookup,
+    parse_iso_datetime,
+    parse_logical,
+)
 
 __all__ = ["arrow_frame", "dataset_frame"]
 
@@ -192,7 +199,7 @@ def _arrow_typed(values: Any, data_type: DataType | None) -> pd.Series | None:
 
 
 def _data_type(spec: Any) -> DataType | None:
-    value = lookup(spec, "dataType")
+    value = lookup(spec, DATA_TYPE)
     if not value:
         return None
     try:

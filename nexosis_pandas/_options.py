@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from nexosis_pandas._wire import (
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
     SORT_FIELDS,
     ColumnMetadata,
     ImportQuery,
@@ -158,7 +160,7 @@ S3Credentials = Mapping[str, str] | tuple[str, str]
 
 _CREDENTIAL_KEYS = (
     ("access_key_id", "secret_access_key"),
-    ("accessKeyId", "secretAccessKey"),
+    (ACCESS_KEY_ID, SECRET_ACCESS_KEY),
     ("key", "secret"),
     ("aws_access_key_id", "aws_secret_access_key"),
 )

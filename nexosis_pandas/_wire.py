@@ -2,9 +2,13 @@
 
 Shared by the client and the reference server: the status and column-metadata vocabularies,
 the column-metadata defaults, the ``Import`` record, the list ``Page``, the ``ErrorEnvelope``,
-the S3, URL and Azure import requests and the import-list query. Each shape has one way in
-(``from_wire``, property names matched case-insensitively, as the hosted API did) and one way
-out (``to_wire``), and :func:`lookup` is the one case-insensitive property lookup.
+the S3, URL and Azure import requests and the import-list query, and the names other
+modules need on their own (the server's request fields and query parameters).
+What the client reads has one way in (``from_wire``, property names matched
+case-insensitively, as the hosted API did) and each shape one way out (``to_wire``);
+:func:`lookup` is the one case-insensitive property lookup. The import requests have no
+``from_wire``: the server reads them with its pydantic models (``server/http/imports.py``),
+which draw the OpenAPI schema and name each wrong field, and take their names from here.
 
 Longer than 400 lines (a quarter of it docstrings) because it is the whole wire vocabulary,
 some fifteen shapes with their ways in and out: one module owns every wire name, so that a
@@ -19,14 +23,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
 __all__ = [
+    "ACCESS_KEY_ID",
     "COLUMN_DEFAULTS",
+    "CONNECTION_STRING",
+    "CONTENT_TYPE",
+    "DATASET_ITEM",
+    "DATASET_NAME",
+    "DATA_TYPE",
+    "END_DATE",
+    "IMPORT_ID",
+    "ITEM_ID",
+    "ITEM_TYPE",
     "LOGICAL_VALUES",
+    "PAGE",
+    "PAGE_SIZE",
+    "PARTIAL_NAME",
+    "QUERY_NAMES",
+    "REQUESTED_AFTER_DATE",
+    "REQUESTED_BEFORE_DATE",
+    "SECRET_ACCESS_KEY",
+    "SORT_BY",
     "SORT_FIELDS",
+    "SORT_ORDER",
+    "START_DATE",
+    "USER_ID",
     "Aggregation",
     "AzureImportRequest",
     "ColumnMetadata",
@@ -45,6 +70,7 @@ __all__ = [
     "StatusChange",
     "UrlImportRequest",
     "column_metadata_to_wire",
+    "dataset_object",
     "import_object",
     "lookup",
     "lower_keys",
@@ -53,6 +79,48 @@ __all__ = [
     "parse_logical",
     "parse_timestamp",
 ]
+
+
+# The wire's names that code outside this module must spell on its own: request fields, path
+# and query parameters, the fields a 400 names. The reference server's request models and
+# routes take their aliases and query names from here (as module constants, which pydantic's
+# type checking reads as the literals it needs), the client reads list items by them. Whole
+# objects are written by the shapes' ``to_wire`` below.
+DATASET_NAME: Final = "dataSetName"
+DATA_TYPE: Final = "dataType"
+CONTENT_TYPE: Final = "contentType"
+ACCESS_KEY_ID: Final = "accessKeyId"
+SECRET_ACCESS_KEY: Final = "secretAccessKey"  # noqa: S105 (a field name, not a secret)
+USER_ID: Final = "userId"
+CONNECTION_STRING: Final = "connectionString"
+IMPORT_ID: Final = "importId"
+REQUESTED_AFTER_DATE: Final = "requestedAfterDate"
+REQUESTED_BEFORE_DATE: Final = "requestedBeforeDate"
+SORT_BY: Final = "sortBy"
+SORT_ORDER: Final = "sortOrder"
+PAGE: Final = "page"
+PAGE_SIZE: Final = "pageSize"
+PARTIAL_NAME: Final = "partialName"
+START_DATE: Final = "startDate"
+END_DATE: Final = "endDate"
+ITEM_TYPE: Final = "itemType"
+"""Of a ``404``'s ``errorDetails``: ``import``, ``dataSet`` (:data:`DATASET_ITEM`) or ``route``."""
+ITEM_ID: Final = "itemId"
+DATASET_ITEM: Final = "dataSet"
+
+QUERY_NAMES: Final = (
+    DATASET_NAME,
+    REQUESTED_AFTER_DATE,
+    REQUESTED_BEFORE_DATE,
+    PAGE,
+    PAGE_SIZE,
+    SORT_BY,
+    SORT_ORDER,
+    PARTIAL_NAME,
+    START_DATE,
+    END_DATE,
+)
+"""Every query parameter of the API."""
 
 
 class _LenientEnum(StrEnum):
@@ -165,8 +233,8 @@ COLUMN_DEFAULTS: dict[DataType, tuple[Imputation | None, Aggregation | None]] = 
 
 
 _COLUMN_FIELDS: dict[str, tuple[str, type[_LenientEnum]]] = {
-    "datatype": ("dataType", DataType),
-    "data_type": ("dataType", DataType),
+    "datatype": (DATA_TYPE, DataType),
+    "data_type": (DATA_TYPE, DataType),
     "role": ("role", Role),
     "imputation": ("imputation", Imputation),
     "aggregation": ("aggregation", Aggregation),
@@ -466,7 +534,7 @@ class Import:
 
     def to_wire(self) -> dict[str, Any]:
         """Write the Import JSON object, as the API sends it."""
-        wire = import_object(
+        return import_object(
             import_id=self.import_id,
             type=self.type,
             status=self.status.value,
@@ -477,12 +545,8 @@ class Import:
             messages=[(m.severity, m.message) for m in self.messages],
             columns=self.columns,
             links=self.links,
+            progress=self.progress,
         )
-        if self.progress is not None:
-            wire["rowsRead"] = self.progress.rows_read
-            wire["bytesRead"] = self.progress.bytes_read
-            wire["bytesTotal"] = self.progress.bytes_total
-        return wire
 
 
 def import_object(
@@ -497,6 +561,7 @@ def import_object(
     messages: Iterable[tuple[str, str]],
     columns: Mapping[str, Any],
     links: Iterable[Link] = (),
+    progress: ReadProgress | None = None,
 ) -> dict[str, Any]:
     """The Import JSON object from its fields, dates already in their wire text.
 
@@ -509,16 +574,45 @@ def import_object(
         ``(date, status)`` pairs, oldest first.
     messages
         ``(severity, message)`` pairs.
+    progress
+        How far the server has read the file: ``rowsRead``, ``bytesRead`` and, when the size
+        is known, ``bytesTotal``, fields the original API did not send and its clients ignore.
     """
-    return {
-        "importId": import_id,
+    wire: dict[str, Any] = {
+        IMPORT_ID: import_id,
         "type": type,
         "status": status,
-        "dataSetName": dataset_name,
+        DATASET_NAME: dataset_name,
         "parameters": dict(parameters),
         "requestedDate": requested_date,
         "statusHistory": [{"date": date, "status": state} for date, state in status_history],
         "messages": [{"severity": severity, "message": text} for severity, text in messages],
+        "columns": dict(columns),
+        "links": [{"rel": x.rel, "href": x.href} for x in links],
+    }
+    if progress is not None:
+        wire["rowsRead"] = progress.rows_read
+        wire["bytesRead"] = progress.bytes_read
+        if progress.bytes_total is not None:
+            wire["bytesTotal"] = progress.bytes_total
+    return wire
+
+
+def dataset_object(
+    *,
+    dataset_name: str,
+    row_count: int,
+    columns: Mapping[str, Mapping[str, Any]],
+    links: Iterable[Link] = (),
+) -> dict[str, Any]:
+    """A dataset's summary as ``GET /data`` lists it and ``PUT /data/{dataSetName}`` answers.
+
+    ``isTimeSeries`` says whether a column has the role ``timestamp``.
+    """
+    return {
+        DATASET_NAME: dataset_name,
+        "rowCount": row_count,
+        "isTimeSeries": any(spec.get("role") == Role.TIMESTAMP for spec in columns.values()),
         "columns": dict(columns),
         "links": [{"rel": x.rel, "href": x.href} for x in links],
     }
@@ -600,7 +694,7 @@ class Page:
         """Write the page as the API sends it (``data`` for a dataset's rows, else ``items``)."""
         body: dict[str, Any] = {}
         if self.dataset_name is not None:
-            body["dataSetName"] = self.dataset_name
+            body[DATASET_NAME] = self.dataset_name
             body["columns"] = dict(self.columns or {})
             body["data"] = list(self.items)
         else:
@@ -630,7 +724,7 @@ class Page:
 
 def page_query(page: int, page_size: int) -> dict[str, int]:
     """The query parameters asking for page number ``page`` (zero-based) of ``page_size``."""
-    return {"page": page, "pageSize": page_size}
+    return {PAGE: page, PAGE_SIZE: page_size}
 
 
 @dataclass(frozen=True)
@@ -681,26 +775,12 @@ class ErrorEnvelope:
         return body
 
 
-def _given(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A request body's fields by lower-case name, without the unset ones (``null`` or ``""``)."""
-    return {k: v for k, v in lower_keys(body).items() if v is not None and v != ""}
-
-
-def _optional_from_wire(w: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields every import request may carry, read from :func:`_given`'s answer."""
-    columns = w.get("columns")
-    return {
-        "columns": dict(columns) if isinstance(columns, Mapping) else None,
-        "content_type": str(w["contenttype"]) if "contenttype" in w else None,
-    }
-
-
 def _optional_fields(body: dict[str, Any], columns: Any, content_type: str | None) -> None:
     """Write the fields every import request may carry, when set."""
     if columns is not None:
         body["columns"] = dict(columns)
     if content_type is not None:
-        body["contentType"] = content_type
+        body[CONTENT_TYPE] = content_type
 
 
 @dataclass(frozen=True)
@@ -708,48 +788,36 @@ class S3ImportRequest:
     """The body of ``POST /imports/s3``.
 
     ``credentials`` (access key id, secret) is sent only in this request: it is left out of
-    the repr and never echoed.
+    the repr and never echoed. ``region`` has no default here: the client's default is its
+    ``import_from_s3``'s, and the server tells a region left out from one given.
 
     Examples
     --------
-    >>> S3ImportRequest("sales", "bucket", "sales.csv.gz", content_type="csv").to_wire()
-    {'dataSetName': 'sales', 'bucket': 'bucket', 'path': 'sales.csv.gz', 'region': \
+    >>> S3ImportRequest("sales", "bucket", "a.csv.gz", "us-east-1", content_type="csv").to_wire()
+    {'dataSetName': 'sales', 'bucket': 'bucket', 'path': 'a.csv.gz', 'region': \
 'us-east-1', 'contentType': 'csv'}
     """
 
     dataset_name: str
     bucket: str
     path: str
-    region: str = "us-east-1"
+    region: str
     columns: ColumnMetadata | None = None
     content_type: str | None = None
     credentials: tuple[str, str] | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_wire(cls, body: Mapping[str, Any]) -> S3ImportRequest:
-        """Read a request body; unset fields (missing, ``null`` or ``""``) take the defaults."""
-        w = _given(body)
-        key, secret = w.get("accesskeyid"), w.get("secretaccesskey")
-        return cls(
-            dataset_name=str(w.get("datasetname", "")),
-            bucket=str(w.get("bucket", "")),
-            path=str(w.get("path", "")),
-            region=str(w.get("region", "us-east-1")),
-            **_optional_from_wire(w),
-            credentials=(str(key), str(secret)) if key and secret else None,
-        )
-
     def to_wire(self) -> dict[str, Any]:
         """Write the request body; optional fields only when set."""
         body: dict[str, Any] = {
-            "dataSetName": self.dataset_name,
+            DATASET_NAME: self.dataset_name,
             "bucket": self.bucket,
             "path": self.path,
             "region": self.region,
         }
         _optional_fields(body, self.columns, self.content_type)
         if self.credentials is not None:
-            body["accessKeyId"], body["secretAccessKey"] = self.credentials
+            key, secret = self.credentials
+            body[ACCESS_KEY_ID], body[SECRET_ACCESS_KEY] = key, secret
         return body
 
 
@@ -765,9 +833,6 @@ class UrlImportRequest:
     >>> UrlImportRequest("iris", "https://example.com/iris.csv", auth=("ada", "pw")).to_wire()
     {'dataSetName': 'iris', 'url': 'https://example.com/iris.csv', 'auth': {'basic': \
 {'userId': 'ada', 'password': 'pw'}}}
-    >>> UrlImportRequest.from_wire({"DataSetName": "iris", "Url": "https://x/",
-    ...     "Auth": {"Basic": {"UserId": "ada", "Password": "pw"}}}).auth
-    ('ada', 'pw')
     """
 
     dataset_name: str
@@ -776,25 +841,12 @@ class UrlImportRequest:
     content_type: str | None = None
     auth: tuple[str, str] | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_wire(cls, body: Mapping[str, Any]) -> UrlImportRequest:
-        """Read a request body (the JS client's PascalCase too); unset fields are ``None``."""
-        w = _given(body)
-        basic = lookup(lookup(w, "auth", {}), "basic", {})
-        user, password = lookup(basic, "userId"), lookup(basic, "password")
-        return cls(
-            dataset_name=str(w.get("datasetname", "")),
-            url=str(w.get("url", "")),
-            **_optional_from_wire(w),
-            auth=(str(user), str(password or "")) if user else None,
-        )
-
     def to_wire(self) -> dict[str, Any]:
         """Write the request body; optional fields only when set."""
-        body: dict[str, Any] = {"dataSetName": self.dataset_name, "url": self.url}
+        body: dict[str, Any] = {DATASET_NAME: self.dataset_name, "url": self.url}
         _optional_fields(body, self.columns, self.content_type)
         if self.auth is not None:
-            body["auth"] = {"basic": {"userId": self.auth[0], "password": self.auth[1]}}
+            body["auth"] = {"basic": {USER_ID: self.auth[0], "password": self.auth[1]}}
         return body
 
 
@@ -819,23 +871,11 @@ columns=None, content_type=None)
     columns: ColumnMetadata | None = None
     content_type: str | None = None
 
-    @classmethod
-    def from_wire(cls, body: Mapping[str, Any]) -> AzureImportRequest:
-        """Read a request body; unset fields are ``""`` or ``None``."""
-        w = _given(body)
-        return cls(
-            dataset_name=str(w.get("datasetname", "")),
-            connection_string=str(w.get("connectionstring", "")),
-            container=str(w.get("container", "")),
-            blob=str(w.get("blob", "")),
-            **_optional_from_wire(w),
-        )
-
     def to_wire(self) -> dict[str, Any]:
         """Write the request body; optional fields only when set."""
         body: dict[str, Any] = {
-            "dataSetName": self.dataset_name,
-            "connectionString": self.connection_string,
+            DATASET_NAME: self.dataset_name,
+            CONNECTION_STRING: self.connection_string,
             "container": self.container,
             "blob": self.blob,
         }
@@ -845,7 +885,7 @@ columns=None, content_type=None)
 
 SORT_FIELDS: dict[str, str] = {
     "id": "id",
-    "dataset_name": "dataSetName",
+    "dataset_name": DATASET_NAME,
     "requested_date": "requestedDate",
     "current_status_date": "currentStatusDate",
 }
@@ -874,13 +914,13 @@ class ImportQuery:
         """The query parameters; filters left as ``None`` are left out."""
         params: dict[str, str] = {}
         if self.dataset_name is not None:
-            params["dataSetName"] = self.dataset_name
+            params[DATASET_NAME] = self.dataset_name
         if self.requested_after is not None:
-            params["requestedAfterDate"] = self.requested_after.isoformat()
+            params[REQUESTED_AFTER_DATE] = self.requested_after.isoformat()
         if self.requested_before is not None:
-            params["requestedBeforeDate"] = self.requested_before.isoformat()
+            params[REQUESTED_BEFORE_DATE] = self.requested_before.isoformat()
         if self.sort_by is not None:
-            params["sortBy"] = SORT_FIELDS[self.sort_by]
+            params[SORT_BY] = SORT_FIELDS[self.sort_by]
         if self.sort_order is not None:
-            params["sortOrder"] = self.sort_order
+            params[SORT_ORDER] = self.sort_order
         return params

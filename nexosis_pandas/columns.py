@@ -58,7 +58,13 @@ from nexosis_pandas._roles import (
     missing_column,
     named_roles,
 )
-from nexosis_pandas._wire import ColumnMetadata, DataType, Role, column_metadata_to_wire
+from nexosis_pandas._wire import (
+    DATA_TYPE,
+    ColumnMetadata,
+    DataType,
+    Role,
+    column_metadata_to_wire,
+)
 from nexosis_pandas.exceptions import ColumnError
 
 __all__ = [
@@ -275,13 +281,13 @@ def infer_column_metadata(
         # An object column with no value says nothing of its type: claiming "string" would
         # turn an existing dataset's column (of dates, say) into text.
         unknown = df[name].dtype == object and named_role is None and df[name].isna().all()
-        metadata[name] = {} if unknown else {"dataType": data_type.value}
+        metadata[name] = {} if unknown else {DATA_TYPE: data_type.value}
         if named_role is not None:
             # Only named roles are sent: a role left out keeps the existing dataset's role.
             metadata[name]["role"] = named_role.value
     keys = as_names(key)
     if keys:
-        dates = [n for n, meta in metadata.items() if meta.get("dataType") == DataType.DATE]
+        dates = [n for n, meta in metadata.items() if meta.get(DATA_TYPE) == DataType.DATE]
         check_key(df, keys, timestamp, dates)
     return metadata
 

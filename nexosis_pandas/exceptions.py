@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from nexosis_pandas._wire import ITEM_TYPE
+
 if TYPE_CHECKING:
     from nexosis_pandas._job import ImportJob
 
@@ -206,7 +208,7 @@ class NotFoundError(APIError):
     """404: the import or dataset does not exist; ``error_details["itemType"]`` says which."""
 
     def _hint(self) -> str:
-        item_type = str(self.error_details.get("itemType", "")).lower()
+        item_type = str(self.error_details.get(ITEM_TYPE, "")).lower()
         if item_type == "dataset":
             return "Check the dataset name; Client.list_datasets() lists this account's datasets."
         if item_type == "import":

@@ -54,7 +54,7 @@ from nexosis_pandas._storage.upload import (
     split_url,
 )
 from nexosis_pandas._version import __version__
-from nexosis_pandas._wire import ColumnMetadata, DataType
+from nexosis_pandas._wire import DATA_TYPE, ColumnMetadata, DataType
 from nexosis_pandas.exceptions import ColumnError
 from nexosis_pandas.progress import ProgressReporter, resolve_progress
 
@@ -242,11 +242,11 @@ def _combine_metadata(meta: ColumnMetadata, facts: Sequence[Facts]) -> ColumnMet
     parts = [f.metadata for f in facts if f.rows and f.metadata is not None]
     combined = {name: dict(fields) for name, fields in meta.items()}
     for name, fields in combined.items():
-        kinds = {p[name]["dataType"] for p in parts if "dataType" in p.get(name, {})}
+        kinds = {p[name][DATA_TYPE] for p in parts if DATA_TYPE in p.get(name, {})}
         if len(kinds) == 1:
-            fields["dataType"] = kinds.pop()
+            fields[DATA_TYPE] = kinds.pop()
         elif kinds:
-            fields["dataType"] = DataType.STRING.value
+            fields[DATA_TYPE] = DataType.STRING.value
     return combined
 
 

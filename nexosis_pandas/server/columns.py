@@ -23,6 +23,7 @@ from typing import Any
 
 from nexosis_pandas._wire import (
     COLUMN_DEFAULTS,
+    DATA_TYPE,
     LOGICAL_VALUES,
     Aggregation,
     DataType,
@@ -53,7 +54,7 @@ __all__ = [
 ColumnSpec = dict[str, str | None]
 """One column's metadata on the server: ``dataType``, ``role``, ``imputation``, ``aggregation``."""
 
-FIELDS = ("dataType", "role", "imputation", "aggregation")
+FIELDS = (DATA_TYPE, "role", "imputation", "aggregation")
 
 # The .NET client sent enum values as integers; these are its declaration orders.
 _FIELD_ENUMS: dict[str, type[Enum]] = {
@@ -194,7 +195,7 @@ def validate_metadata(raw: Any) -> dict[str, ColumnSpec]:
 
 
 def _combination_reasons(spec: Mapping[str, str | None]) -> list[str]:
-    data_type = spec.get("dataType")
+    data_type = spec.get(DATA_TYPE)
     if data_type is None:
         return []
     reasons: list[str] = []
@@ -224,10 +225,10 @@ def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
     >>> complete_metadata({"dataType": "numericMeasure"})["aggregation"]
     'mean'
     """
-    data_type = DataType(spec.get("dataType") or DataType.STRING.value)
+    data_type = DataType(spec.get(DATA_TYPE) or DataType.STRING.value)
     imputation, aggregation = COLUMN_DEFAULTS[data_type]
     return {
-        "dataType": data_type.value,
+        DATA_TYPE: data_type.value,
         "role": spec.get("role") or Role.FEATURE.value,
         "imputation": spec.get("imputation") or (imputation.value if imputation else None),
         "aggregation": spec.get("aggregation") or (aggregation.value if aggregation else None),
@@ -237,7 +238,7 @@ def complete_metadata(spec: Mapping[str, str | None]) -> ColumnSpec:
 def shown_columns(columns: Mapping[str, Mapping[str, str | None]]) -> dict[str, ColumnSpec]:
     """Column metadata as the API shows it: completed with defaults where a type is known."""
     return {
-        name: complete_metadata(spec) if spec.get("dataType") else dict(spec)
+        name: complete_metadata(spec) if spec.get(DATA_TYPE) else dict(spec)
         for name, spec in columns.items()
     }
 
@@ -253,8 +254,8 @@ def merge_metadata(
     merged: dict[str, ColumnSpec] = {name: dict(spec) for name, spec in base.items()}
     for name, spec in override.items():
         current = merged.setdefault(name, dict.fromkeys(FIELDS))
-        new_type = spec.get("dataType")
-        if new_type is not None and new_type != current.get("dataType"):
+        new_type = spec.get(DATA_TYPE)
+        if new_type is not None and new_type != current.get(DATA_TYPE):
             current["imputation"] = current["aggregation"] = None
         for field in FIELDS:
             if spec.get(field) is not None:

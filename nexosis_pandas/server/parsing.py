@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from nexosis_pandas._wire import CONTENT_TYPE
+
 __all__ = [
     "ColumnsAfterData",
     "FileFormatError",
@@ -62,7 +64,7 @@ def content_kind(content_type: str | None, path: str) -> str:
             if lowered == kind or lowered.endswith(("/" + kind, "+" + kind)):
                 return kind
         raise FileFormatError(
-            f"{UNKNOWN_TYPE}: contentType {content_type!r} is neither csv nor json"
+            f"{UNKNOWN_TYPE}: {CONTENT_TYPE} {content_type!r} is neither csv nor json"
         )
     name = path.lower()
     if name.endswith(".gz"):
@@ -72,7 +74,7 @@ def content_kind(content_type: str | None, path: str) -> str:
             return kind
     raise FileFormatError(
         f"{UNKNOWN_TYPE}: the path {path!r} ends in neither .csv nor .json (optionally .gz); "
-        "pass contentType"
+        f"pass {CONTENT_TYPE}"
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nexosis_pandas._wire import LOGICAL_VALUES, DataType, Role
+from nexosis_pandas._wire import DATA_TYPE, LOGICAL_VALUES, DataType, Role
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     TypeInference,
@@ -129,12 +129,12 @@ class Plan:
         self.typed = typed  # JSON: values carry their types, which inference keeps
         self.declared = {name: dict(spec) for name, spec in declared.items()}
         for spec in self.declared.values():
-            if spec.get("role") == Role.TIMESTAMP.value and not spec.get("dataType"):
-                spec["dataType"] = DataType.DATE.value
+            if spec.get("role") == Role.TIMESTAMP.value and not spec.get(DATA_TYPE):
+                spec[DATA_TYPE] = DataType.DATE.value
         self.checks: dict[str, tuple[str, Callable[[Any], bool]]] = {
-            name: (str(spec["dataType"]), checker(str(spec["dataType"])))
+            name: (str(spec[DATA_TYPE]), checker(str(spec[DATA_TYPE])))
             for name, spec in self.declared.items()
-            if spec.get("dataType")
+            if spec.get(DATA_TYPE)
         }
         self.inferred: dict[str, TypeInference] = {}
         keys = [n for n, s in self.declared.items() if s.get("role") == Role.KEY.value]
@@ -207,9 +207,9 @@ class Plan:
         final: dict[str, ColumnSpec] = {}
         for name in names:
             spec = dict(self.declared.get(name) or {})
-            if not spec.get("dataType"):
+            if not spec.get(DATA_TYPE):
                 inference = self.inferred.get(name)
-                spec["dataType"] = inference.result() if inference else DataType.STRING.value
+                spec[DATA_TYPE] = inference.result() if inference else DataType.STRING.value
             final[name] = complete_metadata(spec)
         return final
 

@@ -14,6 +14,17 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from nexosis_pandas._wire import (
+    DATA_TYPE,
+    DATASET_ITEM,
+    DATASET_NAME,
+    END_DATE,
+    PARTIAL_NAME,
+    START_DATE,
+    Link,
+    dataset_object,
+    lower_keys,
+)
 from nexosis_pandas.server.columns import ColumnSpec, arrow_instants, render_value, shown_columns
 from nexosis_pandas.server.http.deps import PagingDep, StoreDep, api_base
 from nexosis_pandas.server.http.envelope import (
@@ -31,24 +42,23 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["datasets"])
 
-DatasetPath = Annotated[str, Path(alias="dataSetName", description="The dataset's name")]
+DatasetPath = Annotated[str, Path(alias=DATASET_NAME, description="The dataset's name")]
+DATASET_ROUTE = f"/data/{{{DATASET_NAME}:path}}"
 
 
 def _summary(dataset: DatasetRecord, request: Request) -> dict[str, Any]:
-    columns = shown_columns(dataset.columns)
-    return {
-        "dataSetName": dataset.name,
-        "rowCount": dataset.row_count,
-        "isTimeSeries": any(s.get("role") == "timestamp" for s in columns.values()),
-        "columns": columns,
-        "links": [{"rel": "data", "href": f"{api_base(request)}/data/{dataset.name}"}],
-    }
+    return dataset_object(
+        dataset_name=dataset.name,
+        row_count=dataset.row_count,
+        columns=shown_columns(dataset.columns),
+        links=[Link("data", f"{api_base(request)}/data/{dataset.name}")],
+    )
 
 
 def _render_rows(
     rows: list[dict[str, Any]], columns: Mapping[str, ColumnSpec]
 ) -> list[dict[str, Any]]:
-    types = [(name, str(spec.get("dataType") or "string")) for name, spec in columns.items()]
+    types = [(name, str(spec.get(DATA_TYPE) or "string")) for name, spec in columns.items()]
     return [{name: render_value(row.get(name), kind) for name, kind in types} for row in rows]
 
 
@@ -71,7 +81,7 @@ def list_datasets(
     request: Request,
     store: StoreDep,
     paging: PagingDep,
-    partial_name: Annotated[str | None, Query(alias="partialName")] = None,
+    partial_name: Annotated[str | None, Query(alias=PARTIAL_NAME)] = None,
 ) -> Response:
     items, total = store.list_datasets(
         partial_name=partial_name, offset=paging.offset, limit=paging.page_size
@@ -84,11 +94,12 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 @router.get(
-    "/data/{dataSetName:path}",
+    DATASET_ROUTE,
     summary="A page of a dataset's rows (JSON; CSV with Accept: text/csv; Arrow on request)",
     description=(
-        "A page of rows as JSON, or as CSV with `Accept: text/csv`. `startDate` and `endDate` "
-        "keep the rows whose timestamp column falls in the range (inclusive). With `Accept: "
+        "A page of rows as JSON, or as CSV with `Accept: text/csv`. "
+        f"`{START_DATE}` and `{END_DATE}` keep the rows whose timestamp column falls in the "
+        "range (inclusive). With `Accept: "
         f"{ARROW_STREAM}` the answer is every row from the page on, as an Arrow IPC stream "
         "of text columns whose schema metadata `nexosis.columns` holds the column metadata "
         "(an extension of this server; the hosted API did not offer it)."
@@ -100,12 +111,12 @@ def get_dataset(
     request: Request,
     store: StoreDep,
     paging: PagingDep,
-    start_date: Annotated[str | None, Query(alias="startDate")] = None,
-    end_date: Annotated[str | None, Query(alias="endDate")] = None,
+    start_date: Annotated[str | None, Query(alias=START_DATE)] = None,
+    end_date: Annotated[str | None, Query(alias=END_DATE)] = None,
 ) -> Response:
     dataset = store.get_dataset(name)
     if dataset is None:
-        raise not_found("dataSet", name)
+        raise not_found(DATASET_ITEM, name)
     columns = shown_columns(dataset.columns)
     window = _date_window(columns, start_date, end_date)
     accept = request.headers.get("accept", "").lower()
@@ -133,13 +144,13 @@ def _date_window(
     """The timestamp column and the range in microseconds, or ``None`` without filters."""
     if start is None and end is None:
         return None
-    low, high = date_filter("startDate", start), date_filter("endDate", end)
+    low, high = date_filter(START_DATE, start), date_filter(END_DATE, end)
     if low is not None and high is not None and low > high:
         raise ApiError(
             400,
             "The date range is invalid",
             "InvalidDateRange",
-            {"startDate": [f"{start} is later than {end}."]},
+            {START_DATE: [f"{start} is later than {end}."]},
         )
     stamp = [n for n, spec in columns.items() if spec.get("role") == "timestamp"]
     if not stamp:
@@ -148,9 +159,9 @@ def _date_window(
             "The date range is invalid",
             "InvalidDateRange",
             {
-                "startDate" if start is not None else "endDate": [
+                START_DATE if start is not None else END_DATE: [
                     "The dataset has no timestamp column to filter on; give a column the "
-                    "role timestamp, or leave out startDate and endDate."
+                    f"role timestamp, or leave out {START_DATE} and {END_DATE}."
                 ]
             },
         )
@@ -218,15 +229,15 @@ def _arrow_stream(
     yield sink.getvalue()
 
 
-@router.delete("/data/{dataSetName:path}", status_code=204, summary="Delete a dataset")
+@router.delete(DATASET_ROUTE, status_code=204, summary="Delete a dataset")
 def delete_dataset(name: DatasetPath, store: StoreDep) -> Response:
     if not store.delete_dataset(name):
-        raise not_found("dataSet", name)
+        raise not_found(DATASET_ITEM, name)
     return Response(status_code=204)
 
 
 @router.put(
-    "/data/{dataSetName:path}",
+    DATASET_ROUTE,
     summary="Send rows directly: JSON {columns?, data} or a CSV body",
     openapi_extra={
         "requestBody": {
@@ -249,7 +260,7 @@ def delete_dataset(name: DatasetPath, store: StoreDep) -> Response:
 async def put_dataset(name: DatasetPath, request: Request, store: StoreDep) -> Response:
     if len(name) > MAX_NAME_LENGTH:
         raise validation_error(
-            {"dataSetName": [f"The dataSetName must be at most {MAX_NAME_LENGTH} characters."]}
+            {DATASET_NAME: [f"The {DATASET_NAME} must be at most {MAX_NAME_LENGTH} characters."]}
         )
     body = await request.body()
     is_csv = "csv" in request.headers.get("content-type", "").lower()
@@ -268,7 +279,7 @@ def _put_rows(store: Store, request: Request, name: str, body: bytes, is_csv: bo
                 {"body": [f"The request body is not valid JSON: {exc}"]}
             ) from None
         if isinstance(parsed, Mapping):
-            lowered = {str(k).lower(): v for k, v in parsed.items()}
+            lowered = lower_keys(parsed)
             columns = request_columns(lowered.get("columns"))
             parsed = lowered.get("data")
         if not isinstance(parsed, list):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from nexosis_pandas._wire import Link, Page
+from nexosis_pandas._wire import PAGE_SIZE, Link, Page
 from nexosis_pandas.server.columns import ColumnSpec
 from nexosis_pandas.server.http.envelope import NexosisJSONResponse
 from nexosis_pandas.server.pool import ImportWorker
@@ -106,7 +106,7 @@ def _paging(
     page: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Zero-based page number")] = 0,
     page_size: Annotated[
         int,
-        Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 1000)"),
+        Query(alias=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 1000)"),
     ] = DEFAULT_PAGE_SIZE,
 ) -> Paging:
     return Paging(page, page_size)

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from nexosis_pandas._wire import ErrorEnvelope
+from nexosis_pandas._wire import ITEM_ID, ITEM_TYPE, ErrorEnvelope
 
 __all__ = [
     "ApiError",
@@ -95,7 +95,7 @@ def not_found(item_type: str, item_id: str) -> ApiError:
         404,
         f"No {item_type} with id {item_id!r} was found",
         "NotFound",
-        {"itemType": item_type, "itemId": item_id},
+        {ITEM_TYPE: item_type, ITEM_ID: item_id},
     )
 
 
@@ -114,7 +114,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 404,
                 f"No resource matches {request.method} {request.url.path}",
                 "NotFound",
-                {"itemType": "route", "itemId": request.url.path},
+                {ITEM_TYPE: "route", ITEM_ID: request.url.path},
                 headers,
             ).response()
         if exc.status_code == 405:

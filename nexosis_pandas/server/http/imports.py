@@ -18,7 +18,26 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from nexosis_pandas._wire import Import, ImportStatus, Link, parse_timestamp
+from nexosis_pandas._wire import (
+    ACCESS_KEY_ID,
+    CONNECTION_STRING,
+    CONTENT_TYPE,
+    DATA_TYPE,
+    DATASET_NAME,
+    IMPORT_ID,
+    REQUESTED_AFTER_DATE,
+    REQUESTED_BEFORE_DATE,
+    SECRET_ACCESS_KEY,
+    SORT_BY,
+    SORT_FIELDS,
+    SORT_ORDER,
+    USER_ID,
+    Import,
+    ImportStatus,
+    Link,
+    ReadProgress,
+    parse_timestamp,
+)
 from nexosis_pandas.server.columns import (
     ColumnSpec,
     MetadataError,
@@ -55,7 +74,14 @@ router = APIRouter(tags=["imports"])
 
 
 class LenientModel(BaseModel):
-    """A request body whose property names match case-insensitively and where ``""`` is unset."""
+    """A request body whose property names match case-insensitively and where ``""`` is unset.
+
+    The server reads the import requests with these models rather than with ``_wire``'s
+    request objects (which the client writes): pydantic draws their OpenAPI schema and names
+    each wrong field in the ``400``, and the routes must see what the client's objects never
+    leave out, a region not given or one credential without the other. Their camelCase
+    aliases come from :mod:`~nexosis_pandas._wire`'s name constants.
+    """
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
@@ -79,7 +105,7 @@ class _ImportRequest(LenientModel):
     """What every import request has: the dataset, its column metadata, the content type."""
 
     dataset_name: str = Field(
-        alias="dataSetName",
+        alias=DATASET_NAME,
         min_length=1,
         max_length=MAX_NAME_LENGTH,
         examples=["Location-A"],
@@ -87,11 +113,11 @@ class _ImportRequest(LenientModel):
     )
     columns: dict[str, Any] | None = Field(
         default=None,
-        description="Column metadata: name to {dataType, role, imputation, aggregation}",
+        description=f"Column metadata: name to {{{DATA_TYPE}, role, imputation, aggregation}}",
     )
     content_type: str | None = Field(
         default=None,
-        alias="contentType",
+        alias=CONTENT_TYPE,
         description='"csv" or "json"; else the extension, the served type, the first bytes',
     )
 
@@ -102,14 +128,14 @@ class ImportS3Request(_ImportRequest):
     bucket: str = Field(min_length=1, examples=["nexosis-sample-data"])
     path: str = Field(min_length=1, examples=["LocationA.csv"])
     region: str | None = Field(default=None, examples=["us-east-1"])
-    access_key_id: SecretStr | None = Field(default=None, alias="accessKeyId")
-    secret_access_key: SecretStr | None = Field(default=None, alias="secretAccessKey")
+    access_key_id: SecretStr | None = Field(default=None, alias=ACCESS_KEY_ID)
+    secret_access_key: SecretStr | None = Field(default=None, alias=SECRET_ACCESS_KEY)
 
 
 class BasicCredentials(LenientModel):
     """``auth.basic`` of ``POST /imports/url``."""
 
-    user_id: str = Field(alias="userId", min_length=1)
+    user_id: str = Field(alias=USER_ID, min_length=1)
     password: SecretStr = Field(default=SecretStr(""))
 
 
@@ -128,7 +154,7 @@ class ImportUrlRequest(_ImportRequest):
         description="An http(s) URL; echoed as its scheme and host only",
     )
     auth: UrlAuth | None = Field(
-        default=None, description="{basic: {userId, password}}; never stored or echoed"
+        default=None, description=f"{{basic: {{{USER_ID}, password}}}}; never stored or echoed"
     )
 
 
@@ -136,7 +162,7 @@ class ImportAzureRequest(_ImportRequest):
     """The body of ``POST /imports/azure``."""
 
     connection_string: SecretStr = Field(
-        alias="connectionString",
+        alias=CONNECTION_STRING,
         description="The storage account's connection string; never stored, echoed redacted",
     )
     container: str = Field(min_length=1, examples=["exports"])
@@ -144,19 +170,16 @@ class ImportAzureRequest(_ImportRequest):
 
 
 def import_wire(
-    record: Import, request: Request, progress: Mapping[str, int] | None = None
+    record: Import, request: Request, progress: ReadProgress | None = None
 ) -> dict[str, Any]:
     """An import as the API sends it, with its ``self`` and ``data`` links.
 
-    ``progress`` (``rowsRead``, ``bytesRead``, ``bytesTotal``: how far the server has read the
-    file) is added once the import has read something: fields the original API did not send,
-    which its clients ignore.
+    ``progress`` (how far the server has read the file) is added once the import has read
+    something.
     """
     links = _links(request, record.import_id, record.dataset_name)
     shown = shown_columns(record.columns)
-    wire = replace(record, links=links, columns=shown).to_wire()  # type: ignore[arg-type]
-    wire.update(progress or {})
-    return wire
+    return replace(record, links=links, columns=shown, progress=progress).to_wire()  # type: ignore[arg-type]
 
 
 def _links(request: Request, import_id: str, dataset_name: str) -> tuple[Link, Link]:
@@ -170,7 +193,7 @@ def _status_header(status: ImportStatus) -> dict[str, str]:
 
 
 def import_response(
-    record: Import, request: Request, progress: Mapping[str, int] | None = None
+    record: Import, request: Request, progress: ReadProgress | None = None
 ) -> Response:
     """The import as a response, with its ``Nexosis-Import-Status`` header."""
     return NexosisJSONResponse(
@@ -190,7 +213,7 @@ def request_content_type(raw: str | None, details: dict[str, list[str]]) -> str 
     """The request's ``contentType``, lower-cased; a reason in ``details`` if it is invalid."""
     content_type = raw.strip().lower() if raw else None
     if content_type is not None and content_type not in ("csv", "json"):
-        details["contentType"] = [f"The value {raw!r} is not valid; use csv or json."]
+        details[CONTENT_TYPE] = [f"The value {raw!r} is not valid; use csv or json."]
     return content_type
 
 
@@ -200,7 +223,7 @@ def import_from_s3(
 ) -> Response:
     details: dict[str, list[str]] = {}
     if (body.access_key_id is None) != (body.secret_access_key is None):
-        missing = "secretAccessKey" if body.secret_access_key is None else "accessKeyId"
+        missing = SECRET_ACCESS_KEY if body.secret_access_key is None else ACCESS_KEY_ID
         details[missing] = [f"The {missing} field is required when the other credential is given."]
     credentials = (
         Credentials(
@@ -239,8 +262,12 @@ def import_from_azure(
     details: dict[str, list[str]] = {}
     connection_string = body.connection_string.get_secret_value().strip()
     if not connection_string:
-        details["connectionString"] = ["The connectionString field is required."]
-    parameters = {"connectionString": "redacted", "container": body.container, "blob": body.blob}
+        details[CONNECTION_STRING] = [f"The {CONNECTION_STRING} field is required."]
+    parameters = {
+        CONNECTION_STRING: "redacted",
+        "container": body.container,
+        "blob": body.blob,
+    }
     target = AzureTarget(connection_string)
     return _start(body, request, store, pool, "azure", parameters, target, details)
 
@@ -276,17 +303,15 @@ def _start(
     return import_response(record, request)
 
 
-ImportIdPath = Annotated[str, Path(alias="importId", description="The import's id (a GUID)")]
+ImportIdPath = Annotated[str, Path(alias=IMPORT_ID, description="The import's id (a GUID)")]
 
 
-@router.get("/imports/{importId}", summary="One import and its status")
+@router.get(f"/imports/{{{IMPORT_ID}}}", summary="One import and its status")
 def get_import(raw: ImportIdPath, request: Request, store: StoreDep) -> Response:
     try:
         import_id = str(uuid.UUID(raw))
     except ValueError:
-        raise validation_error(
-            {"importId": [f"The value '{raw}' is not valid for Guid."]}
-        ) from None
+        raise validation_error({IMPORT_ID: [f"The value '{raw}' is not valid for Guid."]}) from None
     record = store.get_import(import_id)
     if record is None:
         raise not_found("import", raw)
@@ -314,35 +339,34 @@ def list_imports(
     request: Request,
     store: StoreDep,
     paging: PagingDep,
-    dataset_name: Annotated[str | None, Query(alias="dataSetName")] = None,
-    requested_after: Annotated[str | None, Query(alias="requestedAfterDate")] = None,
-    requested_before: Annotated[str | None, Query(alias="requestedBeforeDate")] = None,
+    dataset_name: Annotated[str | None, Query(alias=DATASET_NAME)] = None,
+    requested_after: Annotated[str | None, Query(alias=REQUESTED_AFTER_DATE)] = None,
+    requested_before: Annotated[str | None, Query(alias=REQUESTED_BEFORE_DATE)] = None,
     sort_by: Annotated[
-        str | None,
-        Query(alias="sortBy", description="id, dataSetName, requestedDate, currentStatusDate"),
+        str | None, Query(alias=SORT_BY, description=", ".join(SORT_FIELDS.values()))
     ] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder", description="asc or desc")] = None,
+    sort_order: Annotated[str | None, Query(alias=SORT_ORDER, description="asc or desc")] = None,
 ) -> Response:
     details: dict[str, list[str]] = {}
-    sort_key = (sort_by or "requestedDate").lower()
+    sort_key = (sort_by or SORT_FIELDS["requested_date"]).lower()
     if sort_key not in IMPORT_SORT_COLUMNS:
-        details["sortBy"] = [
-            f"The value {sort_by!r} is not valid; use id, dataSetName, requestedDate or "
-            "currentStatusDate."
+        *first, last = SORT_FIELDS.values()
+        details[SORT_BY] = [
+            f"The value {sort_by!r} is not valid; use {', '.join(first)} or {last}."
         ]
     order = (sort_order or "asc").lower()
     if order not in ("asc", "desc"):
-        details["sortOrder"] = [f"The value {sort_order!r} is not valid; use asc or desc."]
+        details[SORT_ORDER] = [f"The value {sort_order!r} is not valid; use asc or desc."]
     if details:
         raise validation_error(details)
-    after = date_filter("requestedAfterDate", requested_after)
-    before = date_filter("requestedBeforeDate", requested_before)
+    after = date_filter(REQUESTED_AFTER_DATE, requested_after)
+    before = date_filter(REQUESTED_BEFORE_DATE, requested_before)
     if after is not None and before is not None and after > before:
         raise ApiError(
             400,
             "The date range is invalid",
             "InvalidDateRange",
-            {"requestedAfterDate": [f"{requested_after} is later than {requested_before}."]},
+            {REQUESTED_AFTER_DATE: [f"{requested_after} is later than {requested_before}."]},
         )
     items, total = store.list_imports(
         dataset_name=dataset_name,
@@ -358,8 +382,8 @@ def list_imports(
         item.to_wire(
             links=_links(request, item.import_id, item.dataset_name),
             columns=shown_columns(item.columns),
+            progress=progress.get(item.import_id),
         )
-        | progress.get(item.import_id, {})
         for item in items
     ]
     return paging.response(request, wires, total)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from nexosis_pandas._wire import QUERY_NAMES
 from nexosis_pandas.server.http.envelope import ApiError
 
 __all__ = ["ACCESS_DENIED", "ALLOTTED", "NexosisMiddleware", "canonical_path", "canonical_query"]
@@ -32,21 +33,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-_QUERY_NAMES = {
-    name.lower(): name
-    for name in (
-        "dataSetName",
-        "requestedAfterDate",
-        "requestedBeforeDate",
-        "page",
-        "pageSize",
-        "sortBy",
-        "sortOrder",
-        "partialName",
-        "startDate",
-        "endDate",
-    )
-}
+_QUERY_NAMES = {name.lower(): name for name in QUERY_NAMES}
 
 
 _SOURCES = ("s3", "url", "azure")

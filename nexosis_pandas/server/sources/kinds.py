@@ -6,6 +6,7 @@ from __future__ import annotations
 import zlib
 from typing import IO
 
+from nexosis_pandas._wire import CONTENT_TYPE
 from nexosis_pandas.server.parsing import UNKNOWN_TYPE, FileFormatError, content_kind
 
 __all__ = ["decide_kind"]
@@ -76,6 +77,6 @@ def decide_kind(content_type: str | None, name: str, served: str | None, raw: IO
         served_as = f", it was served as {served}" if served else ""
         raise FileFormatError(
             f"{UNKNOWN_TYPE}: the name {name!r} ends in neither .csv nor .json (optionally .gz)"
-            f"{served_as}, and its content looks like neither JSON nor CSV; pass contentType"
+            f"{served_as}, and its content looks like neither JSON nor CSV; pass {CONTENT_TYPE}"
         )
     return kind

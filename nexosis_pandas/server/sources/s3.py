@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from nexosis_pandas._wire import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from nexosis_pandas.server.sources import OpenedFile, SourceReadError
 
 __all__ = ["BLOCK_SIZE", "Credentials", "S3ReadError", "S3Settings", "S3Source", "open_s3_object"]
@@ -114,7 +115,7 @@ def open_s3_object(fs: Any, bucket: str, path: str, region: str) -> Iterator[IO[
     except PermissionError as exc:
         raise S3ReadError(
             f"Access denied reading {where}: {_reason(exc)}. Check the bucket's permissions, or "
-            "pass accessKeyId and secretAccessKey that may read it"
+            f"pass {ACCESS_KEY_ID} and {SECRET_ACCESS_KEY} that may read it"
         ) from None
     except OSError as exc:
         raise S3ReadError(f"Could not read {where}: {_reason(exc)}") from None

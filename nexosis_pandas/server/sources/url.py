@@ -46,6 +46,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from nexosis_pandas._wire import USER_ID
 from nexosis_pandas.server.sources import OpenedFile, SourceReadError
 from nexosis_pandas.server.sources.addresses import private_address_error, refusal
 
@@ -231,7 +232,7 @@ def check_url(url: str) -> str | None:
     if parts.username is not None or parts.password is not None:
         return (
             "The url must not carry a user name or password; send them in auth.basic "
-            "(userId and password), which is never stored."
+            f"({USER_ID} and password), which is never stored."
         )
     try:
         parts.port  # noqa: B018 - raises for a port that is not a number in range

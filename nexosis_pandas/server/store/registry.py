@@ -30,7 +30,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from nexosis_pandas._wire import Import, ImportStatus, Link, import_object
+from nexosis_pandas._wire import (
+    SORT_FIELDS,
+    Import,
+    ImportStatus,
+    Link,
+    ReadProgress,
+    import_object,
+)
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.server.columns import ColumnSpec, merge_metadata
 from nexosis_pandas.server.store.segments import Part, iter_rows, read_rows
@@ -94,12 +101,13 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE INDEX IF NOT EXISTS segments_dataset ON segments(dataset_id, first_row);
 """
 
-# Sort keys of GET /imports -> columns; the only identifiers that reach SQL text from a request.
+# Sort keys of GET /imports (lower case) -> columns; the only identifiers that reach SQL text
+# from a request.
 IMPORT_SORT_COLUMNS = {
-    "id": "import_id",
-    "datasetname": "dataset_name",
-    "requesteddate": "requested_date",
-    "currentstatusdate": "current_status_date",
+    SORT_FIELDS["id"].lower(): "import_id",
+    SORT_FIELDS["dataset_name"].lower(): "dataset_name",
+    SORT_FIELDS["requested_date"].lower(): "requested_date",
+    SORT_FIELDS["current_status_date"].lower(): "current_status_date",
 }
 
 
@@ -135,9 +143,14 @@ class StoredImport:
     columns: dict[str, ColumnSpec]
 
     def to_wire(
-        self, *, links: Iterable[Link] = (), columns: Mapping[str, Any] | None = None
+        self,
+        *,
+        links: Iterable[Link] = (),
+        columns: Mapping[str, Any] | None = None,
+        progress: ReadProgress | None = None,
     ) -> dict[str, Any]:
-        """The Import JSON object, with ``links`` and (when given) ``columns`` as shown."""
+        """The Import JSON object, with ``links``, ``progress`` and (when given) ``columns`` as
+        shown."""
         return import_object(
             import_id=self.import_id,
             type=self.type,
@@ -149,6 +162,7 @@ class StoredImport:
             messages=self.messages,
             columns=self.columns if columns is None else columns,
             links=links,
+            progress=progress,
         )
 
     def record(self) -> Import:
@@ -645,23 +659,19 @@ class Store:
                 (rows, bytes_read, bytes_total, import_id),
             )
 
-    def progress(self, import_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    def progress(self, import_ids: Sequence[str]) -> dict[str, ReadProgress]:
         """What :meth:`set_progress` last recorded for each import that has read something."""
         if not import_ids:
             return {}
         marks = ", ".join("?" * len(import_ids))
-        found: dict[str, dict[str, int]] = {}
-        for import_id, *values in self.connection().execute(
-            "SELECT import_id, rows_read, bytes_read, bytes_total FROM imports "
-            f"WHERE import_id IN ({marks}) AND rows_read IS NOT NULL",
-            list(import_ids),
-        ):
-            found[import_id] = {
-                k: int(v)
-                for k, v in zip(("rowsRead", "bytesRead", "bytesTotal"), values, strict=True)
-                if v is not None
-            }
-        return found
+        return {
+            import_id: ReadProgress(int(rows), int(read), None if total is None else int(total))
+            for import_id, rows, read, total in self.connection().execute(
+                "SELECT import_id, rows_read, bytes_read, bytes_total FROM imports "
+                f"WHERE import_id IN ({marks}) AND rows_read IS NOT NULL",
+                list(import_ids),
+            )
+        }
 
 
 def _refuse_rows_of_0_1(conn: sqlite3.Connection, data_dir: Path) -> None:
