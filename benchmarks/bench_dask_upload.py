@@ -63,6 +63,8 @@ class WorkerPeaks:
         self.cpu = 0.0
         """CPU seconds the workers used (user and system), all of them together."""
         self.peaks = [0] * len(pids)
+        self.s3_cpu = 0.0
+        """CPU seconds the S3 server used meanwhile (set by :func:`timed`)."""
         self._stop = threading.Event()
         self._interval = interval
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -93,11 +95,21 @@ class WorkerPeaks:
         )
 
 
+def s3_server_cpu() -> float:
+    """CPU seconds used so far by the S3 server (moto, in a child process of this one)."""
+    for child in psutil.Process().children():
+        if "LocalS3" in " ".join(child.cmdline()):
+            return float(sum(child.cpu_times()[:2]))
+    return 0.0
+
+
 def timed(action: Callable[[], object], pids: list[int]) -> tuple[float, WorkerPeaks]:
+    s3_cpu = s3_server_cpu()
     with WorkerPeaks(pids) as peaks:
         started = time.perf_counter()
         action()
         seconds = time.perf_counter() - started
+    peaks.s3_cpu = s3_server_cpu() - s3_cpu
     return seconds, peaks
 
 
@@ -158,7 +170,7 @@ def bench_cluster(
                 obj.rows,
                 ours,
                 f"x{theirs / ours:5.1f} to_csv   peak MiB/worker {mib}   "
-                f"worker CPU {peaks.cpu:.1f} s   "
+                f"worker CPU {peaks.cpu:.1f} s, S3 server {peaks.s3_cpu:.1f} s   "
                 f"{obj.bytes_written / 1e6:.0f} MB gzip, {parts} partitions",
             )
         )
@@ -168,7 +180,8 @@ def bench_cluster(
                 workers,
                 obj.rows,
                 theirs,
-                f"peak MiB/worker {their_mib}   worker CPU {their_peaks.cpu:.1f} s",
+                f"peak MiB/worker {their_mib}   worker CPU {their_peaks.cpu:.1f} s, "
+                f"S3 server {their_peaks.s3_cpu:.1f} s",
             )
         )
         computed = ddf.compute() if args.pandas and workers == args.workers[-1] else None

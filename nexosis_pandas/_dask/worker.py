@@ -6,9 +6,11 @@ part numbers and ETags); the rows never leave their worker.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -233,8 +235,9 @@ def upload_partition(part: pd.DataFrame, number: int, plan: Plan) -> Piece:
                     head = sender.send(first, bytes(kept))
         finally:
             blocks.close()
-        sent = [part.result() for part in parts]
-        head_part = head.result() if head is not None else None
+        with _leaving_while_sending():
+            sent = [part.result() for part in parts]
+            head_part = head.result() if head is not None else None
     return Piece(
         number=number,
         rows=encoding.rows,
@@ -248,6 +251,33 @@ def upload_partition(part: pd.DataFrame, number: int, plan: Plan) -> Piece:
         kept_size=len(kept),
         kept=bytes(kept),
     )
+
+
+_LEAVING = threading.Semaphore(1)
+
+
+@contextmanager
+def _leaving_while_sending() -> Iterator[None]:
+    """On a Dask worker, leave the worker's thread pool (``distributed.secede``) while the last
+    parts go out, so the worker starts encoding the next partition meanwhile.
+
+    One task of a process leaves at a time (the others wait in their slot), so a worker holds
+    at most one more partition's last parts.
+    """
+    if not _LEAVING.acquire(blocking=False):
+        yield
+        return
+    try:
+        from distributed import get_worker, secede
+
+        get_worker()
+        secede()
+    except (ImportError, ValueError):  # not on a Dask worker: nothing to leave
+        pass
+    try:
+        yield
+    finally:
+        _LEAVING.release()
 
 
 def _copy(buffer: bytearray, size: int) -> bytes:

@@ -98,9 +98,11 @@ def _float_formatter(
     column: pd.Series, fmt: Format, scan: ColumnScan | None = None
 ) -> ColumnFormatter:
     # A column of whole numbers only would read back as integers: mark every value as a float.
-    all_whole, first_inf = _scan_floats(column)
-    if scan is not None:  # the column is one part of a larger one: its scan decides
-        all_whole = scan.all_whole
+    if scan is not None and fmt == "csv":  # the column is one part of a larger one, scanned
+        all_whole, first_inf = scan.all_whole, None
+    else:
+        all_whole, first_inf = _scan_floats(column)
+        all_whole = scan.all_whole if scan is not None else all_whole
     if fmt == "json" and first_inf is not None:
         raise ColumnError(
             f"Column {column.name!r} holds an infinite value (row {first_inf}), which JSON cannot "
@@ -155,29 +157,67 @@ def _datetime_text(values: pd.Series, unit: str) -> pa.Array:
     values = _as_datetimes(values)
     tz = values.dt.tz
     wall = values.dt.tz_localize(None) if tz is not None else values
-    stamps = pa.array(wall.to_numpy(dtype=f"datetime64[{unit}]"), from_pandas=True)
-    text = pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T", max_replacements=1)
+    missing = np.asarray(values.isna())
     if tz is None:
-        return text
+        return _iso_text(wall, unit, missing, [b""], np.zeros(len(values), np.intp))
     per_second = _UNITS_PER_SECOND[str(values.array.unit)]
     offsets = (np.asarray(wall.array.asi8) - np.asarray(values.array.asi8)) // per_second
-    odd = (offsets % 60 != 0) & ~np.asarray(values.isna())
+    odd = (offsets % 60 != 0) & ~missing
     if odd.any():
         # ISO 8601 offsets are whole minutes: a historical local mean time (-00:09:21 in Paris
         # before 1911) is written as the same instant in UTC.
         utc = values.dt.tz_convert("UTC").dt.tz_localize(None)
         wall = wall.where(~odd, utc)
-        stamps = pa.array(wall.to_numpy(dtype=f"datetime64[{unit}]"), from_pandas=True)
-        text = pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T", max_replacements=1)
         offsets = np.where(odd, 0, offsets)
-    present = offsets[~np.asarray(values.isna())]
-    unique = np.unique(present)
-    if len(unique) <= 1:
-        suffix = _offset_text(int(unique[0]) if len(unique) else 0)
-        return pc.binary_join_element_wise(text, suffix, "")
+    present = offsets[~missing]
+    if len(present) and present.min() == present.max():
+        unique = present[:1]
+    else:
+        unique = np.unique(present) if len(present) else np.zeros(1, offsets.dtype)
     codes = np.searchsorted(unique, offsets).clip(0, len(unique) - 1)
-    suffixes = pc.take(pa.array([_offset_text(int(o)) for o in unique]), pa.array(codes))
-    return pc.binary_join_element_wise(text, suffixes, "")
+    return _iso_text(wall, unit, missing, [_offset_text(int(o)).encode() for o in unique], codes)
+
+
+def _iso_text(
+    wall: pd.Series,
+    unit: str,
+    missing: np.ndarray[Any, Any],
+    suffixes: list[bytes],
+    codes: np.ndarray[Any, Any],
+) -> pa.Array:
+    """ISO 8601 text of the naive datetimes ``wall`` at ``unit``, each present value followed
+    by ``suffixes[codes[i]]`` (its offset, all of one width)."""
+    stamps = pa.array(wall.to_numpy(dtype=f"datetime64[{unit}]"), from_pandas=True)
+    text = pc.cast(stamps, pa.string())  # "2024-01-31 12:00:00": the same width for every value
+    present = len(text) - text.null_count
+    ends = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1)
+    data = np.frombuffer(text.buffers()[2], np.uint8)[ends[0] : ends[-1]]
+    width = len(data) // present if present else 0
+    rows = data.reshape(present, width) if present and len(data) == present * width else None
+    uniform = (
+        rows is not None
+        and width > 10
+        and len({len(s) for s in suffixes}) == 1
+        and bool((np.diff(ends)[~missing] == width).all() and (rows[:, 10] == ord(" ")).all())
+    )
+    if not uniform:
+        iso = pc.replace_substring(text, " ", "T", max_replacements=1)
+        return pc.binary_join_element_wise(
+            iso, pc.take(pa.array([s.decode() for s in suffixes]), pa.array(codes)), ""
+        )
+    assert rows is not None
+    extra = len(suffixes[0])
+    out = np.empty((present, width + extra), np.uint8)
+    out[:, :width] = rows
+    out[:, 10] = ord("T")
+    if extra:
+        table = np.frombuffer(b"".join(suffixes), np.uint8).reshape(len(suffixes), extra)
+        out[:, width:] = table[0] if len(table) == 1 else table[codes[~missing]]
+    offsets = np.zeros(len(text) + 1, np.int32)
+    np.cumsum(np.where(missing, 0, width + extra), out=offsets[1:])
+    return pa.StringArray.from_buffers(
+        len(text), pa.py_buffer(offsets), pa.py_buffer(out), text.buffers()[0], text.null_count
+    )
 
 
 def _datetime_formatter(

@@ -3,11 +3,13 @@ server and the reference server, all on loopback."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import pytest
 import nexosis_pandas
 from nexosis_pandas import Client, ColumnError, ImportStatus, config
 from nexosis_pandas._encode.encoder import encode_dataframe
-from nexosis_pandas._storage.upload import S3Object
+from nexosis_pandas._storage.upload import Multipart, S3Object
 from nexosis_pandas.progress import ProgressReporter
 
 dd = pytest.importorskip("dask.dataframe")
@@ -189,6 +191,48 @@ def test_two_million_rows_imported_exactly(
     )
     days = pd.to_datetime(back["day"], utc=True).dt.tz_localize(None)
     assert (days.to_numpy() == sent["day"].to_numpy()).all()
+
+
+class SlowSends(Multipart):
+    """A multipart upload whose parts take half a second each to go out (a slow link)."""
+
+    def send(self, number: int, body: bytes, fs: Any = None) -> tuple[int, str]:
+        time.sleep(0.5)
+        return super().send(number, body, fs)
+
+
+def test_a_worker_encodes_the_next_partition_while_the_last_parts_go_out(
+    cluster: Any, s3: Any
+) -> None:
+    import s3fs
+
+    from nexosis_pandas._dask.worker import Plan, upload_partition
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3.storage_options)
+    started = Multipart.start(fs, f"s3://{BUCKET}/slow.csv.gz")
+    plan = Plan(2, None, upload=SlowSends(**dataclasses.asdict(started)))
+    worker = next(iter(cluster.scheduler_info()["workers"]))  # one thread
+    try:
+        with distributed.get_task_stream(cluster) as stream:
+            parts = [  # about 8 MB of gzip each, sent as one part at the end
+                cluster.submit(rows_of, i, i * 500_000, 500_000, workers=[worker]) for i in range(2)
+            ]
+            pieces = [
+                cluster.submit(upload_partition, part, i, plan, workers=[worker], pure=False)
+                for i, part in enumerate(parts)
+            ]
+            assert all(piece.result().head is not None for piece in pieces)
+    finally:
+        started.abort(fs)
+    (first, second) = sorted(
+        (s["start"], s["stop"])
+        for task in stream.data
+        if "upload_partition" in str(task["key"])
+        for s in task["startstops"]
+        if s["action"] == "compute"
+    )
+    # the second partition began while the first one's last part was still going out
+    assert second[0] < first[1] - 0.2, (first, second)
 
 
 @pytest.mark.parametrize("named", [True, False], ids=["s3_url", "content-addressed"])

@@ -158,6 +158,17 @@ def test_datetimes_have_one_format_per_column_and_their_offsets() -> None:
     assert lines[3] == ',,"2024-07-15T00:00:00-04:00"'
 
 
+def test_datetimes_of_years_past_9999_take_the_general_path() -> None:
+    # (the upload refuses them; the encoder still writes each value's own width)
+    stamps = np.array(["2024-01-01T10:00", "12000-01-01", "NaT"], dtype="datetime64[s]")
+    df = pd.DataFrame({"t": pd.Series(stamps).dt.tz_localize("UTC"), "n": pd.Series(stamps)})
+    assert text(df).splitlines()[1:] == [
+        '"2024-01-01T10:00:00+00:00","2024-01-01T10:00:00"',
+        '"12000-01-01T00:00:00+00:00","12000-01-01T00:00:00"',
+        ",",
+    ]
+
+
 def test_datetimes_with_nanoseconds_and_arrow_timestamps() -> None:
     df = pd.DataFrame(
         {
