@@ -28,12 +28,12 @@ from nexosis_pandas._wire import (
 from nexosis_pandas.server.columns import ColumnSpec, arrow_instants, render_value, shown_columns
 from nexosis_pandas.server.http.deps import PagingDep, StoreDep, api_base
 from nexosis_pandas.server.http.envelope import (
-    ApiError,
     NexosisJSONResponse,
+    invalid_date_range,
     not_found,
     validation_error,
 )
-from nexosis_pandas.server.http.imports import MAX_NAME_LENGTH, date_filter, request_columns
+from nexosis_pandas.server.http.imports import MAX_NAME_LENGTH, date_range, request_columns
 from nexosis_pandas.server.loading import load_rows
 from nexosis_pandas.server.parsing import FileFormatError
 from nexosis_pandas.server.store import DatasetRecord, Store
@@ -144,26 +144,13 @@ def _date_window(
     """The timestamp column and the range in microseconds, or ``None`` without filters."""
     if start is None and end is None:
         return None
-    low, high = date_filter(START_DATE, start), date_filter(END_DATE, end)
-    if low is not None and high is not None and low > high:
-        raise ApiError(
-            400,
-            "The date range is invalid",
-            "InvalidDateRange",
-            {START_DATE: [f"{start} is later than {end}."]},
-        )
+    low, high = date_range(START_DATE, start, END_DATE, end)
     stamp = [n for n, spec in columns.items() if spec.get("role") == "timestamp"]
     if not stamp:
-        raise ApiError(
-            400,
-            "The date range is invalid",
-            "InvalidDateRange",
-            {
-                START_DATE if start is not None else END_DATE: [
-                    "The dataset has no timestamp column to filter on; give a column the "
-                    f"role timestamp, or leave out {START_DATE} and {END_DATE}."
-                ]
-            },
+        raise invalid_date_range(
+            START_DATE if start is not None else END_DATE,
+            "The dataset has no timestamp column to filter on; give a column the role "
+            f"timestamp, or leave out {START_DATE} and {END_DATE}.",
         )
 
     def micros(text: str | None) -> int | None:

@@ -22,6 +22,7 @@ __all__ = [
     "ApiError",
     "NexosisJSONResponse",
     "install_error_handlers",
+    "invalid_date_range",
     "invalid_metadata",
     "not_found",
     "validation_error",
@@ -87,6 +88,11 @@ def validation_error(details: Mapping[str, list[str]]) -> ApiError:
 def invalid_metadata(details: Mapping[str, list[str]]) -> ApiError:
     """``400 InvalidColumnMetadata`` with the reasons per column."""
     return ApiError(400, "The column metadata is invalid", "InvalidColumnMetadata", details)
+
+
+def invalid_date_range(field: str, reason: str) -> ApiError:
+    """``400 InvalidDateRange``, the reason given for ``field``."""
+    return ApiError(400, "The date range is invalid", "InvalidDateRange", {field: [reason]})
 
 
 def not_found(item_type: str, item_id: str) -> ApiError:

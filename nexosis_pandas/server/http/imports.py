@@ -46,8 +46,8 @@ from nexosis_pandas.server.columns import (
 )
 from nexosis_pandas.server.http.deps import PagingDep, PoolDep, StoreDep, api_base
 from nexosis_pandas.server.http.envelope import (
-    ApiError,
     NexosisJSONResponse,
+    invalid_date_range,
     invalid_metadata,
     not_found,
     validation_error,
@@ -318,20 +318,30 @@ def get_import(raw: ImportIdPath, request: Request, store: StoreDep) -> Response
     return import_response(record, request, store.progress([import_id]).get(import_id))
 
 
-def date_filter(name: str, value: str | None) -> str | None:
-    """A date query parameter in the store's form; a ``400 InvalidDateRange`` if invalid."""
-    if value is None:
-        return None
-    try:
-        stamp = parse_timestamp(value)
-    except (ValueError, TypeError):
-        raise ApiError(
-            400,
-            "The date range is invalid",
-            "InvalidDateRange",
-            {name: [f"The value {value!r} is not a valid ISO-8601 date."]},
-        ) from None
-    return str(stamp.isoformat(timespec="microseconds"))
+def date_range(
+    low_name: str, low: str | None, high_name: str, high: str | None
+) -> tuple[str | None, str | None]:
+    """Two date query parameters, the range's ends, in the store's form.
+
+    A ``400 InvalidDateRange`` names the parameter that is not a date, or ``low_name`` when
+    the range ends before it starts.
+    """
+
+    def parsed(name: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            stamp = parse_timestamp(value)
+        except (ValueError, TypeError):
+            raise invalid_date_range(
+                name, f"The value {value!r} is not a valid ISO-8601 date."
+            ) from None
+        return str(stamp.isoformat(timespec="microseconds"))
+
+    start, end = parsed(low_name, low), parsed(high_name, high)
+    if start is not None and end is not None and start > end:
+        raise invalid_date_range(low_name, f"{low} is later than {high}.")
+    return start, end
 
 
 @router.get("/imports", summary="List imports, filtered and paged")
@@ -359,15 +369,9 @@ def list_imports(
         details[SORT_ORDER] = [f"The value {sort_order!r} is not valid; use asc or desc."]
     if details:
         raise validation_error(details)
-    after = date_filter(REQUESTED_AFTER_DATE, requested_after)
-    before = date_filter(REQUESTED_BEFORE_DATE, requested_before)
-    if after is not None and before is not None and after > before:
-        raise ApiError(
-            400,
-            "The date range is invalid",
-            "InvalidDateRange",
-            {REQUESTED_AFTER_DATE: [f"{requested_after} is later than {requested_before}."]},
-        )
+    after, before = date_range(
+        REQUESTED_AFTER_DATE, requested_after, REQUESTED_BEFORE_DATE, requested_before
+    )
     items, total = store.list_imports(
         dataset_name=dataset_name,
         requested_after=after,
