@@ -3,12 +3,12 @@
 Shared by the client and the reference server: the status and column-metadata vocabularies,
 the column-metadata defaults, the ``Import`` record, the list ``Page``, the ``ErrorEnvelope``,
 the S3, URL and Azure import requests and the import-list query, and the names other
-modules need on their own (the server's request fields and query parameters).
-What the client reads has one way in (``from_wire``, property names matched
-case-insensitively, as the hosted API did) and each shape one way out (``to_wire``);
-:func:`lookup` is the one case-insensitive property lookup. The import requests have no
-``from_wire``: the server reads them with its pydantic models (``server/http/imports.py``),
-which draw the OpenAPI schema and name each wrong field, and take their names from here.
+modules must spell on their own (the server's request fields and query parameters). Each
+shape the client reads has one way in (``from_wire``, property names matched
+case-insensitively, as the hosted API did), each shape one way out (``to_wire``), and
+:func:`lookup` is the one case-insensitive property lookup. The import requests only go
+out: the server reads them with its pydantic models (``server/http/imports.py``), which draw
+the OpenAPI schema and name each wrong field, and take their names from here.
 
 Longer than 400 lines (a quarter of it docstrings) because it is the whole wire vocabulary,
 some fifteen shapes with their ways in and out: one module owns every wire name, so that a
