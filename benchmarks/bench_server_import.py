@@ -1,8 +1,11 @@
 """Benchmark: the reference server's import and read-back paths against ``pandas.read_csv``.
 
-Run ``python benchmarks/bench_server_import.py [--rows N]``. It starts moto's S3 and the
-reference server (``nexosis-pandas serve``) each in a child process, as they run in use, uploads
-a gzipped CSV of N rows x 10 mixed columns, and prints, in one run, beside ``pandas.read_csv`` of
+Run ``python benchmarks/bench_server_import.py [--rows N] [--file nexosis]``. It starts moto's
+S3 and the reference server (``nexosis-pandas serve``) each in a child process, as they run in
+use, uploads a gzipped CSV of N rows x 10 mixed columns (``--file to_csv``, the default: written
+by ``DataFrame.to_csv``; ``--file nexosis``: the frame of ``bench_upload.py`` as
+``upload_dataframe`` writes it, every name and text quoted and dates with their offsets), and
+prints, in one run, beside ``pandas.read_csv`` of
 the same S3 object (in a child process, so that its memory is measured on its own) as the
 yardstick:
 
@@ -95,6 +98,18 @@ def make_csv_gz(rows: int) -> bytes:
     return bytes(igzip.compress(frame.to_csv(index=False).encode("utf-8"), 1))
 
 
+def make_file(rows: int, kind: str) -> tuple[bytes, dict[str, Any]]:
+    """The gzipped file, and the column metadata that keys it (key and timestamp)."""
+    if kind == "to_csv":
+        return make_csv_gz(rows), {"id": {"role": "key"}, "when": {"role": "timestamp"}}
+    import bench_upload
+
+    from nexosis_pandas._encode.encoder import encode_dataframe
+
+    payload = b"".join(encode_dataframe(bench_upload.make_frame(rows)))
+    return payload, {"id": {"role": "key"}, "ordered_at": {"role": "timestamp"}}
+
+
 def pandas_yardstick(storage_options: dict[str, Any], queue: Any) -> None:
     process = psutil.Process()
     with PeakRSS() as rss:
@@ -151,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--history", type=int, default=10_000)
+    parser.add_argument("--file", choices=("to_csv", "nexosis"), default="to_csv")
     args = parser.parse_args()
 
     import s3fs
@@ -170,11 +186,12 @@ def main() -> None:
     server: subprocess.Popen[str] | None = None
     try:
         start = time.perf_counter()
-        payload = make_csv_gz(args.rows)
+        payload, key_columns = make_file(args.rows, args.file)
         fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
         fs.pipe(f"{BUCKET}/{KEY}", payload)
         print(
-            f"file: {args.rows:,} rows x 10 columns, {len(payload) / mib:.1f} MiB gzipped "
+            f"file ({args.file}): {args.rows:,} rows x 10 columns, "
+            f"{len(payload) / mib:.1f} MiB gzipped "
             f"(made and uploaded in {time.perf_counter() - start:.1f} s)"
         )
         del payload
@@ -198,10 +215,7 @@ def main() -> None:
             session = requests.Session()
             session.headers["api-key"] = "bench"
             body = {"dataSetName": "bench", "bucket": BUCKET, "path": KEY}
-            keyed = {
-                "dataSetName": "keyed",
-                "columns": {"id": {"role": "key"}, "when": {"role": "timestamp"}},
-            }
+            keyed = {"dataSetName": "keyed", "columns": key_columns}
             # The server's first import loads s3fs and botocore: measured apart, once.
             fs.pipe(f"{BUCKET}/warmup.csv", b"a,b\n1,x\n")
             with PeakRSS(server.pid) as rss:

@@ -40,6 +40,7 @@ __all__ = [
     "TypeInference",
     "all_fit",
     "arrow_instants",
+    "arrow_stamp_types",
     "checker",
     "complete_metadata",
     "fits",
@@ -263,6 +264,22 @@ def merge_metadata(
     return merged
 
 
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)\s*$")
+
+
+def arrow_stamp_types(first: str) -> tuple[Any, Any]:
+    """The Arrow types that parse ISO dates, the one for ``first``'s form first.
+
+    Arrow parses dates with an offset (``Z``, ``+01:00``) only as a zoned timestamp and dates
+    without one only as a naive one; a file writes a column's dates in one form, and a failed
+    parse of a whole array costs many times a good one.
+    """
+    import pyarrow as pa
+
+    naive, zoned = pa.timestamp("us"), pa.timestamp("us", tz="UTC")
+    return (zoned, naive) if _OFFSET.search(first.rstrip(), 10) else (naive, zoned)
+
+
 def arrow_instants(values: Any) -> Any:
     """Date texts (a ``pyarrow`` string array) as microseconds since 1970 UTC (``int64``).
 
@@ -273,7 +290,8 @@ def arrow_instants(values: Any) -> Any:
     import pyarrow.compute as pc
 
     trimmed = pc.utf8_trim_whitespace(values)
-    for target in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+    present = trimmed.drop_null()
+    for target in arrow_stamp_types(present[0].as_py() if len(present) else ""):
         try:
             return pc.cast(pc.cast(trimmed, target), pa.int64())
         except pa.ArrowInvalid:

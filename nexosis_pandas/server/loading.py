@@ -257,7 +257,7 @@ class _Load:
             self._writer = SegmentWriter(
                 directory,
                 schema_for(self.names),
-                compression=None if self.keyed else "zstd",
+                compression=None if self.keyed else "lz4",
             )
         keyed = pa.RecordBatch.from_arrays(
             [*batch.columns, self.plan.keys(batch)], names=[*names, KEY]

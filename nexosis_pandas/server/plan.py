@@ -21,6 +21,7 @@ from nexosis_pandas.server.columns import (
     TypeInference,
     all_fit,
     arrow_instants,
+    arrow_stamp_types,
     checker,
     complete_metadata,
     keeps_text,
@@ -62,8 +63,8 @@ def _arrow_vouches(values: pa.Array, data_type: str) -> bool:
             lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
             return bool(pc.all(pc.is_in(lowered, value_set=_LOGICAL)).as_py() is not False)
         if data_type == DataType.DATE.value:
-            try:  # the common case, one form without offsets, parsed by Arrow at once
-                stamps = pc.cast(values, pa.timestamp("us"))
+            try:  # the common case, one form (with offsets or without), parsed by Arrow at once
+                stamps = pc.cast(values, arrow_stamp_types(values[0].as_py())[0])
                 return bool(pc.min(pc.year(stamps)).as_py() >= 1)
             except pa.ArrowInvalid:
                 pass

@@ -85,7 +85,8 @@ class SegmentWriter:
     schema
         Its columns (see :func:`schema_for`); batches written are conformed to it.
     compression
-        ``"zstd"`` for segments kept; ``None`` for staged rows that are read back at random.
+        ``"lz4"`` for segments kept (it reads back several times faster than zstd, for files
+        about 1.7 times the size); ``None`` for staged rows that are read back at random.
     prefix
         The start of the file's name.
     """
@@ -95,7 +96,7 @@ class SegmentWriter:
         directory: Path,
         schema: pa.Schema,
         *,
-        compression: str | None = "zstd",
+        compression: str | None = "lz4",
         prefix: str = "",
     ) -> None:
         self.path = Path(directory) / f"{prefix}{uuid.uuid4().hex}{SUFFIX}"
