@@ -4,7 +4,8 @@ Two writers share this module's rules: :func:`write_object` streams one producer
 through the filesystem's file (S3 or Azure), and :class:`Multipart` lets many processes (Dask
 workers) send numbered parts of one S3 object that the caller completes or aborts.
 :func:`reporting` turns a storage failure of either into one
-:class:`~nexosis_pandas.exceptions.UploadError` and tells the progress display.
+:class:`~nexosis_pandas.exceptions.UploadError` (worded by :mod:`.errors`) and tells the
+progress display.
 
 The filesystem and the progress reporter are handed in; this module builds neither from
 settings (:mod:`nexosis_pandas._storage.pipeline` does, once).
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from nexosis_pandas._encode.encoder import Chunk, Compression, Encoding, Format
 from nexosis_pandas._html import escape, format_bytes, table
+from nexosis_pandas._storage.errors import endpoint, is_storage_error, upload_error
 from nexosis_pandas.exceptions import ColumnError, UploadError
 
 if TYPE_CHECKING:
@@ -153,98 +155,6 @@ def split_url(url: str) -> tuple[str, str, str]:
     return scheme, bucket, key
 
 
-def _upload_error(
-    exc: BaseException,
-    where: str,
-    bucket: str,
-    key: str,
-    endpoint: str | None,
-    *,
-    looking: bool = False,
-) -> UploadError:
-    azure = where.startswith("az://")
-    found = _azure_error(exc) if azure else None
-    if found is not None:  # Azure's own text runs to XML; its first line and code say it all
-        first_line = str(getattr(found, "message", "") or found).split("\n", 1)[0]
-        cause = f"{found.status_code} {found.error_code}: {first_line}"
-    else:
-        cause = f"{type(exc).__name__}: {exc}"
-    missing = found is not None and found.error_code == "ContainerNotFound"
-    if isinstance(exc, FileNotFoundError) or missing:
-        kind = "container" if azure else "bucket"
-        hint = f"The {kind} {bucket!r} does not exist: create it, or check the URL."
-    elif azure and (isinstance(exc, PermissionError) or _status(exc) in (401, 403)):
-        hint = (
-            "Access was denied: check the connection string (storage_options connection_string, "
-            f"or AZURE_STORAGE_CONNECTION_STRING) and that it may write to container {bucket!r}."
-        )
-    elif azure:
-        hint = "Check the container, the connection string and its endpoint, then try again."
-    elif isinstance(exc, PermissionError):
-        hint = (
-            "Access was denied: check the credentials (storage_options key/secret, or the AWS "
-            f"environment) and that they may write to bucket {bucket!r}."
-        )
-    elif _is_connection_error(exc):
-        target = endpoint or "S3"
-        hint = (
-            f"{target} could not be reached: check the endpoint_url in storage_options (or "
-            "NEXOSIS_S3_ENDPOINT_URL) and the network, then try again."
-        )
-    else:
-        hint = "Check the bucket, the credentials and the endpoint, then try again."
-    if looking:
-        return UploadError(
-            f"Looking for an existing object at {where} failed ({cause}). {hint} Nothing was "
-            "uploaded.",
-            bucket=bucket,
-            key=key,
-        )
-    return UploadError(
-        f"Uploading to {where} failed ({cause}). {hint} The upload was aborted: no object was "
-        "written, and an object already at that key is unchanged.",
-        bucket=bucket,
-        key=key,
-    )
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        name = type(seen).__name__
-        if isinstance(seen, ConnectionError | TimeoutError) or any(
-            word in name for word in ("Connect", "Connection", "Timeout")
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _azure_error(exc: BaseException) -> Any:
-    """The Azure SDK's error behind ``exc`` (adlfs wraps it), if there is one."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if getattr(seen, "error_code", None) and isinstance(getattr(seen, "status_code", 0), int):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _status(exc: BaseException) -> int | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        status = getattr(seen, "status_code", None)
-        if isinstance(status, int):
-            return status
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _endpoint(fs: Any) -> str | None:
-    kwargs = getattr(fs, "client_kwargs", None) or {}
-    return getattr(fs, "endpoint_url", None) or kwargs.get("endpoint_url")
-
-
 def region(fs: Any) -> str | None:
     """The region of the S3 client behind ``fs``, when it knows one."""
     kwargs = getattr(fs, "client_kwargs", None) or {}
@@ -356,9 +266,9 @@ def reporting(reporter: ProgressReporter, url: str, fs: Any) -> Iterator[None]:
         raise
     except Exception as exc:
         error: BaseException = exc
-        if _is_storage_error(exc):
+        if is_storage_error(exc):
             _, bucket, key = split_url(url)
-            error = _upload_error(exc, url, bucket, key, _endpoint(fs))
+            error = upload_error(exc, url, bucket, key, endpoint(fs))
         reporter.upload_end(None, error)
         if error is exc:
             raise
@@ -446,9 +356,9 @@ def find_object(fs: Any, url: str, **described: Any) -> S3Object | None:
     except FileNotFoundError:
         return None
     except Exception as exc:
-        if not _is_storage_error(exc):
+        if not is_storage_error(exc):
             raise
-        raise _upload_error(exc, url, bucket, key, _endpoint(fs), looking=True) from exc
+        raise upload_error(exc, url, bucket, key, endpoint(fs), looking=True) from exc
     etag = info.get("ETag") or info.get("etag")
     return S3Object(
         url=url,
@@ -470,21 +380,3 @@ def _info(fs: Any, path: str) -> dict[str, Any]:
         return dict(fs.info(path))
     except Exception:  # the object is written; HEAD may not be allowed
         return {}
-
-
-def _is_storage_error(exc: BaseException) -> bool:
-    """Whether ``exc`` came from the store or the network, rather than from encoding the data.
-
-    adlfs wraps Azure's errors in a ``RuntimeError``, so the causes are looked at too.
-    """
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError):
-            return True
-        module = type(seen).__module__
-        if module.startswith(
-            ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "urllib3", "azure", "adlfs")
-        ):
-            return True
-        seen = seen.__cause__
-    return False
