@@ -217,6 +217,7 @@ def test_a_worker_encodes_the_next_partition_while_the_last_parts_go_out(
             parts = [  # about 8 MB of gzip each, sent as one part at the end
                 cluster.submit(rows_of, i, i * 500_000, 500_000, workers=[worker]) for i in range(2)
             ]
+            distributed.wait(parts)  # both partitions held: the second task can start at once
             pieces = [
                 cluster.submit(upload_partition, part, i, plan, workers=[worker], pure=False)
                 for i, part in enumerate(parts)
