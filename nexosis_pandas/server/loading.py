@@ -37,7 +37,7 @@ from nexosis_pandas.server.csv_fast import CSV_BLOCK, read_csv_fast
 from nexosis_pandas.server.parsing import ColumnsAfterData, FileFormatError, gunzipped, records
 from nexosis_pandas.server.plan import Inexact, Plan
 from nexosis_pandas.server.store import Store
-from nexosis_pandas.server.store.segments import KEY, SegmentWriter, schema_for
+from nexosis_pandas.server.store.segments import COMPRESSION, KEY, SegmentWriter, schema_for
 from nexosis_pandas.server.store.upsert import merge_keyed
 
 __all__ = [
@@ -257,7 +257,7 @@ class _Load:
             self._writer = SegmentWriter(
                 directory,
                 schema_for(self.names),
-                compression=None if self.keyed else "lz4",
+                compression=None if self.keyed else COMPRESSION,
             )
         keyed = pa.RecordBatch.from_arrays(
             [*batch.columns, self.plan.keys(batch)], names=[*names, KEY]
