@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import requests
 
@@ -16,6 +20,9 @@ __all__ = ["LocalS3", "create_bucket", "storage_options"]
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"  # noqa: S105 - moto accepts any credentials; these are not secrets
 _PARTIAL = ".nexosis-partial"
+_CHUNK = 1 << 20
+
+_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def storage_options(endpoint_url: str) -> dict[str, Any]:
@@ -41,8 +48,18 @@ def create_bucket(options: dict[str, Any], bucket: str) -> None:
 class LocalS3:
     """moto's S3 server in a thread on ``127.0.0.1`` and a free port.
 
-    Its objects live in memory; :meth:`save` and :meth:`load` keep them in a directory between
-    runs.
+    Without ``directory`` its objects live in memory only. With ``directory``, every object is
+    also kept in ``directory/<bucket>/<key>``: :meth:`start` loads what is there, and a write
+    is answered only once it is on disk (the file written whole, fsync'd and renamed into
+    place, its directory fsync'd), so a process killed at any moment loses no object whose
+    upload was acknowledged. Deletions reach the directory before they are answered too.
+
+    Parameters
+    ----------
+    host, port
+        Where to listen; port 0 picks a free one.
+    directory
+        Where the objects are kept between runs, or ``None``.
 
     Examples
     --------
@@ -51,7 +68,9 @@ class LocalS3:
     ...     df.nexosis.to_s3("s3://demo/a.csv.gz", storage_options=s3.storage_options)
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, directory: str | Path | None = None
+    ) -> None:
         try:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -61,13 +80,31 @@ class LocalS3:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint_url = ""
-        self._saved: dict[tuple[str, str], str] = {}
+        self.directory = Path(directory) if directory is not None else None
+        self._writing_through = False
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._reader: Any = None  # a boto3 client: the server wants signed requests
 
     def start(self) -> LocalS3:
-        """Start the server; return once it accepts connections."""
+        """Start the server and load ``directory``; return once it accepts connections."""
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        if self.directory is not None:
+            import boto3
+
+            self._reader = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id=ACCESS_KEY,
+                aws_secret_access_key=SECRET_KEY,
+                region_name="us-east-1",
+            )
+            wsgi: Any = self._server._server  # werkzeug's server: its handlers call wsgi.app
+            wsgi.app = self._write_through(wsgi.app)
+            self._load(self.directory)
+            self._writing_through = True
         return self
 
     def stop(self) -> None:
@@ -75,7 +112,7 @@ class LocalS3:
         self._server.stop()
 
     def reset(self) -> None:
-        """Forget every bucket and object."""
+        """Forget every bucket and object (in memory; ``directory`` keeps its files)."""
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
     @property
@@ -87,68 +124,187 @@ class LocalS3:
         """Create ``bucket`` (no error if it exists)."""
         create_bucket(self.storage_options, bucket)
 
-    def load(self, directory: str | Path) -> None:
-        """Put every file under ``directory`` (``<bucket>/<key>``, as :meth:`save` writes them)."""
-        root = Path(directory)
+    def _load(self, root: Path) -> None:
+        """Put every file under ``root`` (``<bucket>/<key>``) into the server."""
         if not root.is_dir():
             return
-        fs = self._fs()
+        import s3fs
+
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options)
         for bucket_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             self.create_bucket(bucket_dir.name)
             for path in sorted(p for p in bucket_dir.rglob("*") if p.is_file()):
-                if not path.name.endswith(_PARTIAL):
+                if path.name.endswith(_PARTIAL):
+                    path.unlink(missing_ok=True)  # a write that was never acknowledged
+                else:
                     key = path.relative_to(bucket_dir).as_posix()
                     fs.put_file(str(path), f"{bucket_dir.name}/{key}")
-        self._saved = self._listing(fs)
 
-    def save(self, directory: str | Path) -> None:
-        """Write every object to ``directory/<bucket>/<key>``; only what changed since last time.
+    def _write_through(self, app: _WSGIApp) -> _WSGIApp:
+        """Wrap moto's WSGI ``app``: a write is on disk before its answer leaves."""
 
-        Each file is written whole, then renamed into place: a process killed while saving
-        leaves the previous copy.
-        """
-        root = Path(directory)
-        fs = self._fs()
-        now = self._listing(fs)
-        if now == self._saved:
+        def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            change = _change_of(environ) if self._writing_through else None
+            if change is None:
+                return app(environ, start_response)
+            kind, bucket, key = change
+            deleted: list[str] = []
+            if kind == "delete-many":
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                deleted = _keys_in_delete_request(body)
+                environ["wsgi.input"] = _Replay(body)
+            answer: dict[str, Any] = {}
+
+            def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+                answer.update(status=status, headers=headers, exc_info=exc_info)
+                return lambda data: None
+
+            chunks = app(environ, capture)
+            try:
+                body_out = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            if str(answer.get("status", "500")).startswith("2"):
+                if kind == "put":
+                    self._persist(bucket, key)
+                elif kind == "delete":
+                    self._forget(bucket, key)
+                else:
+                    for each in deleted:
+                        self._forget(bucket, each)
+            start_response(answer["status"], answer["headers"], answer.get("exc_info"))
+            return [body_out]
+
+        return wrapped
+
+    def _lock_for(self, bucket: str, key: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._key_locks.setdefault((bucket, key), threading.Lock())
+
+    def _persist(self, bucket: str, key: str) -> None:
+        """Copy ``bucket/key`` from the server to its file, durably (or delete a gone one)."""
+        assert self.directory is not None
+        target = _inside(self.directory, bucket, key)
+        if target is None:
             return
-        for (bucket, key), tag in now.items():
-            target = _inside(root, bucket, key)
-            if target is None or self._saved.get((bucket, key)) == tag:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock_for(bucket, key):
+            try:
+                body = self._reader.get_object(Bucket=bucket, Key=key)["Body"]
+            except self._reader.exceptions.NoSuchKey:
+                _unlink_durably(target)
+                return
+            _mkdirs_durably(target.parent)
             partial = target.with_name(target.name + _PARTIAL)
-            fs.get_file(f"{bucket}/{key}", str(partial))
+            with body, open(partial, "wb") as out:
+                for chunk in body.iter_chunks(_CHUNK):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
             os.replace(partial, target)
-        for bucket, key in self._saved.keys() - now.keys():
-            gone = _inside(root, bucket, key)
-            if gone is not None:
-                gone.unlink(missing_ok=True)
-        self._saved = now
+            _fsync_dir(target.parent)
 
-    def _fs(self) -> Any:
-        import s3fs
-
-        return s3fs.S3FileSystem(
-            skip_instance_cache=True, use_listings_cache=False, **self.storage_options
-        )
-
-    @staticmethod
-    def _listing(fs: Any) -> dict[tuple[str, str], str]:
-        found: dict[tuple[str, str], str] = {}
-        for bucket in fs.ls("", refresh=True):
-            name = str(bucket).rstrip("/")
-            for path, info in fs.find(name, detail=True, withdirs=False).items():
-                key = str(path)[len(name) + 1 :]
-                if key and not key.endswith("/"):
-                    found[(name, key)] = f"{info.get('ETag', '')}/{info.get('size', '')}"
-        return found
+    def _forget(self, bucket: str, key: str) -> None:
+        assert self.directory is not None
+        target = _inside(self.directory, bucket, key)
+        if target is not None:
+            with self._lock_for(bucket, key):
+                _unlink_durably(target)
 
     def __enter__(self) -> LocalS3:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class _Replay:
+    """A request body already read, handed to moto again."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size is None or size < 0 else self._at + size
+        chunk = self._data[self._at : end]
+        self._at += len(chunk)
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        end = self._data.find(b"\n", self._at)
+        end = len(self._data) if end < 0 else end + 1
+        if size is not None and size >= 0:
+            end = min(end, self._at + size)
+        chunk = self._data[self._at : end]
+        self._at += len(chunk)
+        return chunk
+
+
+def _change_of(environ: dict[str, Any]) -> tuple[str, str, str] | None:
+    """What a request changes: ``("put" | "delete" | "delete-many", bucket, key)``, or ``None``.
+
+    A ``PUT`` of an object (not of a part) or a ``CompleteMultipartUpload`` writes one; a
+    ``DELETE`` of an object or a ``DeleteObjects`` removes some. Requests are path-style, as
+    s3fs sends them to an address: ``/<bucket>/<key>``.
+    """
+    method = environ.get("REQUEST_METHOD", "")
+    if method not in ("PUT", "POST", "DELETE"):
+        return None
+    # WSGI gives the decoded path as latin-1; the key's bytes are UTF-8
+    path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+    bucket, _, key = path.lstrip("/").partition("/")
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if method == "POST" and not key and "delete" in query:
+        return ("delete-many", bucket, "")
+    if not bucket or not key:
+        return None
+    if method == "PUT" and "partNumber" not in query and not _is_subresource(query):
+        return ("put", bucket, key)
+    if method == "POST" and "uploadId" in query:
+        return ("put", bucket, key)
+    if method == "DELETE" and "uploadId" not in query and not _is_subresource(query):
+        return ("delete", bucket, key)
+    return None
+
+
+def _is_subresource(query: dict[str, list[str]]) -> bool:
+    return bool(query.keys() & {"tagging", "acl", "retention", "legal-hold"})
+
+
+def _keys_in_delete_request(body: bytes) -> list[str]:
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - a request from this machine's own client
+    except ET.ParseError:
+        return []
+    return [el.text or "" for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Key"]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mkdirs_durably(path: Path) -> None:
+    """``mkdir -p``, each new directory fsync'd into its parent."""
+    missing: list[Path] = []
+    at = path
+    while not at.exists():
+        missing.append(at)
+        at = at.parent
+    for each in reversed(missing):
+        each.mkdir(exist_ok=True)
+        _fsync_dir(each.parent)
+
+
+def _unlink_durably(path: Path) -> None:
+    if path.exists():
+        path.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
 
 
 def _inside(root: Path, bucket: str, key: str) -> Path | None:

@@ -25,7 +25,6 @@ from nexosis_pandas.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_BUCKET",
-    "SAVE_INTERVAL",
     "read_state",
     "run_sandbox",
     "sandbox_dir",
@@ -37,8 +36,6 @@ __all__ = [
 DEFAULT_BUCKET = "nexosis-sandbox"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
-SAVE_INTERVAL = 2.0
-"""Seconds between two saves of the local S3's objects by a background sandbox."""
 
 _children: list[subprocess.Popen[bytes]] = []  # kept so that their exit is reaped
 
@@ -167,7 +164,7 @@ def _importable(name: str) -> bool:
 def stop_sandbox(home: str | Path | None = None, *, delete: bool = False) -> bool:
     """Stop the background sandbox kept in ``home`` (by default :func:`sandbox_dir`).
 
-    Waits until its process has saved the S3 objects and exited. ``delete=True`` then deletes
+    Waits until its process has exited. ``delete=True`` then deletes
     everything it kept, so the next start is a fresh one.
 
     Returns
@@ -216,8 +213,8 @@ def run_sandbox(
 
     This is what :func:`sandbox` starts in a process of its own (``nexosis-pandas sandbox
     run``). It takes ``<home>/lock`` for its whole life, writes ``<home>/state.json`` once both
-    servers answer, saves the S3 objects every :data:`SAVE_INTERVAL` seconds and on stop, and
-    removes the state file before it releases the lock.
+    servers answer, and removes the state file before it releases the lock. The local S3 keeps
+    each object on disk before it acknowledges it, so a killed process loses none.
 
     Returns
     -------
@@ -262,8 +259,8 @@ def run_sandbox(
                 f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})", flush=True
             )
             try:
-                while not stop.wait(SAVE_INTERVAL):
-                    sb.save_objects()
+                while not stop.wait(1.0):  # a timeout, so that a signal's handler runs
+                    pass
             finally:
                 (home / "state.json").unlink(missing_ok=True)
         print("nexosis-pandas sandbox: stopped", flush=True)

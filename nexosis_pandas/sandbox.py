@@ -6,7 +6,7 @@ everything kept in a per-user directory (see :func:`sandbox_dir`)::
     <dir>/state.json    how to reach the running sandbox (written while it runs; 0600: api key)
     <dir>/lock          held by the running sandbox process for as long as it lives
     <dir>/server/       the reference server's store: imports, history, datasets
-    <dir>/s3/           the local S3's objects, <bucket>/<key>, saved every few seconds
+    <dir>/s3/           the local S3's objects, <bucket>/<key>, on disk before acknowledged
     <dir>/azure/        with azure=True: Azurite's blobs (the local Azure Blob Storage)
     <dir>/sandbox.log   the process's output
 
@@ -14,7 +14,7 @@ The background process (its directory, lock and state file, and what it runs) is
 :mod:`nexosis_pandas._sandbox_process`; this module is the user's handle on it. A new kernel's
 ``sandbox()`` finds the process again through ``state.json`` and the lock. A
 process that was killed leaves ``state.json`` behind but not the lock: the next ``sandbox()``
-starts a new process on the same directory, which loads the saved objects and finishes the
+starts a new process on the same directory, which loads the kept objects and finishes the
 imports the old one left running. :class:`Sandbox` alone runs both servers in this process
 instead (scripts, tests), in a temporary directory unless told otherwise.
 
@@ -26,7 +26,6 @@ restores on stop belong with it.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import secrets
 import shutil
 import tempfile
@@ -79,8 +78,8 @@ class Sandbox:
     bucket
         The bucket created on the local S3.
     s3_dir
-        Where the local S3's objects are kept between runs: loaded on start, saved on
-        :meth:`save_objects` and on stop. ``None``: they live in memory only.
+        Where the local S3's objects are kept between runs: loaded on start, and each write
+        is on disk before the local S3 acknowledges it. ``None``: they live in memory only.
     azure
         Also run a local Azure Blob Storage (Azurite, an npm package; see
         :mod:`nexosis_pandas.local_azure`) with the container ``bucket``, the default for
@@ -141,9 +140,8 @@ class Sandbox:
             self._temp_dir = tempfile.mkdtemp(prefix="nexosis-sandbox-")
         data_dir = self._given_dir or Path(self._temp_dir or ".")
         try:
-            self._s3 = LocalS3().start()
-            if self._s3_dir is not None:  # before the server: the imports it resumes read them
-                self._s3.load(self._s3_dir)
+            # loaded before the server starts: the imports it resumes read them
+            self._s3 = LocalS3(directory=self._s3_dir).start()
             self._s3.create_bucket(self.bucket)
             if self.azure:
                 self._azure = _local_azure(self._azure_dir).start()
@@ -165,17 +163,12 @@ class Sandbox:
         atexit.register(self.stop)
         return self
 
-    def save_objects(self) -> None:
-        """Save the local S3's objects to ``s3_dir`` (only what changed since the last save)."""
-        if self._s3 is not None and self._s3_dir is not None:
-            self._s3.save(self._s3_dir)
-
     def stop(self) -> None:
         """Stop the sandbox and restore the previous defaults.
 
-        A sandbox in this process stops both servers (saving the objects to ``s3_dir`` when
-        given) and deletes a temporary data directory. A background sandbox's process is
-        stopped; its directory is kept, so the next :func:`sandbox` brings everything back.
+        A sandbox in this process stops both servers and deletes a temporary data directory.
+        A background sandbox's process is stopped; its directory is kept, so the next
+        :func:`sandbox` brings everything back.
         Calls that needed the sandbox then say that it was stopped and how to start it again.
         The defaults are restored only while they are still this sandbox's: a sandbox started
         later, or defaults set since, stay in force.
@@ -194,8 +187,6 @@ class Sandbox:
             self._server.stop()
             self._server = None
         if self._s3 is not None:
-            with contextlib.suppress(Exception):  # the servers stop even if saving fails
-                self.save_objects()
             self._s3.stop()
             self._s3 = None
         if self._azure is not None:
