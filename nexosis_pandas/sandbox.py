@@ -18,18 +18,22 @@ starts a new process on the same directory, which loads the saved objects and fi
 imports the old one left running. :class:`Sandbox` alone runs both servers in this process
 instead (scripts, tests), in a temporary directory unless told otherwise.
 
-A little over 400 lines, a third of it documentation: :class:`Sandbox` is one handle whether
+About 500 lines, a third of it documentation: :class:`Sandbox` is one handle whether
 the servers run in this process or in the background one, and the defaults it sets and
-restores on stop belong with it.
+restores on stop belong with it, and so does :func:`run_sandbox`, the background process's
+main loop, which runs a :class:`Sandbox`.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import secrets
 import shutil
+import sys
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +41,10 @@ from typing import TYPE_CHECKING, Any
 from nexosis_pandas import config
 from nexosis_pandas._sandbox_process import (
     DEFAULT_BUCKET,
+    SAVE_INTERVAL,
+    holding,
+    published,
     read_state,
-    run_sandbox,
     sandbox_dir,
     spawn,
     start_lock,
@@ -446,3 +452,56 @@ def _local_azure(location: Path | None) -> LocalAzure:
     from nexosis_pandas.local_azure import LocalAzure
 
     return LocalAzure(location=location)
+
+
+def run_sandbox(
+    home: str | Path | None = None,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    stop: threading.Event | None = None,
+    azure: bool = False,
+) -> int:
+    """Run a sandbox kept in ``home`` in this process until ``stop`` is set (the background one).
+
+    This is what :func:`sandbox` starts in a process of its own (``nexosis-pandas sandbox
+    run``). It takes ``<home>/lock`` for its whole life, writes ``<home>/state.json`` once both
+    servers answer, saves the S3 objects every
+    :data:`~nexosis_pandas._sandbox_process.SAVE_INTERVAL` seconds and on stop, and removes the
+    state file before it releases the lock.
+
+    Returns
+    -------
+    int
+        0, or 1 when another live sandbox already holds ``home``.
+    """
+    home = Path(home) if home is not None else sandbox_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    stop = stop or threading.Event()
+    with holding(home) as held:
+        if not held:
+            print(f"nexosis-pandas sandbox: a sandbox already runs in {home}", file=sys.stderr)
+            return 1
+        with Sandbox(
+            data_dir=home / "server",
+            bucket=bucket,
+            s3_dir=home / "s3",
+            azure=azure,
+            azure_dir=home / "azure" if azure else None,
+        ) as sb:
+            state = {
+                "pid": os.getpid(),
+                "api_url": sb.api_url,
+                "api_key": sb.api_key,
+                "s3_endpoint_url": sb.s3_endpoint_url,
+                "bucket": bucket,
+                "azure_connection_string": sb._azure_connection_string,
+            }
+            with published(home, state):
+                print(
+                    f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})",
+                    flush=True,
+                )
+                while not stop.wait(SAVE_INTERVAL):
+                    sb.save_objects()
+        print("nexosis-pandas sandbox: stopped", flush=True)
+        return 0
