@@ -1,7 +1,9 @@
 """The frame as a file sees it: column names checked, and the index policies.
 
 An upload writes the index by :func:`writes_index`; an import sends it by
-:func:`frame_to_import`.
+:func:`frame_to_import`. A sparse column is written as the dense column it stands for (the
+same values: :func:`frame_columns`); the errors for values no file can carry as they are
+(text UTF-8 cannot encode, bytes) are built here.
 
 Everything here runs before any byte is made, so a :class:`~nexosis_pandas.exceptions.ColumnError`
 always means nothing was sent.
@@ -14,6 +16,8 @@ import pandas as pd
 from nexosis_pandas.exceptions import ColumnError
 
 __all__ = [
+    "bytes_error",
+    "dense",
     "frame_columns",
     "frame_to_import",
     "unencodable_text_error",
@@ -219,11 +223,57 @@ def unencodable_text_error(name: object, values: pd.Series) -> ColumnError:
     )
 
 
+def bytes_error(name: object, values: pd.Series) -> ColumnError:
+    """The error for a column holding ``bytes``, naming the first such row.
+
+    A dataset has no binary type: bytes would be stored as their Python repr (``b'\\x00'``)
+    and come back as that text. Whichever text they should be (UTF-8, base64, hex) is the
+    user's choice, and it comes back as text, so the message offers the two usual ones.
+
+    Parameters
+    ----------
+    name
+        The column's name.
+    values
+        The column (or the part of it being encoded).
+
+    Returns
+    -------
+    ColumnError
+        Naming the column, the row and the two ways out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> str(bytes_error("b", pd.Series(["x", b"\\x00"], dtype=object)))[:40]
+    "Column 'b' holds bytes (row 1, 1 in all)"
+    """
+    found = [isinstance(value, bytes | bytearray | memoryview) for value in values.tolist()]
+    label = values.index[found.index(True)] if any(found) else None
+    return ColumnError(
+        f"Column {name!r} holds bytes (row {label!r}, {sum(found)} in all), which a dataset "
+        "cannot hold (it has no binary type). Send them as text: "
+        f"df[{name!r}] = df[{name!r}].str.decode('utf-8') when they are UTF-8, or "
+        f"df[{name!r}] = df[{name!r}].map(lambda b: base64.b64encode(b).decode('ascii'), "
+        "na_action='ignore') for any bytes",
+        column=name,
+    )
+
+
 def _plural(places: list[str]) -> str:
     return "positions" if all(p.startswith("position") for p in places) else "at"
 
 
+def dense(series: pd.Series) -> pd.Series:
+    """``series``, dense when it is sparse: the same values, which every writer can read."""
+    if isinstance(series.dtype, pd.SparseDtype):
+        values: pd.Series = series.astype(series.dtype.subtype)
+        return values
+    return series
+
+
 def frame_columns(df: pd.DataFrame, index: bool | None) -> list[tuple[str, pd.Series]]:
+    """The columns a file of ``df`` holds, named, the index's first; sparse ones made dense."""
     names = validate_column_names(df, index=index)
     columns: list[pd.Series] = []
     if writes_index(df, index):
@@ -234,5 +284,5 @@ def frame_columns(df: pd.DataFrame, index: bool | None) -> list[tuple[str, pd.Se
             else [idx]
         )
         columns.extend(pd.Series(level, index=pd.RangeIndex(len(df))) for level in levels)
-    columns.extend(df.iloc[:, i] for i in range(df.shape[1]))
+    columns.extend(dense(df.iloc[:, i]) for i in range(df.shape[1]))
     return list(zip(names, columns, strict=True))

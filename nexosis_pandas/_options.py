@@ -26,10 +26,9 @@ from nexosis_pandas._wire import (
     SORT_FIELDS,
     ColumnMetadata,
     ImportQuery,
-    column_metadata_to_wire,
     parse_timestamp,
 )
-from nexosis_pandas.columns import merge_column_metadata
+from nexosis_pandas.columns import column_metadata_to_wire, merge_column_metadata
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client

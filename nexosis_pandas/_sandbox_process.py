@@ -1,9 +1,11 @@
 """The background sandbox process: where it keeps everything, how it is found, started, stopped.
 
-:func:`nexosis_pandas.sandbox` starts :func:`run_sandbox` in a process of its own
-(``nexosis-pandas sandbox run``) that outlives the kernel. The process holds ``<dir>/lock``
-for its whole life and writes ``<dir>/state.json`` (how to reach it) while it runs; a kernel
-finds it through both (:func:`read_state`), and :func:`stop_sandbox` ends it.
+:func:`nexosis_pandas.sandbox` starts :func:`~nexosis_pandas.sandbox.run_sandbox` in a
+process of its own (``nexosis-pandas sandbox run``) that outlives the kernel. The process holds
+``<dir>/lock`` for its whole life (:func:`holding`) and writes ``<dir>/state.json`` (how to
+reach it) while it runs (:func:`published`); a kernel finds it through both
+(:func:`read_state`), and :func:`stop_sandbox` ends it. This module never builds the sandbox
+itself: :mod:`nexosis_pandas.sandbox`, above it, does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +26,9 @@ from nexosis_pandas.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_BUCKET",
+    "holding",
+    "published",
     "read_state",
-    "run_sandbox",
     "sandbox_dir",
     "spawn",
     "start_lock",
@@ -202,68 +204,40 @@ def stop_sandbox(home: str | Path | None = None, *, delete: bool = False) -> boo
     return state is not None
 
 
-def run_sandbox(
-    home: str | Path | None = None,
-    *,
-    bucket: str = DEFAULT_BUCKET,
-    stop: threading.Event | None = None,
-    azure: bool = False,
-) -> int:
-    """Run a sandbox kept in ``home`` in this process until ``stop`` is set (the background one).
+@contextlib.contextmanager
+def holding(home: Path) -> Iterator[bool]:
+    """Hold ``<home>/lock`` for the life of a background sandbox.
 
-    This is what :func:`sandbox` starts in a process of its own (``nexosis-pandas sandbox
-    run``). It takes ``<home>/lock`` for its whole life, writes ``<home>/state.json`` once both
-    servers answer, and removes the state file before it releases the lock. The local S3 keeps
-    each object on disk before it acknowledges it, so a killed process loses none.
-
-    Returns
-    -------
-    int
-        0, or 1 when another live sandbox already holds ``home``.
+    Yields ``False`` at once when another live sandbox already holds it. The lock is released
+    when the block ends, and the operating system releases it if the process dies.
     """
     import fcntl
 
-    from nexosis_pandas.sandbox import Sandbox
-
-    home = Path(home) if home is not None else sandbox_dir()
-    home.mkdir(parents=True, exist_ok=True)
-    stop = stop or threading.Event()
     fd = os.open(home / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"nexosis-pandas sandbox: a sandbox already runs in {home}", file=sys.stderr)
-            return 1
-        with Sandbox(
-            data_dir=home / "server",
-            bucket=bucket,
-            s3_dir=home / "s3",
-            azure=azure,
-            azure_dir=home / "azure" if azure else None,
-        ) as sb:
-            state = {
-                "pid": os.getpid(),
-                "api_url": sb.api_url,
-                "api_key": sb.api_key,
-                "s3_endpoint_url": sb.s3_endpoint_url,
-                "bucket": bucket,
-                "azure_connection_string": sb._azure_connection_string,
-            }
-            temp = home / "state.json.tmp"
-            temp.unlink(missing_ok=True)
-            with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-                json.dump(state, out)
-            os.replace(temp, home / "state.json")
-            print(
-                f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})", flush=True
-            )
-            try:
-                while not stop.wait(1.0):  # a timeout, so that a signal's handler runs
-                    pass
-            finally:
-                (home / "state.json").unlink(missing_ok=True)
-        print("nexosis-pandas sandbox: stopped", flush=True)
-        return 0
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def published(home: Path, state: dict[str, Any]) -> Iterator[None]:
+    """Write ``state`` to ``<home>/state.json`` for the block, and remove the file after it.
+
+    The file is written whole under another name and then renamed, so a kernel reading it
+    never sees half of it; only the user can read it, since it holds the api key.
+    """
+    temp = home / "state.json.tmp"
+    temp.unlink(missing_ok=True)
+    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        json.dump(state, out)
+    os.replace(temp, home / "state.json")
+    try:
+        yield
+    finally:
+        (home / "state.json").unlink(missing_ok=True)

@@ -18,7 +18,6 @@ and a change to the wire is one diff the client and the reference server both fo
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,7 +68,6 @@ __all__ = [
     "S3ImportRequest",
     "StatusChange",
     "UrlImportRequest",
-    "column_metadata_to_wire",
     "dataset_object",
     "import_object",
     "lookup",
@@ -230,74 +228,6 @@ COLUMN_DEFAULTS: dict[DataType, tuple[Imputation | None, Aggregation | None]] = 
     DataType.TEXT: (Imputation.MODE, None),
 }
 """The imputation and aggregation each data type gets when none is given (spec: Defaults)."""
-
-
-_COLUMN_FIELDS: dict[str, tuple[str, type[_LenientEnum]]] = {
-    "datatype": (DATA_TYPE, DataType),
-    "data_type": (DATA_TYPE, DataType),
-    "role": ("role", Role),
-    "imputation": ("imputation", Imputation),
-    "aggregation": ("aggregation", Aggregation),
-}
-
-
-def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnMetadata:
-    """Check column metadata and write it as the wire has it (camelCase names, enum values).
-
-    Field names may be ``dataType`` or ``data_type`` in any case; values may be enum members or
-    their text in any case; ``None`` leaves a field unset.
-
-    Raises
-    ------
-    ColumnError
-        A column's spec is not a mapping, or has an unknown field or value; the message names
-        the column and lists what is allowed.
-
-    Examples
-    --------
-    >>> column_metadata_to_wire({"units": {"data_type": "NUMERICMEASURE", "role": Role.TARGET}})
-    {'units': {'dataType': 'numericMeasure', 'role': 'target'}}
-    """
-    from nexosis_pandas.exceptions import ColumnError
-
-    if not isinstance(columns, Mapping):
-        raise ColumnError(
-            "columns must map column names to {'dataType': ..., 'role': ..., ...}, "
-            f"not {type(columns).__name__}."
-        )
-    wire: ColumnMetadata = {}
-    for name, spec in columns.items():
-        if not isinstance(spec, Mapping):
-            raise ColumnError(
-                f"columns[{name!r}] must be a mapping such as {{'dataType': 'numeric'}}, "
-                f"not {spec!r}.",
-                column=name,
-            )
-        entry: dict[str, str] = {}
-        for field_name, value in spec.items():
-            known = _COLUMN_FIELDS.get(str(field_name).lower())
-            if known is None:
-                raise ColumnError(
-                    f"columns[{name!r}] has the unknown field {field_name!r}; use dataType, "
-                    "role, imputation or aggregation.",
-                    column=name,
-                )
-            wire_name, vocabulary = known
-            if value is None:
-                continue
-            try:
-                entry[wire_name] = vocabulary(value).value
-            except ValueError:
-                allowed = {m.value.lower(): m.value for m in vocabulary}
-                close = difflib.get_close_matches(str(value).lower(), allowed, n=1)
-                hint = f" Did you mean {allowed[close[0]]!r}?" if close else ""
-                raise ColumnError(
-                    f"columns[{name!r}] has {wire_name}={value!r}, which is not one of: "
-                    f"{', '.join(allowed.values())}.{hint}",
-                    column=name,
-                ) from None
-        wire[str(name)] = entry
-    return wire
 
 
 LOGICAL_VALUES: dict[str, bool] = {

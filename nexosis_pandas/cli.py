@@ -181,9 +181,9 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 def _sandbox(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from nexosis_pandas._sandbox_process import read_state, run_sandbox, sandbox_dir, stop_sandbox
+    from nexosis_pandas._sandbox_process import read_state, sandbox_dir, stop_sandbox
     from nexosis_pandas.exceptions import NexosisError
-    from nexosis_pandas.sandbox import sandbox
+    from nexosis_pandas.sandbox import run_sandbox, sandbox
 
     home = sandbox_dir() if args.dir is None else Path(args.dir)
     if args.action == "run":

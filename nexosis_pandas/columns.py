@@ -15,10 +15,13 @@ datetimes (naive or with a time zone)       ``date``
 ``category``, periods, intervals            ``string``
 strings (``str``, ``string``, ``object``)   ``string``, or ``text`` for long free text
 ``object`` holding other Python values      inferred from the values (``pd.api.types.infer_dtype``)
+sparse columns                              the data type of the dense column (sent dense)
 complex numbers, timedeltas                 an error: convert them first (the message says how)
 lists, dicts, sets, arrays in cells         an error: spread them or write them as JSON text
+``bytes``                                   an error: decode them, or send them as base64 text
 infinite floats                             an error: a numeric column holds finite numbers
-``""`` in a text column                     an error: it would come back missing
+``Decimal`` a double does not hold          an error: it would come back rounded
+Python ints beyond 64 bits (or a double)    an error: they would come back rounded
 datetimes with nanoseconds                  an error: dates are kept to the microsecond
 datetimes outside the years 1 to 9999       an error: a date cannot hold them
 ==========================================  ===========
@@ -43,13 +46,17 @@ are in :mod:`nexosis_pandas._roles`.
 
 from __future__ import annotations
 
+import difflib
+import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from nexosis_pandas._frame import unencodable_text_error, validate_column_names
+from nexosis_pandas._frame import bytes_error, unencodable_text_error, validate_column_names
 from nexosis_pandas._roles import (
     as_names,
     check_key,
@@ -60,10 +67,11 @@ from nexosis_pandas._roles import (
 )
 from nexosis_pandas._wire import (
     DATA_TYPE,
+    Aggregation,
     ColumnMetadata,
     DataType,
+    Imputation,
     Role,
-    column_metadata_to_wire,
 )
 from nexosis_pandas.exceptions import ColumnError
 
@@ -148,6 +156,8 @@ def infer_data_type(series: pd.Series) -> DataType:
     inferred = pd.api.types.infer_dtype(series, skipna=True)
     if inferred == "string":
         return _string_or_text(series)
+    if inferred == "bytes" or inferred.startswith("mixed"):
+        _check_no_bytes(series)
     if inferred.startswith("mixed"):
         _check_flat(series)
     data_type = _OBJECT_KINDS.get(inferred, DataType.STRING)
@@ -157,6 +167,12 @@ def infer_data_type(series: pd.Series) -> DataType:
 
 
 _NESTED = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def _check_no_bytes(series: pd.Series) -> None:
+    """Bytes would arrive as their Python repr (``b'\\x00'``): refuse them."""
+    if series.map(lambda value: isinstance(value, bytes | bytearray | memoryview)).any():
+        raise bytes_error(series.name, series)
 
 
 def _check_flat(series: pd.Series) -> None:
@@ -190,6 +206,66 @@ def _check_finite(series: pd.Series) -> None:
     )
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64 = (0, 2**64 - 1)
+
+
+def _as_text_fix(name: object) -> str:
+    return (
+        f"Send it as text, df[{name!r}] = df[{name!r}].astype(str) (every digit kept, as a "
+        f"string column), or as floats if rounding is fine, df[{name!r}] = "
+        f"df[{name!r}].astype(float)."
+    )
+
+
+def _check_exact_numbers(series: pd.Series) -> None:
+    """Refuse Python numbers in an ``object`` column that would come back rounded.
+
+    Such a column comes back as ``int64`` (``uint64`` when every value is 0 to 2**64 - 1)
+    when every value is an integer, else as ``float64``. A ``Decimal`` or an ``int`` that
+    its double does not hold to the last digit would be rounded on the way.
+    """
+    name = series.name
+    cells = series[series.notna()]
+    numbers = [v for v in cells.tolist() if not isinstance(v, bool)]
+    if not numbers:
+        return
+    if all(isinstance(v, int) for v in numbers):
+        low, high = min(numbers), max(numbers)
+        if (_INT64[0] <= low and high <= _INT64[1]) or (_UINT64[0] <= low and high <= _UINT64[1]):
+            return
+        bad = [v < _INT64[0] or v > _UINT64[1] or (low < 0 and v > _INT64[1]) for v in numbers]
+        value = numbers[bad.index(True)]
+        raise ColumnError(
+            f"Column {name!r} holds the integer {value} (row {cells.index[bad.index(True)]!r}), "
+            "beyond what a numeric column keeps exactly (integers from -2**63 to 2**63 - 1, or "
+            f"all from 0 to 2**64 - 1): it would come back as {float(value)!r}. "
+            + _as_text_fix(name),
+            column=name,
+        )
+    for label, value in zip(cells.index, cells.tolist(), strict=True):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            continue
+        if not _double_holds(value):
+            shown = f"the integer {value}" if isinstance(value, int) else f"Decimal('{value}')"
+            raise ColumnError(
+                f"Column {name!r} holds {shown} (row {label!r}), which a numeric column (of "
+                "doubles) does not keep to the last digit: it would come back as "
+                f"{float(value)!r}. " + _as_text_fix(name),
+                column=name,
+            )
+
+
+def _double_holds(value: int | Decimal) -> bool:
+    """Whether the nearest double is ``value`` (its shortest text, for a ``Decimal``)."""
+    number = float(value)
+    if not math.isfinite(number):
+        return True  # an infinity: refused as one, by _check_finite
+    if isinstance(value, int):
+        return int(number) == value
+    return Decimal(repr(number)) == value
+
+
 def _check_survives(series: pd.Series, data_type: DataType) -> None:
     """Refuse the values a dataset would give back changed, rather than change them silently."""
     name = series.name
@@ -203,6 +279,8 @@ def _check_survives(series: pd.Series, data_type: DataType) -> None:
                 f"df[{name!r}] = df[{name!r}].replace('', None), or as a text of their own.",
                 column=name,
             )
+    if data_type is DataType.NUMERIC and series.dtype == object:
+        _check_exact_numbers(series)
     if data_type is not DataType.DATE or not pd.api.types.is_datetime64_any_dtype(series.dtype):
         return
     stamps = series.dt.tz_convert("UTC") if getattr(series.dt, "tz", None) else series
@@ -290,6 +368,72 @@ def infer_column_metadata(
         dates = [n for n, meta in metadata.items() if meta.get(DATA_TYPE) == DataType.DATE]
         check_key(df, keys, timestamp, dates)
     return metadata
+
+
+_COLUMN_FIELDS: dict[str, tuple[str, type[StrEnum]]] = {
+    "datatype": (DATA_TYPE, DataType),
+    "data_type": (DATA_TYPE, DataType),
+    "role": ("role", Role),
+    "imputation": ("imputation", Imputation),
+    "aggregation": ("aggregation", Aggregation),
+}
+
+
+def column_metadata_to_wire(columns: Mapping[str, Mapping[str, Any]]) -> ColumnMetadata:
+    """Check column metadata and write it as the wire has it (camelCase names, enum values).
+
+    Field names may be ``dataType`` or ``data_type`` in any case; values may be enum members or
+    their text in any case; ``None`` leaves a field unset.
+
+    Raises
+    ------
+    ColumnError
+        A column's spec is not a mapping, or has an unknown field or value; the message names
+        the column and lists what is allowed.
+
+    Examples
+    --------
+    >>> column_metadata_to_wire({"units": {"data_type": "NUMERICMEASURE", "role": Role.TARGET}})
+    {'units': {'dataType': 'numericMeasure', 'role': 'target'}}
+    """
+    if not isinstance(columns, Mapping):
+        raise ColumnError(
+            "columns must map column names to {'dataType': ..., 'role': ..., ...}, "
+            f"not {type(columns).__name__}."
+        )
+    wire: ColumnMetadata = {}
+    for name, spec in columns.items():
+        if not isinstance(spec, Mapping):
+            raise ColumnError(
+                f"columns[{name!r}] must be a mapping such as {{'dataType': 'numeric'}}, "
+                f"not {spec!r}.",
+                column=name,
+            )
+        entry: dict[str, str] = {}
+        for field_name, value in spec.items():
+            known = _COLUMN_FIELDS.get(str(field_name).lower())
+            if known is None:
+                raise ColumnError(
+                    f"columns[{name!r}] has the unknown field {field_name!r}; use dataType, "
+                    "role, imputation or aggregation.",
+                    column=name,
+                )
+            wire_name, vocabulary = known
+            if value is None:
+                continue
+            try:
+                entry[wire_name] = vocabulary(value).value
+            except ValueError:
+                allowed = {m.value.lower(): m.value for m in vocabulary}
+                close = difflib.get_close_matches(str(value).lower(), allowed, n=1)
+                hint = f" Did you mean {allowed[close[0]]!r}?" if close else ""
+                raise ColumnError(
+                    f"columns[{name!r}] has {wire_name}={value!r}, which is not one of: "
+                    f"{', '.join(allowed.values())}.{hint}",
+                    column=name,
+                ) from None
+        wire[str(name)] = entry
+    return wire
 
 
 def merge_column_metadata(

@@ -18,17 +18,21 @@ starts a new process on the same directory, which loads the kept objects and fin
 imports the old one left running. :class:`Sandbox` alone runs both servers in this process
 instead (scripts, tests), in a temporary directory unless told otherwise.
 
-A little over 400 lines, a third of it documentation: :class:`Sandbox` is one handle whether
+About 500 lines, a third of it documentation: :class:`Sandbox` is one handle whether
 the servers run in this process or in the background one, and the defaults it sets and
-restores on stop belong with it.
+restores on stop belong with it, and so does :func:`run_sandbox`, the background process's
+main loop, which runs a :class:`Sandbox`.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import secrets
 import shutil
+import sys
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 from nexosis_pandas import config
 from nexosis_pandas._sandbox_process import (
     DEFAULT_BUCKET,
+    holding,
+    published,
     read_state,
-    run_sandbox,
     sandbox_dir,
     spawn,
     start_lock,
@@ -166,9 +171,8 @@ class Sandbox:
     def stop(self) -> None:
         """Stop the sandbox and restore the previous defaults.
 
-        A sandbox in this process stops both servers and deletes a temporary data directory.
-        A background sandbox's process is stopped; its directory is kept, so the next
-        :func:`sandbox` brings everything back.
+        A sandbox in this process stops both servers and deletes a temporary data directory. A background sandbox's process is
+        stopped; its directory is kept, so the next :func:`sandbox` brings everything back.
         Calls that needed the sandbox then say that it was stopped and how to start it again.
         The defaults are restored only while they are still this sandbox's: a sandbox started
         later, or defaults set since, stay in force.
@@ -437,3 +441,55 @@ def _local_azure(location: Path | None) -> LocalAzure:
     from nexosis_pandas.local_azure import LocalAzure
 
     return LocalAzure(location=location)
+
+
+def run_sandbox(
+    home: str | Path | None = None,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    stop: threading.Event | None = None,
+    azure: bool = False,
+) -> int:
+    """Run a sandbox kept in ``home`` in this process until ``stop`` is set (the background one).
+
+    This is what :func:`sandbox` starts in a process of its own (``nexosis-pandas sandbox
+    run``). It takes ``<home>/lock`` for its whole life, writes ``<home>/state.json`` once both
+    servers answer, and removes the state file before it releases the lock. The local S3 keeps
+    each object on disk before it acknowledges it, so a killed process loses none.
+
+    Returns
+    -------
+    int
+        0, or 1 when another live sandbox already holds ``home``.
+    """
+    home = Path(home) if home is not None else sandbox_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    stop = stop or threading.Event()
+    with holding(home) as held:
+        if not held:
+            print(f"nexosis-pandas sandbox: a sandbox already runs in {home}", file=sys.stderr)
+            return 1
+        with Sandbox(
+            data_dir=home / "server",
+            bucket=bucket,
+            s3_dir=home / "s3",
+            azure=azure,
+            azure_dir=home / "azure" if azure else None,
+        ) as sb:
+            state = {
+                "pid": os.getpid(),
+                "api_url": sb.api_url,
+                "api_key": sb.api_key,
+                "s3_endpoint_url": sb.s3_endpoint_url,
+                "bucket": bucket,
+                "azure_connection_string": sb._azure_connection_string,
+            }
+            with published(home, state):
+                print(
+                    f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})",
+                    flush=True,
+                )
+                while not stop.wait(1.0):  # a timeout, so that a signal's handler runs
+                    pass
+        print("nexosis-pandas sandbox: stopped", flush=True)
+        return 0

@@ -12,6 +12,8 @@ What the file contains
   index is written as ``index`` (levels of an unnamed ``MultiIndex`` as ``level_0``, ...).
 - Missing values (``NaN``, ``None``, ``NaT``, ``pd.NA``) are empty fields (``null`` in JSON);
   in a file of one column they are written ``""``, since readers skip a blank line.
+- A sparse column is written as the dense column it stands for. ``bytes`` are refused
+  (:func:`~nexosis_pandas._frame.bytes_error`): no data type holds them.
 - Integers, nullable ones included, are written as integers; booleans as ``True``/``False``
   (``true``/``false`` in JSON).
 - Floats are written in the shortest form that reads back as the same double (``0.1``,
@@ -54,8 +56,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from isal import isal_zlib
 
-from nexosis_pandas._encode.formatters import ColumnScan, Format, column_formatter, scan_column
-from nexosis_pandas._frame import frame_columns, unencodable_text_error
+from nexosis_pandas._encode.formatters import (
+    BytesFound,
+    ColumnScan,
+    Format,
+    column_formatter,
+    scan_column,
+)
+from nexosis_pandas._frame import bytes_error, frame_columns, unencodable_text_error
 
 __all__ = [
     "ENCODE_THREADS",
@@ -182,9 +190,12 @@ class Encoding:
         columns = frame_columns(df, index)
         self.names = tuple(name for name, _ in columns)
         self._series = [series for _, series in columns]
-        self._formatters = [
-            column_formatter(series, format, (scans or {}).get(name)) for name, series in columns
-        ]
+        self._formatters = []
+        for name, series in columns:
+            try:
+                self._formatters.append(column_formatter(series, format, (scans or {}).get(name)))
+            except BytesFound:  # in a category's values, say
+                raise bytes_error(name, series) from None
         self.rows = len(df)
         self.bytes_uncompressed = 0
         self._hash = hashlib.sha256() if digest else None
@@ -202,6 +213,8 @@ class Encoding:
                 arrays.append(formatter(values))
             except UnicodeEncodeError:
                 raise unencodable_text_error(name, values) from None
+            except BytesFound:
+                raise bytes_error(name, values) from None
         return arrays
 
     def _csv_chunk(self, start: int, stop: int) -> bytes:

@@ -19,7 +19,14 @@ import pyarrow.compute as pc
 
 from nexosis_pandas.exceptions import ColumnError
 
-__all__ = ["ColumnFormatter", "ColumnScan", "Format", "column_formatter", "scan_column"]
+__all__ = [
+    "BytesFound",
+    "ColumnFormatter",
+    "ColumnScan",
+    "Format",
+    "column_formatter",
+    "scan_column",
+]
 
 Format = Literal["csv", "json"]
 
@@ -27,6 +34,10 @@ ColumnFormatter = Callable[[pd.Series], pa.Array]
 
 _BOOL_TEXT = {"csv": pa.array(["False", "True"]), "json": pa.array(["false", "true"])}
 _UNITS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+class BytesFound(TypeError):  # noqa: N818 - a signal, not an error
+    """A value to write is ``bytes``, which no data type holds: the encoder names the column."""
 
 
 def _json_nulls(arr: pa.Array) -> pa.Array:
@@ -244,7 +255,10 @@ def _string_array(arr: pa.Array, fmt: Format) -> pa.Array:
 
 def _str_fallback(values: pd.Series, fmt: Format) -> pa.Array:
     missing = np.asarray(values.isna())
-    texts = [None if m else str(v) for v, m in zip(values.tolist(), missing, strict=True)]
+    cells = values.tolist()
+    if any(isinstance(v, bytes | bytearray | memoryview) for v in cells):
+        raise BytesFound  # str() would write their Python repr
+    texts = [None if m else str(v) for v, m in zip(cells, missing, strict=True)]
     return _string_array(pa.array(texts, pa.string()), fmt)
 
 
@@ -259,6 +273,8 @@ def _object_formatter(fmt: Format) -> ColumnFormatter:
         t = arr.type
         if _is_text(t):
             return _string_array(arr, fmt)
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+            raise BytesFound
         if pa.types.is_null(t):
             return (
                 pa.nulls(len(arr), pa.string())

@@ -11,19 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from nexosis_pandas.server.parsing import FileFormatError, gunzipped
+from nexosis_pandas.server.parsing import Counted, FileFormatError, gunzipped
 from nexosis_pandas.server.plan import Inexact, Plan
 
-if TYPE_CHECKING:
-    from nexosis_pandas.server.loading import _Counted, _Load
-
-__all__ = ["CSV_BLOCK", "read_csv_fast"]
+__all__ = ["CSV_BLOCK", "Staging", "read_csv_fast"]
 
 CSV_BLOCK = 1 << 20
 """Bytes Arrow's CSV reader parses at a time (a batch's size on the fast path); Arrow reads
@@ -37,7 +34,19 @@ HEADER_PEEK = 64 << 10
 ahead of what is asked, and the first read should not wait for more than the header)."""
 
 
-def read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
+class Staging(Protocol):
+    """Where the rows of a load go once checked (the load of :mod:`.loading` is one)."""
+
+    def start(self, file_columns: Any) -> Plan:
+        """The load's plan, made once the file's own column metadata (if any) is known."""
+        ...
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Stage a checked batch of text columns."""
+        ...
+
+
+def read_csv_fast(load: Staging, counted: Counted) -> list[str]:
     stream = gunzipped(counted)
     head = stream.read(HEADER_PEEK)
     while b"\n" not in head and len(head) < HEADER_LIMIT:
@@ -68,7 +77,7 @@ def read_csv_fast(load: _Load, counted: _Counted) -> list[str]:
 
 
 def _read_checked(
-    checked: _QuoteCheckedStream, header: list[str], plan: Plan, load: _Load, counted: _Counted
+    checked: _QuoteCheckedStream, header: list[str], plan: Plan, load: Staging, counted: Counted
 ) -> None:
     try:
         reader = pa_csv.open_csv(

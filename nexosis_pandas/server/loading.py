@@ -20,7 +20,6 @@ The parts: this module stages and publishes a load (and reads the exact path);
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -34,7 +33,13 @@ from nexosis_pandas.server.columns import (
     validate_metadata,
 )
 from nexosis_pandas.server.csv_fast import CSV_BLOCK, read_csv_fast
-from nexosis_pandas.server.parsing import ColumnsAfterData, FileFormatError, gunzipped, records
+from nexosis_pandas.server.parsing import (
+    ColumnsAfterData,
+    Counted,
+    FileFormatError,
+    gunzipped,
+    records,
+)
 from nexosis_pandas.server.plan import Inexact, Plan
 from nexosis_pandas.server.store import Store
 from nexosis_pandas.server.store.segments import COMPRESSION, KEY, SegmentWriter, schema_for
@@ -139,7 +144,7 @@ def _load_once(
     cancelled: Callable[[], bool],
     progress: Progress | None,
 ) -> LoadResult:
-    def attempt(read: Callable[[_Load, _Counted], list[str]]) -> LoadResult:
+    def attempt(read: Callable[[_Load, Counted], list[str]]) -> LoadResult:
         existing = store.get_dataset(dataset_name)
         load = _Load(
             store,
@@ -149,7 +154,7 @@ def _load_once(
             cancelled=cancelled,
             typed=kind == "json",
         )
-        counted = _Counted(open_binary(), progress)
+        counted = Counted(open_binary(), progress)
         try:
             header = read(load, counted)
             return load.publish(header, import_id)
@@ -164,42 +169,6 @@ def _load_once(
     return attempt(
         lambda load, counted: _read_exact(load, counted, kind=kind, file_columns=file_columns)
     )
-
-
-class _Counted(io.RawIOBase):
-    """A binary stream that counts the bytes read through it and reports them."""
-
-    def __init__(self, raw: IO[bytes], progress: Progress | None) -> None:
-        self._raw = raw
-        self._progress = progress
-        self.bytes = 0
-        self.rows = 0
-        self._told = 0.0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.bytes += n
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.bytes += len(data)
-        return data
-
-    def add_rows(self, n: int) -> None:
-        self.rows += n
-        now = time.monotonic()
-        if self._progress is not None and now - self._told >= 0.25:
-            self._told = now
-            self._progress(self.rows, self.bytes)
-
-    def close(self) -> None:
-        pass  # the caller owns the source stream
 
 
 # -- one attempt: stage the batches, then publish them -------------------------------------------
@@ -321,7 +290,7 @@ class _Load:
 
 
 # -- the exact path: Python's readers, value by value --------------------------------------------
-def _read_exact(load: _Load, counted: _Counted, *, kind: str, file_columns: Any) -> list[str]:
+def _read_exact(load: _Load, counted: Counted, *, kind: str, file_columns: Any) -> list[str]:
     text = io.TextIOWrapper(gunzipped(counted), encoding="utf-8-sig", newline="")
     try:
         reader = records(text, kind, ignore_file_columns=file_columns is not None)

@@ -11,13 +11,15 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from nexosis_pandas._wire import CONTENT_TYPE
 
 __all__ = [
     "ColumnsAfterData",
+    "Counted",
     "FileFormatError",
     "content_kind",
     "gunzipped",
@@ -86,6 +88,45 @@ def _gunzip(raw: IO[bytes]) -> IO[bytes]:
         import gzip as module
     opened: IO[bytes] = module.GzipFile(fileobj=raw, mode="rb")
     return opened
+
+
+class Counted(io.RawIOBase):
+    """A binary stream that counts the bytes read through it, and the rows read from them.
+
+    ``progress`` is told ``(rows, bytes)`` at most four times a second as rows are added.
+    """
+
+    def __init__(self, raw: IO[bytes], progress: Callable[[int, int], None] | None) -> None:
+        self._raw = raw
+        self._progress = progress
+        self.bytes = 0
+        self.rows = 0
+        self._told = 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.bytes += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.bytes += len(data)
+        return data
+
+    def add_rows(self, n: int) -> None:
+        self.rows += n
+        now = time.monotonic()
+        if self._progress is not None and now - self._told >= 0.25:
+            self._told = now
+            self._progress(self.rows, self.bytes)
+
+    def close(self) -> None:
+        pass  # the caller owns the source stream
 
 
 def gunzipped(raw: IO[bytes] | io.RawIOBase) -> IO[bytes]:

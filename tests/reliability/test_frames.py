@@ -6,6 +6,7 @@ and no import started.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,30 @@ REFUSED: list[tuple[str, pd.DataFrame, str, str]] = [
         ".str.encode('utf-8', 'replace')",
     ),
     (
+        "bytes",
+        pd.DataFrame({"raw": _object([b"\x00\x01", None])}),
+        "'raw' holds bytes (row 0, 1 in all)",
+        ".str.decode('utf-8')",
+    ),
+    (
+        "bytes-in-a-category",
+        pd.DataFrame({"raw": pd.Categorical(["a", b"b"])}),
+        "'raw' holds bytes (row 1, 1 in all)",
+        "base64.b64encode",
+    ),
+    (
+        "decimal",
+        pd.DataFrame({"d": _object([decimal.Decimal("12345678901234567890.123")])}),
+        "'d' holds Decimal('12345678901234567890.123') (row 0)",
+        "df['d'] = df['d'].astype(str)",
+    ),
+    (
+        "int-over-64-bits",
+        pd.DataFrame({"i": _object([1, 2**70])}),
+        "'i' holds the integer 1180591620717411303424 (row 1)",
+        "df['i'] = df['i'].astype(str)",
+    ),
+    (
         "surrogate-name",
         pd.DataFrame([[1]], columns=pd.Index(["bad\udc00"], dtype=object)),
         "unpaired surrogate",
@@ -148,6 +173,28 @@ def test_odd_values_round_trip(client: Client, s3: Any) -> None:
     assert back["long"][0] == df["long"][0] and back["long"][1] == df["long"][1]
     assert pd.isna(back["long"][2]) and pd.isna(back["long"][3])
     assert back["floats"].tolist()[:3] == [0.1, 0.0, 1e300] and np.isnan(back["floats"][3])
+
+
+def test_sparse_columns_decimals_and_wide_integers_come_back_exactly(
+    client: Client, s3: Any
+) -> None:
+    df = pd.DataFrame(
+        {
+            "id": [0, 1, 2],
+            "sparse": pd.arrays.SparseArray([0.0, 0.1, np.nan]),
+            "sparse_int": pd.arrays.SparseArray([0, 0, 2**62]),
+            "decimal": _object([decimal.Decimal("1.50"), decimal.Decimal("0.1"), None]),
+            "wide": _object([0, 2**64 - 1, 2**63]),
+            "exact_floats": _object([2.5, 2**60, None]),
+        }
+    )
+    back = send(df, "exact-values", client, s3).sort_values("id", ignore_index=True)
+    assert back["sparse"].dtype == np.float64
+    assert back["sparse"].tolist()[:2] == [0.0, 0.1] and np.isnan(back["sparse"][2])
+    assert back["sparse_int"].tolist() == [0, 0, 2**62]
+    assert back["decimal"].tolist()[:2] == [1.5, 0.1] and np.isnan(back["decimal"][2])
+    assert back["wide"].dtype == np.uint64 and back["wide"].tolist() == [0, 2**64 - 1, 2**63]
+    assert back["exact_floats"].tolist()[:2] == [2.5, 2.0**60]
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,86 @@ def test_unsendable_dtypes_name_the_column_and_the_fix(series: pd.Series, fix: s
     assert info.value.column == "odd"
 
 
+_BYTES_FIX = ".str.decode('utf-8')"
+_TEXT_FIX = ".astype(str)"
+
+
+@pytest.mark.parametrize(
+    ("series", "what", "fix"),
+    [
+        (pd.Series([b"\x00\x01", None], dtype=object), "holds bytes (row 0, 1 in all)", _BYTES_FIX),
+        (pd.Series(["a", None, b"b"], dtype=object), "holds bytes (row 2, 1 in all)", "base64"),
+        (pd.Series([b"x"], dtype=pd.ArrowDtype(pa.binary())), "holds bytes (row 0", _BYTES_FIX),
+        (
+            pd.Series([decimal.Decimal("1.5"), decimal.Decimal("12345678901234567890.123")]),
+            "holds Decimal('12345678901234567890.123') (row 1), which a numeric column",
+            _TEXT_FIX,
+        ),
+        (
+            pd.Series([decimal.Decimal("0.1000000000000000055511151231257827")]),
+            "holds Decimal('0.1000000000000000055511151231257827') (row 0)",
+            "it would come back as 0.1. Send it as text",
+        ),
+        (
+            pd.Series([1, 2**70], dtype=object),
+            "holds the integer 1180591620717411303424 (row 1), beyond",
+            _TEXT_FIX,
+        ),
+        (
+            pd.Series([-1, 2**63], dtype=object),
+            "holds the integer 9223372036854775808 (row 1), beyond",
+            _TEXT_FIX,
+        ),
+        (
+            pd.Series([-(2**63) - 1], dtype=object),
+            "holds the integer -9223372036854775809 (row 0)",
+            _TEXT_FIX,
+        ),
+        (
+            pd.Series([2.5, None, 2**53 + 1], dtype=object),
+            "holds the integer 9007199254740993 (row 2), which a numeric column (of doubles) "
+            "does not keep to the last digit: it would come back as 9007199254740992.0",
+            ".astype(float)",
+        ),
+    ],
+    ids=[
+        "bytes",
+        "bytes among text",
+        "binary[pyarrow]",
+        "decimal",
+        "decimal of many digits",
+        "int over 64 bits",
+        "int64 and uint64",
+        "int under int64",
+        "int among floats",
+    ],
+)
+def test_values_that_would_come_back_changed_are_refused(
+    series: pd.Series, what: str, fix: str
+) -> None:
+    with pytest.raises(ColumnError) as info:
+        infer_column_metadata(pd.DataFrame({"odd": series}))
+    message = str(info.value)
+    assert f"Column 'odd' {what}" in message, message
+    assert fix in message, message
+    assert info.value.column == "odd"
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series([decimal.Decimal("1.50"), decimal.Decimal("0.1"), None]),
+        pd.Series([decimal.Decimal("NaN"), decimal.Decimal("-2E+3")]),
+        pd.Series([2**63 - 1, -(2**63), None], dtype=object),
+        pd.Series([0, 2**64 - 1], dtype=object),
+        pd.Series([2.5, 2**60, None], dtype=object),
+    ],
+    ids=["decimals a double holds", "decimal nan", "int64 ends", "uint64 ends", "exact doubles"],
+)
+def test_numbers_that_come_back_exactly_are_accepted(series: pd.Series) -> None:
+    assert infer_column_metadata(pd.DataFrame({"n": series})) == {"n": {"dataType": "numeric"}}
+
+
 @pytest.fixture
 def sales() -> pd.DataFrame:
     return pd.DataFrame(

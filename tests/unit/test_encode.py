@@ -198,6 +198,41 @@ def test_string_flavours_and_mixed_objects() -> None:
     ]
 
 
+def test_a_sparse_column_is_written_as_its_dense_values() -> None:
+    df = pd.DataFrame(
+        {
+            "f": pd.arrays.SparseArray([0.0, 1.5, 0.0, np.nan]),
+            "i": pd.arrays.SparseArray([0, 0, 7, 0]),
+            "b": pd.arrays.SparseArray([False, True, False, False]),
+        }
+    )
+    dense = df.astype({"f": "float64", "i": "int64", "b": bool})
+    assert not any(isinstance(t, pd.SparseDtype) for t in dense.dtypes)
+    assert text(df) == text(dense)
+    assert text(df).splitlines()[1:] == ['0,0,"False"', '1.5,0,"True"', '0,7,"False"', ',0,"False"']
+    assert text(df, format="json") == text(dense, format="json")
+
+
+@pytest.mark.parametrize(
+    ("column", "row"),
+    [
+        (pd.Series([b"\x00\x01", None], dtype=object), 0),
+        (pd.Series(["a", 1, b"b"], dtype=object), 2),
+        (pd.Series(pd.Categorical(["x", b"y"])), 1),
+    ],
+    ids=["bytes", "mixed", "category"],
+)
+@pytest.mark.parametrize("format", ["csv", "json"])
+def test_bytes_are_refused_not_written_as_their_repr(
+    column: pd.Series, row: int, format: Format
+) -> None:
+    refused = rf"Column 'b' holds bytes \(row {row}, 1 in all\)"
+    with pytest.raises(ColumnError, match=refused) as info:
+        text(pd.DataFrame({"n": range(len(column)), "b": column}), format=format)
+    assert ".str.decode('utf-8')" in str(info.value) and "base64" in str(info.value)
+    assert info.value.column == "b"
+
+
 def test_categories_are_written_as_their_values() -> None:
     df = pd.DataFrame(
         {
