@@ -171,8 +171,9 @@ class Sandbox:
     def stop(self) -> None:
         """Stop the sandbox and restore the previous defaults.
 
-        A sandbox in this process stops both servers and deletes a temporary data directory. A background sandbox's process is
-        stopped; its directory is kept, so the next :func:`sandbox` brings everything back.
+        A sandbox in this process stops both servers and deletes a temporary data directory.
+        A background sandbox's process is stopped; its directory is kept, so the next
+        :func:`sandbox` brings everything back.
         Calls that needed the sandbox then say that it was stopped and how to start it again.
         The defaults are restored only while they are still this sandbox's: a sandbox started
         later, or defaults set since, stay in force.
