@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import threading
@@ -152,7 +153,7 @@ class LocalS3:
             if kind == "delete-many":
                 body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
                 deleted = _keys_in_delete_request(body)
-                environ["wsgi.input"] = _Replay(body)
+                environ["wsgi.input"] = io.BytesIO(body)  # read again by moto
             answer: dict[str, Any] = {}
 
             def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
@@ -217,29 +218,6 @@ class LocalS3:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-class _Replay:
-    """A request body already read, handed to moto again."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._at = 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._data) if size is None or size < 0 else self._at + size
-        chunk = self._data[self._at : end]
-        self._at += len(chunk)
-        return chunk
-
-    def readline(self, size: int = -1) -> bytes:
-        end = self._data.find(b"\n", self._at)
-        end = len(self._data) if end < 0 else end + 1
-        if size is not None and size >= 0:
-            end = min(end, self._at + size)
-        chunk = self._data[self._at : end]
-        self._at += len(chunk)
-        return chunk
 
 
 def _change_of(environ: dict[str, Any]) -> tuple[str, str, str] | None:
