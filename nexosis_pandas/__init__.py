@@ -14,10 +14,10 @@ from nexosis_pandas._api import (
     import_history,
     import_url,
     infer_column_metadata,
+    upload_dataframe,
 )
 from nexosis_pandas._client import Client
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._storage.pipeline import upload_dataframe
 from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role

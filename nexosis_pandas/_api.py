@@ -8,14 +8,17 @@ the default one is used: ``nexosis_pandas.config.get_defaults().client`` if set 
 sets it), else a client built from ``NEXOSIS_API_KEY`` and ``NEXOSIS_BASE_URL``.
 ``df.nexosis`` is a thin face over these functions.
 
+A Dask frame is handed to :mod:`nexosis_pandas._dask` here, the one place that tells the two
+apart. The steps both kinds of frame share (the default client, the object already uploaded,
+the import and its follow-up) live below, in :mod:`nexosis_pandas._importing`.
+
 Over 400 lines only by its documentation: about half of it is the numpydoc of the public
 functions, which the API reference renders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import pandas as pd
@@ -23,18 +26,15 @@ import pandas as pd
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
 from nexosis_pandas._digest import content_url
-from nexosis_pandas._encode.encoder import Format, file_format
+from nexosis_pandas._encode.encoder import Compression, Format, file_format
 from nexosis_pandas._frame import frame_to_import
+from nexosis_pandas._importing import default_client, existing_object, import_upload, is_dask_frame
+from nexosis_pandas._importing import follow as _follow
 from nexosis_pandas._options import HistoryFilters, Roles, metadata_to_send, required_text
-from nexosis_pandas._storage.pipeline import (
-    filesystem,
-    find_existing,
-    is_dask_frame,
-    upload_dataframe,
-)
+from nexosis_pandas._storage.pipeline import filesystem, write_dataframe
 from nexosis_pandas._wire import ColumnMetadata
-from nexosis_pandas.exceptions import ConfigurationError, user_error
-from nexosis_pandas.progress import ProgressArg, ProgressReporter, resolve_progress
+from nexosis_pandas.exceptions import user_error
+from nexosis_pandas.progress import ProgressArg, resolve_progress
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
@@ -50,39 +50,6 @@ __all__ = [
     "infer_column_metadata",
     "upload_dataframe",
 ]
-
-_env_clients: dict[tuple[str | None, str], Client] = {}
-
-
-def default_client(client: Client | None = None) -> Client:
-    """``client`` if given, else the process default, else one built from the environment.
-
-    The client built from the environment is kept and reused while ``NEXOSIS_API_KEY`` and
-    ``NEXOSIS_BASE_URL`` stay the same, so repeated calls share one HTTP session.
-
-    Raises
-    ------
-    ConfigurationError
-        No client was given or set as default, and ``NEXOSIS_API_KEY`` is not set.
-
-    Examples
-    --------
-    >>> default_client().base_url  # doctest: +SKIP
-    'https://ml.nexosis.com/v1'
-    """
-    if client is not None:
-        return client
-    defaults = config.get_defaults()
-    if defaults.client is not None:
-        return defaults.client
-    if defaults.stopped and not config.api_key():
-        raise ConfigurationError(defaults.stopped)
-    from nexosis_pandas._client import Client
-
-    settings = (config.api_key(), config.base_url())
-    if settings not in _env_clients:
-        _env_clients[settings] = Client()
-    return _env_clients[settings]
 
 
 @user_error
@@ -342,61 +309,6 @@ def import_dataframe(
     )
 
 
-def existing_object(
-    df: pd.DataFrame, url: str, fs: Any, reporter: ProgressReporter, *, rows: int | None = None
-) -> S3Object | None:
-    """The object already at the content-addressed ``url`` holding ``df``'s data, or ``None``.
-
-    When there is one, ``reporter`` hears that the upload is done (with ``rows`` rows, when
-    ``df`` stands for more rows than it holds, as a Dask frame's meta does).
-    """
-    try:
-        obj = find_existing(df, url, index=False, fs=fs)
-    except BaseException as exc:  # UploadError: S3 could not be asked; or an interrupt
-        reporter.upload_end(None, exc)
-        raise
-    if obj is not None:
-        obj = obj if rows is None else replace(obj, rows=rows)
-        reporter.upload_end(obj)
-    return obj
-
-
-def import_upload(
-    api: Client,
-    dataset_name: str,
-    obj: S3Object,
-    reporter: ProgressReporter,
-    *,
-    columns: ColumnMetadata | None,
-    content_type: Format,
-    connection_string: str | None = None,
-    wait: bool,
-    timeout: float | None,
-) -> ImportJob:
-    """Import the uploaded ``obj`` (from Azure when a connection string is given) and follow it."""
-
-    def start() -> ImportJob:
-        if connection_string is not None:
-            return api.import_from_azure(
-                dataset_name,
-                connection_string,
-                obj.bucket,
-                obj.key,
-                columns=columns,
-                content_type=content_type,
-            )
-        return api.import_from_s3(
-            dataset_name,
-            obj.bucket,
-            obj.key,
-            region=obj.region or "us-east-1",
-            columns=columns,
-            content_type=content_type,
-        )
-
-    return _follow(start, reporter, upload=obj, wait=wait, timeout=timeout)
-
-
 @user_error
 def import_url(
     dataset_name: str,
@@ -469,23 +381,94 @@ def import_url(
     )
 
 
-def _follow(
-    start: Callable[[], ImportJob],
-    reporter: ProgressReporter,
+@user_error
+def upload_dataframe(
+    df: pd.DataFrame,
+    s3_url: str,
     *,
-    upload: S3Object | None = None,
-    wait: bool,
-    timeout: float | None,
-) -> ImportJob:
-    """Request the import, then follow it on ``reporter`` until it ends (unless ``wait=False``)."""
-    try:
-        job = start()
-    except BaseException as exc:
-        reporter.import_end(None, exc)
-        raise
-    job.upload = upload
-    if not wait:
-        reporter.import_update(job)
-        reporter.detached(job)  # the display ends here; job.wait() starts a new one
-        return job
-    return job.wait(timeout, progress=reporter)
+    format: Format | None = None,
+    compression: Compression | Literal["infer"] = "infer",
+    index: bool | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    fs: Any = None,
+    progress: ProgressArg = None,
+) -> S3Object:
+    """Write ``df`` to ``s3_url`` as compressed CSV (or JSON), streamed as a multipart upload.
+
+    The frame is encoded chunk by chunk (Arrow's CSV writer, formatted by the rules of
+    :mod:`nexosis_pandas._encode.encoder`), compressed with ISA-L gzip (a few chunks at once,
+    in threads), and sent in parts of :data:`~nexosis_pandas._storage.upload.PART_SIZE` bytes,
+    so memory above the frame stays bounded. If anything fails or the user interrupts, the multipart
+    upload is aborted: no partial object appears and an object already at ``s3_url`` is left
+    as it was.
+
+    Parameters
+    ----------
+    df
+        The frame. Column names must be unique non-empty strings.
+    s3_url
+        ``s3://bucket/key``.
+    format
+        ``"csv"`` or ``"json"`` (an array of flat objects); by default from the suffix of
+        ``s3_url`` (``.csv.gz``, ``.csv``, ``.json.gz``, ``.json``), see
+        :func:`~nexosis_pandas._encode.encoder.file_format`.
+    compression
+        ``"gzip"`` or ``None``; ``"infer"`` (the default) takes it from the suffix.
+    index
+        ``None`` writes the index only when it carries information (it is named, or is not the
+        default ``RangeIndex``); ``True`` always; ``False`` never.
+    storage_options
+        Options for ``s3fs.S3FileSystem``, as pandas takes them (``endpoint_url``, ``key``,
+        ``secret``, ``client_kwargs``, ``anon``, ...); by default those of
+        :func:`nexosis_pandas.config.storage_options`.
+    fs
+        A ready ``s3fs.S3FileSystem`` (or other fsspec filesystem) to use instead.
+    progress
+        ``None`` or ``False`` (the default): nothing. ``"auto"``, ``"widget"`` or ``"text"``:
+        a display, as for :func:`nexosis_pandas.import_dataframe`. A
+        :class:`~nexosis_pandas.progress.ProgressReporter` receives ``upload_start``;
+        ``upload_update`` each time S3 takes a part, with the rows and bytes sent so far (all
+        the rows only once the object is complete); and ``upload_end``.
+
+    Returns
+    -------
+    S3Object
+        What was written: sizes, row count, ETag, SHA-256 of the uncompressed bytes, time.
+
+    Raises
+    ------
+    ColumnError
+        Before anything is sent, when the column names are invalid or the frame has none.
+    UploadError
+        S3 failed (no such bucket, access denied, endpoint unreachable, ...). Errors raised
+        while encoding the data propagate as they are, after the upload is aborted.
+
+    Examples
+    --------
+    >>> obj = upload_dataframe(df, "s3://my-bucket/data/sales.csv.gz")  # doctest: +SKIP
+    >>> obj.url, obj.rows  # doctest: +SKIP
+    ('s3://my-bucket/data/sales.csv.gz', 1000000)
+    """
+    if is_dask_frame(df):
+        from nexosis_pandas._dask import upload_dask_dataframe
+
+        return upload_dask_dataframe(
+            df,
+            s3_url,
+            format=format,
+            compression=compression,
+            index=index,
+            storage_options=storage_options,
+            fs=fs,
+            progress=progress,
+        )
+    return write_dataframe(
+        df,
+        s3_url,
+        format=format,
+        compression=compression,
+        index=index,
+        storage_options=storage_options,
+        fs=fs,
+        progress=progress,
+    )

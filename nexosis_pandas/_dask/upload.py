@@ -17,7 +17,6 @@ from typing import Any, Unpack
 
 import dask.dataframe as dd
 
-from nexosis_pandas import _api as api
 from nexosis_pandas import columns as _columns
 from nexosis_pandas._dask.assemble import may_release, parts_and_runs
 from nexosis_pandas._dask.keys import check_keys_across_partitions
@@ -36,6 +35,7 @@ from nexosis_pandas._dask.worker import (
 from nexosis_pandas._digest import digest_url
 from nexosis_pandas._encode.encoder import ColumnScan, file_format
 from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._importing import default_client, existing_object, import_upload
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._options import (
     ImportOptions,
@@ -323,7 +323,7 @@ def import_dask_dataframe(
     storage_options, fs = options.get("storage_options"), options.get("fs")
     required_text("dataset_name", dataset_name)
     known = _Columns(ddf, (target, timestamp, key))
-    nexosis = api.default_client(options.get("client"))
+    nexosis = default_client(options.get("client"))
     reporter = resolve_progress(options.get("progress", "auto"))
     reporter.begin(dataset_name)
     sent: list[ColumnMetadata | None] = []
@@ -345,7 +345,7 @@ def import_dask_dataframe(
             url = digest_url(_digest(facts), dataset_name)
             rows = sum(f.rows for f in facts)
             fs = filesystem(url, storage_options, fs)
-            obj = api.existing_object(known.meta, url, fs, reporter, rows=rows)
+            obj = existing_object(known.meta, url, fs, reporter, rows=rows)
             if obj is None:
                 fmt, compression = file_format(url)
                 plan = known.plan(format=fmt, compression=compression)
@@ -359,7 +359,7 @@ def import_dask_dataframe(
             obj = write(
                 runner, ddf, url, plan, fs, reporter, check=lambda facts: check(runner, plan, facts)
             )
-    return api.import_upload(
+    return import_upload(
         nexosis,
         dataset_name,
         obj,

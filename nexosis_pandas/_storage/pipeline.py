@@ -1,6 +1,6 @@
-"""From a frame to an object in storage: the public upload functions, composing the parts.
+"""From a pandas frame to an object in storage: the upload, composing the parts.
 
-:func:`upload_dataframe` checks the frame and chooses its formatting
+:func:`write_dataframe` checks the frame and chooses its formatting
 (:class:`~nexosis_pandas._encode.encoder.Encoding`), resolves the progress display and the
 filesystem (:func:`filesystem`, the one place a filesystem is built from settings), and hands
 the encoder's blocks (made and compressed by a few threads, in order) to
@@ -19,15 +19,10 @@ from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import Compression, Encoding, Format, file_format
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._storage.upload import S3Object, find_object, split_url, write_object
-from nexosis_pandas.exceptions import ConfigurationError, user_error
+from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
-__all__ = ["filesystem", "find_existing", "is_dask_frame", "upload_dataframe"]
-
-
-def is_dask_frame(df: object) -> bool:
-    """Whether ``df`` is a Dask DataFrame, told without importing dask."""
-    return type(df).__module__.partition(".")[0] == "dask" and hasattr(df, "npartitions")
+__all__ = ["filesystem", "find_existing", "write_dataframe"]
 
 
 def filesystem(url: str, storage_options: Mapping[str, Any] | None = None, fs: Any = None) -> Any:
@@ -58,8 +53,7 @@ def filesystem(url: str, storage_options: Mapping[str, Any] | None = None, fs: A
     return s3fs.S3FileSystem(**config.storage_options(storage_options))
 
 
-@user_error
-def upload_dataframe(
+def write_dataframe(
     df: pd.DataFrame,
     s3_url: str,
     *,
@@ -70,75 +64,11 @@ def upload_dataframe(
     fs: Any = None,
     progress: ProgressArg = None,
 ) -> S3Object:
-    """Write ``df`` to ``s3_url`` as compressed CSV (or JSON), streamed as a multipart upload.
+    """Write the pandas frame ``df`` to ``s3_url``; see :func:`nexosis_pandas.upload_dataframe`.
 
-    The frame is encoded chunk by chunk (Arrow's CSV writer, formatted by the rules of
-    :mod:`nexosis_pandas._encode.encoder`), compressed with ISA-L gzip (a few chunks at once,
-    in threads), and sent in parts of :data:`~nexosis_pandas._storage.upload.PART_SIZE` bytes,
-    so memory above the frame stays bounded. If anything fails or the user interrupts, the multipart
-    upload is aborted: no partial object appears and an object already at ``s3_url`` is left
-    as it was.
-
-    Parameters
-    ----------
-    df
-        The frame. Column names must be unique non-empty strings.
-    s3_url
-        ``s3://bucket/key``.
-    format
-        ``"csv"`` or ``"json"`` (an array of flat objects); by default from the suffix of
-        ``s3_url`` (``.csv.gz``, ``.csv``, ``.json.gz``, ``.json``), see
-        :func:`~nexosis_pandas._encode.encoder.file_format`.
-    compression
-        ``"gzip"`` or ``None``; ``"infer"`` (the default) takes it from the suffix.
-    index
-        ``None`` writes the index only when it carries information (it is named, or is not the
-        default ``RangeIndex``); ``True`` always; ``False`` never.
-    storage_options
-        Options for ``s3fs.S3FileSystem``, as pandas takes them (``endpoint_url``, ``key``,
-        ``secret``, ``client_kwargs``, ``anon``, ...); by default those of
-        :func:`nexosis_pandas.config.storage_options`.
-    fs
-        A ready ``s3fs.S3FileSystem`` (or other fsspec filesystem) to use instead.
-    progress
-        ``None`` or ``False`` (the default): nothing. ``"auto"``, ``"widget"`` or ``"text"``:
-        a display, as for :func:`nexosis_pandas.import_dataframe`. A
-        :class:`~nexosis_pandas.progress.ProgressReporter` receives ``upload_start``;
-        ``upload_update`` each time S3 takes a part, with the rows and bytes sent so far (all
-        the rows only once the object is complete); and ``upload_end``.
-
-    Returns
-    -------
-    S3Object
-        What was written: sizes, row count, ETag, SHA-256 of the uncompressed bytes, time.
-
-    Raises
-    ------
-    ColumnError
-        Before anything is sent, when the column names are invalid or the frame has none.
-    UploadError
-        S3 failed (no such bucket, access denied, endpoint unreachable, ...). Errors raised
-        while encoding the data propagate as they are, after the upload is aborted.
-
-    Examples
-    --------
-    >>> obj = upload_dataframe(df, "s3://my-bucket/data/sales.csv.gz")  # doctest: +SKIP
-    >>> obj.url, obj.rows  # doctest: +SKIP
-    ('s3://my-bucket/data/sales.csv.gz', 1000000)
+    The public function hands Dask frames to :mod:`nexosis_pandas._dask` and every other frame
+    to this one, with its arguments unchanged.
     """
-    if is_dask_frame(df):
-        from nexosis_pandas._dask import upload_dask_dataframe
-
-        return upload_dask_dataframe(
-            df,
-            s3_url,
-            format=format,
-            compression=compression,
-            index=index,
-            storage_options=storage_options,
-            fs=fs,
-            progress=progress,
-        )
     started = time.perf_counter()
     format, compression = file_format(s3_url, format, compression)
     scheme, bucket, key = split_url(s3_url)
@@ -175,7 +105,7 @@ def find_existing(
     :func:`nexosis_pandas._digest.content_url`), an object at the key already holds ``df``'s data,
     so :func:`nexosis_pandas.import_dataframe` imports it instead of uploading again. Only the
     object's size and ETag are read: rows and columns are ``df``'s (by the index rule of
-    :func:`upload_dataframe`), and ``bytes_uncompressed`` and ``sha256`` are unknown (``0``
+    :func:`write_dataframe`), and ``bytes_uncompressed`` and ``sha256`` are unknown (``0``
     and ``""``).
 
     Parameters
@@ -185,7 +115,7 @@ def find_existing(
     s3_url
         ``s3://bucket/key``; the suffix gives the format and compression.
     index, storage_options, fs
-        As for :func:`upload_dataframe`.
+        As for :func:`write_dataframe`.
 
     Returns
     -------

@@ -13,7 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 
 import nexosis_pandas
 from nexosis_pandas import _api as api
-from nexosis_pandas import config
+from nexosis_pandas import _importing, config
 from nexosis_pandas._digest import content_url, frame_digest
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import ImportStatus
@@ -93,7 +93,7 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     # A call that forgets fs= fails at once on a closed port instead of reaching for AWS.
     monkeypatch.setenv("NEXOSIS_S3_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setattr(api, "_env_clients", {})
+    monkeypatch.setattr(_importing, "_env_clients", {})
 
 
 @pytest.fixture
