@@ -12,7 +12,8 @@ import pandas as pd
 
 from nexosis_pandas import _api as api
 from nexosis_pandas._frame import validate_column_names
-from nexosis_pandas._options import ImportOptions, Roles, UploadOptions
+from nexosis_pandas._importing import ImportOptions, UploadOptions
+from nexosis_pandas._options import Roles
 from nexosis_pandas.exceptions import user_error
 
 if TYPE_CHECKING:

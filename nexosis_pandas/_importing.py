@@ -10,25 +10,59 @@ imports the Dask package (lazily) to hand it Dask frames.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import pandas as pd
 
 from nexosis_pandas import config
-from nexosis_pandas._encode.encoder import Format
+from nexosis_pandas._encode.encoder import Compression, Format
+from nexosis_pandas._options import Roles
 from nexosis_pandas._storage.pipeline import find_existing
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.exceptions import ConfigurationError
-from nexosis_pandas.progress import ProgressReporter
+from nexosis_pandas.progress import ProgressArg, ProgressReporter
 
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
     from nexosis_pandas._job import ImportJob
     from nexosis_pandas._storage.upload import S3Object
 
-__all__ = ["default_client", "existing_object", "follow", "import_upload", "is_dask_frame"]
+__all__ = [
+    "ImportOptions",
+    "UploadOptions",
+    "default_client",
+    "existing_object",
+    "follow",
+    "import_upload",
+    "is_dask_frame",
+]
+
+
+class UploadOptions(TypedDict, total=False):
+    """The options of :func:`nexosis_pandas.upload_dataframe` after the frame and the URL;
+    they are described there."""
+
+    format: Format | None
+    compression: Compression | Literal["infer"]
+    index: bool | None
+    storage_options: Mapping[str, Any] | None
+    fs: Any
+    progress: ProgressArg
+
+
+class ImportOptions(Roles, total=False):
+    """The options of :func:`nexosis_pandas.import_dataframe` after the frame, the dataset
+    and the S3 URL; they are described there."""
+
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None
+    wait: bool
+    timeout: float | None
+    progress: ProgressArg
+    client: Client | None
+    storage_options: Mapping[str, Any] | None
+    fs: Any
 
 
 def is_dask_frame(df: object) -> bool:
@@ -59,7 +93,7 @@ def default_client(client: Client | None = None) -> Client:
         return client
     defaults = config.get_defaults()
     if defaults.client is not None:
-        return defaults.client
+        return cast("Client", defaults.client)
     if defaults.stopped and not config.api_key():
         raise ConfigurationError(defaults.stopped)
     from nexosis_pandas._client import Client

@@ -1,6 +1,7 @@
 """Options declared once, and the checks of what a caller passes before anything is sent.
 
-The history filters, the roles and the options of an import are each a ``TypedDict`` that the
+The history filters and the roles are each a ``TypedDict`` (the options of an import and of an
+upload are declared the same way, in :mod:`nexosis_pandas._importing`) that the
 functions passing the options on take as ``**options: Unpack[...]``, so a parameter is named,
 typed and described in one place and a type checker sees every call that forwards it. The
 function that acts on them (:func:`nexosis_pandas.import_dataframe`, :meth:`Client.import_history
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -30,19 +31,12 @@ from nexosis_pandas._wire import (
 )
 from nexosis_pandas.columns import column_metadata_to_wire, merge_column_metadata
 
-if TYPE_CHECKING:
-    from nexosis_pandas._client import Client
-    from nexosis_pandas._encode.encoder import Compression, Format
-    from nexosis_pandas.progress import ProgressArg
-
 __all__ = [
     "MAX_PAGE_SIZE",
     "DateLike",
     "HistoryFilters",
-    "ImportOptions",
     "Roles",
     "S3Credentials",
-    "UploadOptions",
     "basic_auth",
     "check_names",
     "columns_to_wire",
@@ -103,31 +97,6 @@ class Roles(TypedDict, total=False):
     target: str | None
     timestamp: str | None
     key: str | Sequence[str] | None
-
-
-class UploadOptions(TypedDict, total=False):
-    """The options of :func:`nexosis_pandas.upload_dataframe` after the frame and the URL;
-    they are described there."""
-
-    format: Format | None
-    compression: Compression | Literal["infer"]
-    index: bool | None
-    storage_options: Mapping[str, Any] | None
-    fs: Any
-    progress: ProgressArg
-
-
-class ImportOptions(Roles, total=False):
-    """The options of :func:`nexosis_pandas.import_dataframe` after the frame, the dataset
-    and the S3 URL; they are described there."""
-
-    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None
-    wait: bool
-    timeout: float | None
-    progress: ProgressArg
-    client: Client | None
-    storage_options: Mapping[str, Any] | None
-    fs: Any
 
 
 def check_names(options: Mapping[str, Any], allowed: type[Any], function: str) -> None:

@@ -19,12 +19,9 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexosis_pandas.exceptions import ConfigurationError
-
-if TYPE_CHECKING:
-    from nexosis_pandas._client import Client
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -47,11 +44,14 @@ DEFAULT_BASE_URL = "https://ml.nexosis.com/v1"
 class Defaults:
     """Process-wide defaults that take precedence over the environment.
 
-    ``client`` is the client the helper functions use when none is passed; ``stopped`` says
-    why there is none (e.g. the sandbox was stopped), in place of "no api key".
+    ``client`` is the :class:`~nexosis_pandas.Client` the helper functions use when none is
+    passed; ``stopped`` says why there is none (e.g. the sandbox was stopped), in place of "no
+    api key". The settings sit below the client in the package, so the field is typed ``Any``:
+    the sandbox, above both, sets it, and :func:`nexosis_pandas._importing.default_client`
+    returns it as a client.
     """
 
-    client: Client | None = None
+    client: Any = None
     api_key: str | None = field(default=None, repr=False)
     base_url: str | None = None
     s3_prefix: str | None = None

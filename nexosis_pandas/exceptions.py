@@ -24,14 +24,11 @@ and the message, not the package's internals.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
-from nexosis_pandas._wire import ITEM_TYPE
-
-if TYPE_CHECKING:
-    from nexosis_pandas._job import ImportJob
+from nexosis_pandas._wire import ITEM_TYPE, ImportStatus, Message
 
 __all__ = [
     "APIConnectionError",
@@ -263,13 +260,45 @@ class APIConnectionError(NexosisError):
     """The API could not be reached, the connection broke, or it did not answer in time."""
 
 
+class ReportedJob(Protocol):
+    """What the import errors read of the import they are about.
+
+    :class:`nexosis_pandas.ImportJob` is one. The errors name this protocol rather than the
+    job class so that this module, at the bottom of the package, imports nothing above it.
+    """
+
+    @property
+    def import_id(self) -> str:
+        """The import's id."""
+        ...
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset the import loads into."""
+        ...
+
+    @property
+    def status(self) -> ImportStatus:
+        """The status at the last report."""
+        ...
+
+    @property
+    def messages(self) -> Sequence[Message]:
+        """The messages the server attached to the import."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> ReportedJob:
+        """Poll the import until it ends."""
+        ...
+
+
 class ImportFailedError(NexosisError):
     """An import ended ``failed`` or ``cancelled``.
 
     ``job`` is the import as the server last reported it; the message carries its messages.
     """
 
-    def __init__(self, job: ImportJob) -> None:
+    def __init__(self, job: ReportedJob) -> None:
         self.job = job
         errors = [m.message for m in job.messages if m.severity in ("error", "warning")]
         reason = "; ".join(errors) or "the server gave no reason"
@@ -286,7 +315,7 @@ class ImportTimeoutError(NexosisError, TimeoutError):
     ``TimeoutError``, so ``except TimeoutError`` catches it as it catches other deadlines.
     """
 
-    def __init__(self, job: ImportJob, timeout: float) -> None:
+    def __init__(self, job: ReportedJob, timeout: float) -> None:
         self.job = job
         self.timeout = timeout
         super().__init__(

@@ -13,8 +13,8 @@ from nexosis_pandas._dask.upload import (
     upload_dask_dataframe,
 )
 from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._importing import ImportOptions, UploadOptions
 from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import ImportOptions, UploadOptions
 from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.exceptions import user_error

@@ -35,11 +35,15 @@ from nexosis_pandas._dask.worker import (
 from nexosis_pandas._digest import digest_url
 from nexosis_pandas._encode.encoder import ColumnScan, file_format
 from nexosis_pandas._frame import validate_column_names
-from nexosis_pandas._importing import default_client, existing_object, import_upload
-from nexosis_pandas._job import ImportJob
-from nexosis_pandas._options import (
+from nexosis_pandas._importing import (
     ImportOptions,
     UploadOptions,
+    default_client,
+    existing_object,
+    import_upload,
+)
+from nexosis_pandas._job import ImportJob
+from nexosis_pandas._options import (
     check_names,
     metadata_to_send,
     required_text,
