@@ -30,9 +30,11 @@ from nexosis_pandas._encode.encoder import Compression, Format, file_format
 from nexosis_pandas._frame import frame_to_import
 from nexosis_pandas._importing import default_client, existing_object, import_upload, is_dask_frame
 from nexosis_pandas._importing import follow as _follow
-from nexosis_pandas._options import HistoryFilters, Roles, metadata_to_send, required_text
+from nexosis_pandas._options import HistoryFilters, Roles, required_text
 from nexosis_pandas._storage.pipeline import filesystem, write_dataframe
+from nexosis_pandas._storage.upload import url_store
 from nexosis_pandas._wire import ColumnMetadata
+from nexosis_pandas.columns import metadata_to_send
 from nexosis_pandas.exceptions import user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 
@@ -286,7 +288,7 @@ def import_dataframe(
     api = default_client(client)
     url = content_url(df, dataset_name) if s3_url is None else s3_url
     fmt, compression = file_format(url)
-    azure = url.split("://", 1)[0].lower() in ("az", "abfs")
+    azure = url_store(url) == "az"
     connection_string = config.azure_connection_string(storage_options) if azure else None
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)

@@ -29,7 +29,6 @@ from nexosis_pandas._options import (
     DateLike,
     HistoryFilters,
     S3Credentials,
-    columns_to_wire,
     history_query,
     required_text,
     s3_credentials,
@@ -44,6 +43,7 @@ from nexosis_pandas._wire import (
     UrlImportRequest,
     lookup,
 )
+from nexosis_pandas.columns import columns_to_wire
 from nexosis_pandas.exceptions import APIError, ConfigurationError
 
 __all__ = ["ARROW_STREAM", "MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]

@@ -25,11 +25,9 @@ from nexosis_pandas._wire import (
     ACCESS_KEY_ID,
     SECRET_ACCESS_KEY,
     SORT_FIELDS,
-    ColumnMetadata,
     ImportQuery,
     parse_timestamp,
 )
-from nexosis_pandas.columns import column_metadata_to_wire, merge_column_metadata
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -39,12 +37,10 @@ __all__ = [
     "S3Credentials",
     "basic_auth",
     "check_names",
-    "columns_to_wire",
     "content_type",
     "history_query",
     "http_url",
     "import_id",
-    "metadata_to_send",
     "required_text",
     "s3_credentials",
 ]
@@ -157,11 +153,6 @@ def import_id(value: Any) -> str:
             f"import_history(dataset_name={text!r})"
         ) from None
     return text
-
-
-def columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
-    """Column metadata as an import request sends it, or ``None`` for none."""
-    return None if columns is None else column_metadata_to_wire(columns)
 
 
 def content_type(value: str | None) -> str | None:
@@ -288,27 +279,3 @@ def s3_credentials(credentials: S3Credentials) -> tuple[str, str]:
         "access_key_id and secret_access_key (or s3fs's key and secret), both non-empty; "
         f"got a {type(credentials).__name__} that is neither."
     )
-
-
-def metadata_to_send(
-    df: pd.DataFrame,
-    metadata: ColumnMetadata,
-    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
-    *,
-    target: str | None,
-    timestamp: str | None,
-    key: str | Sequence[str] | None,
-) -> ColumnMetadata | None:
-    """The metadata an import sends, by ``columns=`` of :func:`nexosis_pandas.import_dataframe`."""
-    if columns is None:
-        if target is not None or timestamp is not None or key is not None:
-            raise ValueError(
-                "columns=None sends no column metadata, so target, timestamp and key would be "
-                "ignored; leave columns='infer' to send them."
-            )
-        return None
-    if isinstance(columns, str):
-        if columns != "infer":
-            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
-        return metadata
-    return merge_column_metadata(df, metadata, columns)

@@ -51,7 +51,7 @@ import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -468,3 +468,32 @@ def merge_column_metadata(
             raise missing_column(df, name, "columns")
         merged[name].update(fields)
     return merged
+
+
+def columns_to_wire(columns: Mapping[str, Mapping[str, Any]] | None) -> ColumnMetadata | None:
+    """Column metadata as an import request sends it, or ``None`` for none."""
+    return None if columns is None else column_metadata_to_wire(columns)
+
+
+def metadata_to_send(
+    df: pd.DataFrame,
+    metadata: ColumnMetadata,
+    columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None,
+    *,
+    target: str | None,
+    timestamp: str | None,
+    key: str | Sequence[str] | None,
+) -> ColumnMetadata | None:
+    """The metadata an import sends, by ``columns=`` of :func:`nexosis_pandas.import_dataframe`."""
+    if columns is None:
+        if target is not None or timestamp is not None or key is not None:
+            raise ValueError(
+                "columns=None sends no column metadata, so target, timestamp and key would be "
+                "ignored; leave columns='infer' to send them."
+            )
+        return None
+    if isinstance(columns, str):
+        if columns != "infer":
+            raise ValueError(f'columns must be "infer", a mapping or None, not {columns!r}')
+        return metadata
+    return merge_column_metadata(df, metadata, columns)

@@ -45,7 +45,6 @@ from nexosis_pandas._importing import (
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._options import (
     check_names,
-    metadata_to_send,
     required_text,
 )
 from nexosis_pandas._storage.pipeline import filesystem
@@ -335,7 +334,7 @@ def import_dask_dataframe(
     def check(runner: Runner, plan: Plan, facts: Sequence[Facts]) -> None:
         metadata = known.checked(runner, plan, facts)
         sent.append(
-            metadata_to_send(
+            _columns.metadata_to_send(
                 known.meta, metadata, columns, target=target, timestamp=timestamp, key=key
             )
         )

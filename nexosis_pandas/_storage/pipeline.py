@@ -18,7 +18,12 @@ import pandas as pd
 from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import Compression, Encoding, Format, file_format
 from nexosis_pandas._frame import validate_column_names
-from nexosis_pandas._storage.upload import S3Object, find_object, split_url, write_object
+from nexosis_pandas._storage.upload import (
+    S3Object,
+    find_object,
+    split_url,
+    write_object,
+)
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, resolve_progress
 

@@ -40,6 +40,8 @@ __all__ = [
     "region",
     "reporting",
     "split_url",
+    "unquoted_etag",
+    "url_store",
     "write_object",
 ]
 
@@ -142,17 +144,42 @@ _SCHEMES = {"s3": "s3", "s3a": "s3", "az": "az", "abfs": "az"}
 """URL schemes an upload takes, and the store each names: S3, or Azure Blob Storage (adlfs)."""
 
 
+def url_store(url: str) -> str | None:
+    """The store a URL's scheme names: ``"s3"``, ``"az"`` (Azure Blob Storage), or ``None``.
+
+    The one reading of the scheme: ``s3://`` and ``s3a://`` name S3, ``az://`` and ``abfs://``
+    name Azure. Nothing else of the URL is checked; :func:`split_url` checks the rest.
+
+    Examples
+    --------
+    >>> url_store("abfs://container/data.csv"), url_store("S3://bucket/key"), url_store("x")
+    ('az', 's3', None)
+    """
+    return _SCHEMES.get(urlsplit(url).scheme.lower())
+
+
 def split_url(url: str) -> tuple[str, str, str]:
     """``(scheme, bucket, key)`` of ``s3://bucket/key`` or ``az://container/blob``."""
     parts = urlsplit(url)
     bucket, key = parts.netloc, parts.path.lstrip("/")
-    scheme = _SCHEMES.get(parts.scheme.lower())
+    scheme = url_store(url)
     if scheme is None or not bucket or "@" in bucket or not key or key.endswith("/"):
         raise ValueError(
             "s3_url must look like 's3://bucket/path/file.csv.gz' (or "
             f"'az://container/path/file.csv.gz' for Azure Blob Storage), not {url!r}"
         )
     return scheme, bucket, key
+
+
+def unquoted_etag(etag: object) -> str | None:
+    """An ETag as S3 and Azure send it (in double quotes), without the quotes; ``None`` if empty.
+
+    Examples
+    --------
+    >>> unquoted_etag('"9b2cf535f27731c974343645a3985328"'), unquoted_etag(None)
+    ('9b2cf535f27731c974343645a3985328', None)
+    """
+    return str(etag).strip('"') if etag else None
 
 
 def region(fs: Any) -> str | None:
@@ -242,7 +269,7 @@ def write_object(
             columns=encoding.names,
             bytes_uncompressed=encoding.bytes_uncompressed,
             bytes_written=int(info.get("size", written)),
-            etag=str(etag).strip('"') if etag else None,
+            etag=unquoted_etag(etag),
             sha256=encoding.sha256,
             seconds=time.perf_counter() - started,
         )
@@ -325,7 +352,7 @@ class Multipart:
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
         )
         etag = answer.get("ETag")
-        return str(etag).strip('"') if etag else None
+        return unquoted_etag(etag)
 
     def abort(self, fs: Any) -> None:
         """Drop the upload and its parts: no object appears (best effort; S3 expires the rest)."""
@@ -368,7 +395,7 @@ def find_object(fs: Any, url: str, **described: Any) -> S3Object | None:
         # Known only to the process that encoded it; this one found the object by its name.
         bytes_uncompressed=0,
         bytes_written=int(info.get("size") or 0),
-        etag=str(etag).strip('"') if etag else None,
+        etag=unquoted_etag(etag),
         sha256="",
         seconds=time.perf_counter() - started,
         **described,
