@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pandas as pd
 import pytest
 
+from nexosis_pandas import _wire
 from nexosis_pandas._wire import (
     ErrorEnvelope,
     ImportQuery,
@@ -103,3 +106,18 @@ def test_import_query_writes_only_what_is_set() -> None:
         "requestedAfterDate": "2024-01-01T00:00:00+00:00",
         "sortBy": "currentStatusDate",
     }
+
+
+@pytest.mark.parametrize("kind", ["names", "records", "envelope", "requests"])
+def test_the_package_exports_each_module_s_names(kind: str) -> None:
+    module = importlib.import_module(f"nexosis_pandas._wire.{kind}")
+    assert set(module.__all__) <= set(_wire.__all__)
+    for name in module.__all__:
+        assert getattr(_wire, name) is getattr(module, name)
+
+
+def test_every_name_of_the_package_comes_from_one_module() -> None:
+    kinds = ["names", "records", "envelope", "requests"]
+    owners = [importlib.import_module(f"nexosis_pandas._wire.{kind}").__all__ for kind in kinds]
+    exported = [name for names in owners for name in names]
+    assert sorted(exported) == sorted(_wire.__all__)
