@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,8 +23,22 @@ from hypothesis import strategies as st
 
 import nexosis_pandas as nxp
 from nexosis_pandas import Client, ColumnError
-from tests.property.expect import assert_column, sent_frame
-from tests.property.strategies import TEXT_KINDS, Case, Kind, Options, cases
+from tests.property.expect import (
+    assert_column,
+    assert_exact_numbers,
+    culprits,
+    dense_kind,
+    sent_frame,
+)
+from tests.property.strategies import (
+    TEXT_KINDS,
+    Case,
+    Family,
+    Kind,
+    Options,
+    cases,
+    family_cases,
+)
 
 BUCKET = "property-bucket"
 ACCEPTED = Options(sub_micro=False)
@@ -188,10 +204,14 @@ def _refused(sandbox: Sandbox, df: pd.DataFrame, column: str, words: str) -> Non
         sandbox.send(df, name)
     assert caught.value.column == column
     assert repr(column) in str(caught.value)
+    assert not _uploaded(sandbox, f"{name}.csv.gz"), "nothing is uploaded"
+
+
+def _uploaded(sandbox: Sandbox, key: str) -> bool:
     import s3fs
 
     fs = s3fs.S3FileSystem(skip_instance_cache=True, **sandbox.s3.storage_options)
-    assert not fs.exists(f"{BUCKET}/{name}.csv.gz"), "nothing is uploaded"
+    return bool(fs.exists(f"{BUCKET}/{key}"))
 
 
 @examples(0.2)
@@ -214,3 +234,56 @@ def test_values_a_dataset_cannot_hold_are_refused_before_upload(sandbox: Sandbox
     far = np.array([10_000 * 366 * 86_400], dtype="int64").astype("datetime64[s]")
     _refused(sandbox, pd.DataFrame({"row": [0], "t": far}), "t", "years 1 to 9999")
     _refused(sandbox, pd.DataFrame({"row": [0, 1], "x": [1.0, -np.inf]}), "x", "infinite")
+
+
+_FAMILY_EXAMPLES: list[tuple[Family, Any]] = [
+    ("bytes", pd.array(["a", None, b"\x00\x01"], dtype=object)),
+    ("decimal", pd.array([Decimal("12345678901234567890.123"), None], dtype=object)),
+    ("decimal", pd.array([Decimal("0.1"), Decimal("-0"), Decimal("2.5"), None], dtype=object)),
+    ("pyint", pd.array([2**70, 1, None], dtype=object)),
+    ("pyint", pd.array([2**64 - 1, 0, None], dtype=object)),
+    ("pyint", pd.array([-1, 2**63], dtype=object)),
+    ("sparse_float64", pd.arrays.SparseArray([1.5, np.nan, -0.0])),
+    ("sparse_int64", pd.arrays.SparseArray([0, 2**63 - 1, 0], fill_value=0)),
+    ("sparse_bool", pd.arrays.SparseArray([False, True], fill_value=False)),
+]
+
+
+def _with_family_examples(test: Test) -> Test:
+    for column in _FAMILY_EXAMPLES:
+        test = example(column=column)(test)
+    return test
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@examples(0.4)
+@given(column=family_cases())
+@_with_family_examples
+def test_a_column_comes_back_exactly_or_is_refused_naming_its_row(
+    sandbox: Sandbox, fmt: str, column: tuple[Family, Any]
+) -> None:
+    """bytes, Decimals, Python integers and sparse columns: exact, or refused before upload."""
+    family, values = column
+    name = f"{family}_0"
+    n = len(values)
+    df = pd.DataFrame({"row": np.arange(n, dtype="int64"), name: values})
+    sent = [] if isinstance(values, pd.arrays.SparseArray) else list(values)
+    words, rows = culprits(family, sent)
+    dataset = dataset_name()
+    if rows:
+        with pytest.raises(ColumnError, match=words) as caught:
+            sandbox.send(df, dataset, fmt=fmt)
+        message = str(caught.value)
+        assert caught.value.column == name and repr(name) in message
+        named = re.search(r"\(row (\d+)", message)
+        assert named is not None and int(named[1]) in rows, f"{message!r} names none of {rows}"
+        assert not _uploaded(sandbox, f"{dataset}.{fmt}.gz"), "nothing is uploaded"
+        return
+    sandbox.send(df, dataset, fmt=fmt)
+    back = sandbox.read(dataset)
+    if family.startswith("sparse"):
+        kind = dense_kind(family)
+        assert_column(back[name], df[name], kind, name)
+        assert back[name].dtype == np.dtype(kind), f"{name}: {back[name].dtype}"
+    else:
+        assert_exact_numbers(back[name], sent, name)
