@@ -3,7 +3,7 @@
 An upload writes the index by :func:`writes_index`; an import sends it by
 :func:`frame_to_import`. A sparse column is written as the dense column it stands for (the
 same values: :func:`frame_columns`); the errors for values no file can carry as they are
-(text UTF-8 cannot encode, bytes) are built here.
+(text UTF-8 cannot encode, bytes, ``""`` in a CSV file of one column) are built here.
 
 Everything here runs before any byte is made, so a :class:`~nexosis_pandas.exceptions.ColumnError`
 always means nothing was sent.
@@ -11,12 +11,14 @@ always means nothing was sent.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from nexosis_pandas.exceptions import ColumnError
 
 __all__ = [
     "bytes_error",
+    "check_lone_text",
     "dense",
     "frame_columns",
     "frame_to_import",
@@ -286,3 +288,37 @@ def frame_columns(df: pd.DataFrame, index: bool | None) -> list[tuple[str, pd.Se
         columns.extend(pd.Series(level, index=pd.RangeIndex(len(df))) for level in levels)
     columns.extend(dense(df.iloc[:, i]) for i in range(df.shape[1]))
     return list(zip(names, columns, strict=True))
+
+
+def check_lone_text(name: object, series: pd.Series) -> None:
+    """Refuse ``""`` in the only column of a CSV file, where it would come back missing.
+
+    A CSV file tells ``""`` (quoted) from a missing value (an empty field), except in a file
+    of one column: there a missing value cannot be a blank line, which readers skip, so it is
+    written ``""`` as well, and read back as missing.
+
+    Raises
+    ------
+    ColumnError
+        Naming the column, the first row and two ways out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_lone_text("note", pd.Series(["a", ""]))
+    Traceback (most recent call last):
+    ...
+    nexosis_pandas.exceptions.ColumnError: Column 'note' holds an empty string (row 1), which \
+a CSV file of one column cannot tell from a missing value. ...
+    """
+    types = pd.api.types
+    if types.is_numeric_dtype(series.dtype) or types.is_datetime64_any_dtype(series.dtype):
+        return
+    empty = np.asarray(series.isin([""]), dtype=bool)
+    if empty.any():
+        raise ColumnError(
+            f"Column {name!r} holds an empty string (row {series.index[empty][0]!r}), which a "
+            "CSV file of one column cannot tell from a missing value. Upload it as JSON (an "
+            "s3_url ending .json.gz), which keeps both, or send it with another column.",
+            column=name,
+        )

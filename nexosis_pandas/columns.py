@@ -269,16 +269,6 @@ def _double_holds(value: int | Decimal) -> bool:
 def _check_survives(series: pd.Series, data_type: DataType) -> None:
     """Refuse the values a dataset would give back changed, rather than change them silently."""
     name = series.name
-    if data_type in (DataType.STRING, DataType.TEXT):
-        empty = np.asarray(series.astype(object).map(lambda v: isinstance(v, str) and v == ""))
-        if empty.any():
-            raise ColumnError(
-                f"Column {name!r} holds empty strings (row {series.index[empty][0]!r}, "
-                f"{int(empty.sum())} in all); a dataset cannot tell an empty string from a "
-                "missing value, so they would come back missing. Send them as missing, "
-                f"df[{name!r}] = df[{name!r}].replace('', None), or as a text of their own.",
-                column=name,
-            )
     if data_type is DataType.NUMERIC and series.dtype == object:
         _check_exact_numbers(series)
     if data_type is not DataType.DATE or not pd.api.types.is_datetime64_any_dtype(series.dtype):

@@ -10,8 +10,10 @@ What the file contains
 - The index is written when it carries information (it is named, or it is anything but the
   default ``RangeIndex(0, n)``), or when ``index=True``; never with ``index=False``. An unnamed
   index is written as ``index`` (levels of an unnamed ``MultiIndex`` as ``level_0``, ...).
-- Missing values (``NaN``, ``None``, ``NaT``, ``pd.NA``) are empty fields (``null`` in JSON);
-  in a file of one column they are written ``""``, since readers skip a blank line.
+- Missing values (``NaN``, ``None``, ``NaT``, ``pd.NA``) are empty fields (``null`` in JSON),
+  and an empty string is ``""`` (``""`` in JSON too), so the two differ. In a CSV file of one
+  column a missing value is written ``""``, since readers skip a blank line; an empty string
+  there is refused (:func:`~nexosis_pandas._frame.check_lone_text`).
 - A sparse column is written as the dense column it stands for. ``bytes`` are refused
   (:func:`~nexosis_pandas._frame.bytes_error`): no data type holds them.
 - Integers, nullable ones included, are written as integers; booleans as ``True``/``False``
@@ -63,7 +65,12 @@ from nexosis_pandas._encode.formatters import (
     column_formatter,
     scan_column,
 )
-from nexosis_pandas._frame import bytes_error, frame_columns, unencodable_text_error
+from nexosis_pandas._frame import (
+    bytes_error,
+    check_lone_text,
+    frame_columns,
+    unencodable_text_error,
+)
 
 __all__ = [
     "ENCODE_THREADS",
@@ -188,6 +195,8 @@ class Encoding:
         self.header = header
         self.footer = footer
         columns = frame_columns(df, index)
+        if format == "csv" and len(columns) == 1:
+            check_lone_text(*columns[0])
         self.names = tuple(name for name, _ in columns)
         self._series = [series for _, series in columns]
         self._formatters = []

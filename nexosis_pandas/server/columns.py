@@ -94,6 +94,7 @@ _DOTNET_ORDER: dict[str, tuple[Enum, ...]] = {
 _CANONICAL_FIELD = {f.lower(): f for f in FIELDS}
 _NUMERIC_ONLY = {"mean", "median", "sum"}
 _NUMERIC_TYPES = {DataType.NUMERIC.value, DataType.NUMERIC_MEASURE.value}
+_TEXT_TYPES = {DataType.STRING.value, DataType.TEXT.value}
 
 
 class MetadataError(ValueError):
@@ -451,14 +452,17 @@ def render_value(value: Any, data_type: str) -> Any:
     """A stored value as the API returns it, by the column's data type.
 
     Numbers become JSON numbers, logical values booleans, dates canonical ISO-8601 strings,
-    and string or text values strings. Missing values stay ``None``.
+    and string or text values strings. Missing values stay ``None``; ``""`` is the empty text
+    in a string or text column and missing in the others.
 
     Examples
     --------
     >>> render_value("42", "numeric"), render_value("no", "logical"), render_value(7, "string")
     (42, False, '7')
+    >>> render_value("", "string"), render_value("", "numeric")
+    ('', None)
     """
-    if value is None:
+    if value is None or (value == "" and data_type not in _TEXT_TYPES):
         return None
     if data_type in _NUMERIC_TYPES:
         number = _parse_number(value)

@@ -3,7 +3,9 @@
 :func:`read_csv_fast` reads the file in batches of text columns, has the plan check each batch
 and the load stage it. Whatever Arrow accepts that Python's ``csv`` (strict) refuses, and any
 batch Arrow cannot vouch for, raises :class:`~nexosis_pandas.server.plan.Inexact`: the load
-starts again on the exact path.
+starts again on the exact path. Both paths read a value alike: an unquoted empty field is
+missing, a quoted one (``""``) the empty text, except in a file of one column, where ``""`` is
+how a writer spells a missing value.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from nexosis_pandas.server.parsing import Counted, FileFormatError, gunzipped
@@ -90,12 +93,14 @@ def _read_checked(
                 column_types={name: pa.string() for name in header},
                 null_values=[""],
                 strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
+                quoted_strings_can_be_null=False,  # "" is the empty text, as the exact path says
             ),
         )
         for batch in reader:
             if checked.suspicious:
                 raise Inexact
+            if len(header) == 1:
+                batch = _one_column(batch)
             plan.check_batch(batch)
             load.add(batch)
             counted.add_rows(batch.num_rows)
@@ -104,6 +109,13 @@ def _read_checked(
     checked.finish()
     if checked.suspicious:
         raise Inexact
+
+
+def _one_column(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A file of one column writes a missing value ``""`` (a blank line would be skipped)."""
+    values = batch.column(0)
+    missing = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    return pa.RecordBatch.from_arrays([missing], names=batch.schema.names)
 
 
 def _check_header(header: list[str]) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "content_kind",
     "gunzipped",
     "open_text",
+    "quoted_empty",
     "records",
 ]
 
@@ -173,7 +174,60 @@ def _decode_error(exc: UnicodeDecodeError, line: int) -> FileFormatError:
     )
 
 
+_FIELD = re.compile(r'"(?:[^"]|"")*"|[^,\r\n]*')
+"""One CSV field as the file spells it: quoted (``""`` doubled inside), or up to a delimiter."""
+
+
+def quoted_empty(record: str, width: int) -> list[bool]:
+    """Which of a CSV record's ``width`` fields are the quoted empty text ``""``.
+
+    ``csv`` reads ``""`` and an empty field alike; the record's own text tells them apart. The
+    record has been read by ``csv`` (strict) already, so its quotes are well formed.
+
+    Examples
+    --------
+    >>> quoted_empty('"",,"a"\\n', 3)
+    [True, False, False]
+    """
+    found, at = [], 0
+    for _ in range(width):
+        match = _FIELD.match(record, at)
+        assert match is not None  # the pattern matches the empty text
+        found.append(match.group() == '""')
+        at = match.end() + 1  # past the delimiter
+    return found
+
+
+class _Lines:
+    """The lines of a text stream, keeping those of the record ``csv`` is reading."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._lines = iter(text)
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        return line
+
+    def record(self) -> str:
+        """The text of the record read last (and forget it)."""
+        text = "".join(self.taken)
+        self.taken.clear()
+        return text
+
+
 class _CsvReader(_Reader):
+    """CSV rows: an unquoted empty field is missing, a quoted one (``""``) the empty text.
+
+    In a file of one column a line ``""`` is missing: a missing value there cannot be a blank
+    line, which readers skip, so writers quote it (this package's encoder and Python's
+    ``csv`` do).
+    """
+
     def __init__(self, text: IO[str]) -> None:
         self._text = text
         self.header = []
@@ -181,7 +235,8 @@ class _CsvReader(_Reader):
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
         # The csv module refuses fields over 128 KiB by default; allow what a JSON record may be.
         csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS))
-        reader = csv.reader(self._text, strict=True)
+        lines = _Lines(self._text)
+        reader = csv.reader(lines, strict=True)
         line = 1
         try:
             try:
@@ -192,10 +247,16 @@ class _CsvReader(_Reader):
             self.header = header
             width = len(header)
             end = reader.line_num
+            lines.record()
             for row in reader:
                 line, end = end + 1, reader.line_num
+                record = lines.record()
                 if len(row) == width:
-                    yield line, {h: v for h, v in zip(header, row, strict=True) if v}
+                    if width == 1 or all(row):
+                        yield line, {h: v for h, v in zip(header, row, strict=True) if v}
+                        continue
+                    empty = quoted_empty(record, width)
+                    yield line, {h: v for h, v, e in zip(header, row, empty, strict=True) if v or e}
                 elif row:
                     raise FileFormatError(
                         f"Malformed row at line {line}: it has {len(row)} fields but the header "
@@ -333,7 +394,7 @@ class _JsonReader(_Reader):
                 )
             row: dict[str, Any] = {}
             for name, value in record.items():
-                if value is None or value == "":
+                if value is None:
                     continue
                 if isinstance(value, dict | list):
                     raise FileFormatError(

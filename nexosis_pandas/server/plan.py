@@ -77,9 +77,24 @@ def _arrow_vouches(values: pa.Array, data_type: str) -> bool:
     return True  # string and text: any scalar
 
 
+def _present(values: pa.Array) -> pa.Array:
+    """The values that are there: neither null nor ``""`` (a missing number, date or flag)."""
+    present = values.drop_null()
+    if len(present) and pc.any(pc.equal(present, "")).as_py():
+        present = present.filter(pc.not_equal(present, ""))
+    return present
+
+
+def _key_values(values: pa.Array, data_type: str) -> pa.Array:
+    """A key column's values, ``""`` missing unless the column holds text (as when rendered)."""
+    if data_type in (DataType.STRING.value, DataType.TEXT.value):
+        return values
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
 def _fits(values: pa.Array, data_type: str) -> bool:
     """Whether every value fits: Arrow's word when it vouches, else the exact check."""
-    present = values.drop_null()
+    present = _present(values)
     if not len(present) or _arrow_vouches(present, data_type):
         return True
     return all_fit(present.to_pylist(), data_type)
@@ -150,12 +165,14 @@ class Plan:
                 names.update(dict.fromkeys(row))
         for name in names:
             values = [row.get(name) for row in rows]
-            present = [v for v in values if v is not None]
+            present = [v for v in values if v is not None and v != ""]
             found = self.checks.get(name)
             if found is None:
                 self._inference(name).update(present)
             elif not all_fit(present, found[0]):
-                bad = next(i for i, v in enumerate(values) if v is not None and not found[1](v))
+                bad = next(
+                    i for i, v in enumerate(values) if v is not None and v != "" and not found[1](v)
+                )
                 raise FileFormatError(
                     f"Malformed row at line {lines[bad]}: the value {values[bad]!r} in column "
                     f"{name!r} does not fit its data type {found[0]} "
@@ -168,7 +185,7 @@ class Plan:
             found = self.checks.get(name)
             if found is None:
                 inference = self._inference(name)
-                present = values.drop_null()
+                present = _present(values)
                 if not inference.settled and len(present):
                     inference.narrow(_fitting(present))
             elif not _fits(values, found[0]):
@@ -188,7 +205,9 @@ class Plan:
         parts = [
             pc.fill_null(
                 _key_text(
-                    batch.column(n) if n in have else pa.nulls(batch.num_rows, pa.string()),
+                    _key_values(batch.column(n), self._type(n))
+                    if n in have
+                    else pa.nulls(batch.num_rows, pa.string()),
                     self._type(n),
                 ),
                 "\x00",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tests.property.strategies import Case, Kind
+from tests.property.strategies import Case, Family, Kind
 
 
 def _mask(values: pd.Series) -> np.ndarray[Any, Any]:
@@ -84,6 +85,10 @@ def assert_column(
     back: pd.Series, sent: pd.Series, kind: Kind, name: str, unit: str = "us"
 ) -> None:
     """``back`` holds ``sent``'s values, compared as a column of ``kind`` comes back."""
+    if isinstance(sent.dtype, pd.SparseDtype):
+        sent = pd.Series(
+            sent.to_numpy(), index=sent.index
+        )  # a sparse column comes back as the column it stands for
     if kind == "float64":
         assert_same_floats(back, sent, name)
     elif kind in ("datetime", "datetime_tz", "date"):
@@ -92,3 +97,50 @@ def assert_column(
         assert_same_values(as_text(back), as_text(sent), name)
     else:
         assert_same_values(back.astype(object), sent.astype(object), name)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64 = (0, 2**64 - 1)
+
+
+def culprits(family: Family, values: list[Any]) -> tuple[str, list[int]]:
+    """The words a refusal of the column must say and the rows it may name; none: exact.
+
+    What a dataset keeps: no bytes; integers from -2**63 to 2**63 - 1, or all from 0 to
+    2**64 - 1; a Decimal (or an integer among Decimals) only when the double nearest to it
+    is it (its shortest text, for a Decimal).
+    """
+    present = {i: v for i, v in enumerate(values) if v is not None}
+    if family == "bytes":
+        return "holds bytes", [i for i, v in present.items() if isinstance(v, bytes)]
+    if family == "pyint":
+        ints = list(present.values())
+        low, high = min(ints), max(ints)
+        if (_INT64[0] <= low and high <= _INT64[1]) or (_UINT64[0] <= low and high <= _UINT64[1]):
+            return "", []
+        wide = _UINT64 if low >= 0 else _INT64
+        return "beyond what a numeric column keeps exactly", [
+            i for i, v in present.items() if not wide[0] <= v <= wide[1]
+        ]
+    if family == "decimal":
+        return "does not keep to the last digit", [
+            i for i, v in present.items() if Decimal(repr(float(v))) != v
+        ]
+    return "", []
+
+
+def assert_exact_numbers(back: pd.Series, sent: list[Any], name: str) -> None:
+    """Python numbers (ints, Decimals) back as the numbers they were, missing where missing."""
+    assert_same_missing(back, pd.Series(sent, dtype=object), name)
+    for i, want in enumerate(sent):
+        if want is None:
+            continue
+        got = back.iloc[i]
+        integer = isinstance(got, int | np.integer)
+        exact = Decimal(int(got)) if integer else Decimal(repr(float(got)))
+        assert exact == want, f"{name} row {i}: {got!r} came back for {want!r}"
+
+
+def dense_kind(family: Family) -> Kind:
+    """The kind a sparse column comes back as: its dense dtype's."""
+    return {"sparse_float64": "float64", "sparse_int64": "int64", "sparse_bool": "bool"}[family]  # type: ignore[return-value]

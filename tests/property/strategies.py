@@ -7,7 +7,12 @@ it is the key when a property imports with one.
 
 ``text`` values are drawn to hit what trips CSV and JSON writers and readers: quotes, commas,
 CR and LF, blanks at the ends, leading zeros (``08123``), ``NA``, ``null``, ``None``, ``nan``,
-and any unicode a UTF-8 file can hold.
+and any unicode a UTF-8 file can hold (``""`` too, which must come back apart from a missing
+value).
+
+:func:`family_columns` draws the columns a dtype table forgets (``bytes``, ``Decimal``, Python
+integers beyond 64 bits, sparse columns): the properties check that each comes back exactly or
+is refused before upload, with a message naming its column and row.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -225,3 +231,74 @@ def cases(draw: Callable[..., Any], options: Options = Options()) -> Case:
         case.frame.index = pd.Index([f"r{i}" for i in range(n)], dtype=object)
     case.index = index
     return case
+
+
+Family = Literal["bytes", "decimal", "pyint", "sparse_float64", "sparse_int64", "sparse_bool"]
+"""Columns a dtype table forgets: each comes back exactly or is refused before upload."""
+FAMILIES: tuple[Family, ...] = (
+    "bytes",
+    "decimal",
+    "pyint",
+    "sparse_float64",
+    "sparse_int64",
+    "sparse_bool",
+)
+
+
+def _decimals() -> st.SearchStrategy[Decimal]:
+    """Decimals a double holds (its shortest text) and ones it does not (many digits)."""
+    return st.one_of(
+        _floats().map(lambda f: Decimal(repr(f))),
+        st.integers(0, 25).flatmap(
+            lambda places: st.decimals(-(10**30), 10**30, places=places, allow_nan=False)
+        ),
+        st.sampled_from([Decimal("12345678901234567890.123"), Decimal("0.1"), Decimal("-0")]),
+    )
+
+
+def _python_ints() -> st.SearchStrategy[int]:
+    """Integers around the edges of int64, uint64 and the doubles' 2**53."""
+    edges = [-(2**63), 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**53 + 1, 2**70, -(2**63) - 1]
+    return st.one_of(
+        st.integers(-(2**63), 2**63 - 1),
+        st.integers(0, 2**64 - 1),
+        st.sampled_from(edges),
+        st.integers(-(2**80), 2**80),
+    )
+
+
+@st.composite
+def family_columns(draw: Callable[..., Any], family: Family, n: int) -> Any:
+    """A column of ``n`` values (at least one present) of ``family``, as a frame holds it."""
+
+    def values(present: st.SearchStrategy[Any]) -> list[Any]:
+        drawn: list[Any] = draw(st.lists(st.one_of(st.none(), present), min_size=n, max_size=n))
+        if all(v is None for v in drawn):
+            drawn[draw(st.integers(0, n - 1))] = draw(present)
+        return drawn
+
+    if family == "bytes":
+        drawn = values(texts(empty=True))
+        drawn[draw(st.integers(0, n - 1))] = draw(st.binary(max_size=6))
+        return pd.array(drawn, dtype=object)
+    if family == "decimal":
+        return pd.array(values(_decimals()), dtype=object)
+    if family == "pyint":
+        return pd.array(values(_python_ints()), dtype=object)
+    if family == "sparse_float64":
+        floats = [np.nan if v is None else v for v in values(_floats())]
+        return pd.arrays.SparseArray(np.array(floats, dtype="float64"))
+    if family == "sparse_int64":
+        ints = draw(
+            st.lists(st.sampled_from([0, 0, 0, 1, -(2**63), 2**63 - 1]), min_size=n, max_size=n)
+        )
+        return pd.arrays.SparseArray(np.array(ints, dtype="int64"), fill_value=0)
+    flags = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    return pd.arrays.SparseArray(np.array(flags, dtype=bool), fill_value=False)
+
+
+@st.composite
+def family_cases(draw: Callable[..., Any], max_rows: int = 6) -> tuple[Family, Any]:
+    """A family and a column of 1 to ``max_rows`` of its values."""
+    family = draw(st.sampled_from(FAMILIES))
+    return family, draw(family_columns(family, draw(st.integers(1, max_rows))))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,11 +23,25 @@ from hypothesis import strategies as st
 
 import nexosis_pandas as nxp
 from nexosis_pandas import Client, ColumnError
-from tests.property.expect import assert_column, sent_frame
-from tests.property.strategies import TEXT_KINDS, Case, Kind, Options, cases
+from tests.property.expect import (
+    assert_column,
+    assert_exact_numbers,
+    culprits,
+    dense_kind,
+    sent_frame,
+)
+from tests.property.strategies import (
+    TEXT_KINDS,
+    Case,
+    Family,
+    Kind,
+    Options,
+    cases,
+    family_cases,
+)
 
 BUCKET = "property-bucket"
-ACCEPTED = Options(empty_strings=False, sub_micro=False)
+ACCEPTED = Options(sub_micro=False)
 """Frames whose every value a dataset holds (the others are refused: see the last tests)."""
 
 _TEXT = pd.Series(["text"]).dtype
@@ -128,6 +144,8 @@ _FOUND = [
     _one(
         "object", pd.array(["08123", "NA", "null", " padded ", "a\r\nb", "lone\rcr"], dtype=object)
     ),
+    # "" is the empty text, apart from a missing value, in CSV and JSON
+    _one("string", pd.array(["", None, "x", ""], dtype="string")),
     _one("float64", np.array([1.0, -0.0, 5e-324, 2.0**53, 12345678901234567.0])),
     # A JSON file of no records: the dataset has the columns the import declared.
     _one("string", pd.array([], dtype="string")),
@@ -186,24 +204,28 @@ def _refused(sandbox: Sandbox, df: pd.DataFrame, column: str, words: str) -> Non
         sandbox.send(df, name)
     assert caught.value.column == column
     assert repr(column) in str(caught.value)
+    assert not _uploaded(sandbox, f"{name}.csv.gz"), "nothing is uploaded"
+
+
+def _uploaded(sandbox: Sandbox, key: str) -> bool:
     import s3fs
 
     fs = s3fs.S3FileSystem(skip_instance_cache=True, **sandbox.s3.storage_options)
-    assert not fs.exists(f"{BUCKET}/{name}.csv.gz"), "nothing is uploaded"
+    return bool(fs.exists(f"{BUCKET}/{key}"))
 
 
 @examples(0.2)
 @given(case=cases(Options(kinds=TEXT_KINDS, max_rows=6)), at=st.integers(0, 5))
-def test_an_empty_string_is_refused_before_upload(sandbox: Sandbox, case: Case, at: int) -> None:
-    df = case.frame.reset_index(drop=True)
+def test_an_empty_string_alone_in_a_csv_is_refused_before_upload(
+    sandbox: Sandbox, case: Case, at: int
+) -> None:
+    """In a CSV file of one column ``""`` is how a missing value is written: ``""`` is refused."""
     column = next(c for c, k in case.kinds.items() if k in TEXT_KINDS)
-    if df.empty:
-        df = pd.DataFrame({"row": [0], column: [""]})
-    else:
-        values = df[column].astype(object).tolist()
-        values[at % len(values)] = ""
-        df[column] = pd.Series(values, dtype=object)
-    _refused(sandbox, df, column, "empty strings")
+    values = case.frame[column].astype(object).tolist() or [None]
+    values[at % len(values)] = ""
+    _refused(
+        sandbox, pd.DataFrame({column: pd.Series(values, dtype=object)}), column, "empty string"
+    )
 
 
 def test_values_a_dataset_cannot_hold_are_refused_before_upload(sandbox: Sandbox) -> None:
@@ -212,3 +234,56 @@ def test_values_a_dataset_cannot_hold_are_refused_before_upload(sandbox: Sandbox
     far = np.array([10_000 * 366 * 86_400], dtype="int64").astype("datetime64[s]")
     _refused(sandbox, pd.DataFrame({"row": [0], "t": far}), "t", "years 1 to 9999")
     _refused(sandbox, pd.DataFrame({"row": [0, 1], "x": [1.0, -np.inf]}), "x", "infinite")
+
+
+_FAMILY_EXAMPLES: list[tuple[Family, Any]] = [
+    ("bytes", pd.array(["a", None, b"\x00\x01"], dtype=object)),
+    ("decimal", pd.array([Decimal("12345678901234567890.123"), None], dtype=object)),
+    ("decimal", pd.array([Decimal("0.1"), Decimal("-0"), Decimal("2.5"), None], dtype=object)),
+    ("pyint", pd.array([2**70, 1, None], dtype=object)),
+    ("pyint", pd.array([2**64 - 1, 0, None], dtype=object)),
+    ("pyint", pd.array([-1, 2**63], dtype=object)),
+    ("sparse_float64", pd.arrays.SparseArray([1.5, np.nan, -0.0])),
+    ("sparse_int64", pd.arrays.SparseArray([0, 2**63 - 1, 0], fill_value=0)),
+    ("sparse_bool", pd.arrays.SparseArray([False, True], fill_value=False)),
+]
+
+
+def _with_family_examples(test: Test) -> Test:
+    for column in _FAMILY_EXAMPLES:
+        test = example(column=column)(test)
+    return test
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@examples(0.4)
+@given(column=family_cases())
+@_with_family_examples
+def test_a_column_comes_back_exactly_or_is_refused_naming_its_row(
+    sandbox: Sandbox, fmt: str, column: tuple[Family, Any]
+) -> None:
+    """bytes, Decimals, Python integers and sparse columns: exact, or refused before upload."""
+    family, values = column
+    name = f"{family}_0"
+    n = len(values)
+    df = pd.DataFrame({"row": np.arange(n, dtype="int64"), name: values})
+    sent = [] if isinstance(values, pd.arrays.SparseArray) else list(values)
+    words, rows = culprits(family, sent)
+    dataset = dataset_name()
+    if rows:
+        with pytest.raises(ColumnError, match=words) as caught:
+            sandbox.send(df, dataset, fmt=fmt)
+        message = str(caught.value)
+        assert caught.value.column == name and repr(name) in message
+        named = re.search(r"\(row (\d+)", message)
+        assert named is not None and int(named[1]) in rows, f"{message!r} names none of {rows}"
+        assert not _uploaded(sandbox, f"{dataset}.{fmt}.gz"), "nothing is uploaded"
+        return
+    sandbox.send(df, dataset, fmt=fmt)
+    back = sandbox.read(dataset)
+    if family.startswith("sparse"):
+        kind = dense_kind(family)
+        assert_column(back[name], df[name], kind, name)
+        assert back[name].dtype == np.dtype(kind), f"{name}: {back[name].dtype}"
+    else:
+        assert_exact_numbers(back[name], sent, name)

@@ -23,7 +23,7 @@ from nexosis_pandas._encode.encoder import encode_dataframe
 from nexosis_pandas._frame import writes_index
 from tests.pandas_compat import EXACT_FLOATS, PANDAS_2
 from tests.property.expect import assert_column
-from tests.property.strategies import TEXT_KINDS, Case, Kind, cases
+from tests.property.strategies import TEXT_KINDS, Case, Kind, Options, cases
 
 _READ_AS: dict[str, Any] = {
     "int64": "int64",
@@ -79,7 +79,7 @@ def csv_case(case: Case) -> None:
         if kind in ("datetime", "datetime_tz", "date"):
             got = parse_dates(got, kind)
         if kind in TEXT_KINDS:
-            # A CSV reader cannot tell "" from an empty field: both are missing.
+            # pandas cannot tell "" (quoted) from an empty field: both are missing to it.
             sent = sent.astype(object).where(sent.astype(object) != "", None)
         assert_column(got, sent, kind, name, units.get(name, "us"))
 
@@ -133,3 +133,26 @@ def test_csv_reads_back_with_pandas(case: Case) -> None:
 @example(_lmt())
 def test_json_reads_back_with_the_json_module(case: Case) -> None:
     json_case(case)
+
+
+@given(cases(Options(kinds=TEXT_KINDS)))
+@example(_one("object", pd.array(["", None, '""', " ", "x"], dtype=object)))
+def test_csv_keeps_the_empty_text_apart_for_a_reader_that_honours_quotes(case: Case) -> None:
+    """Arrow's reader, quoted texts never null: ``""`` comes back ``""``, missing missing."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    df, kinds, _ = written(case)
+    texts = [name for name, kind in kinds.items() if kind in TEXT_KINDS]
+    table = pa_csv.read_csv(
+        io.BytesIO(file_bytes(case.frame, "csv")),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={name: pa.string() for name in df.columns},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    for name in texts:
+        got = pd.Series(table.column(name).to_pylist(), dtype=object)
+        assert_column(got, df[name].reset_index(drop=True), kinds[name], name)

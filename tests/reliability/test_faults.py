@@ -83,7 +83,7 @@ def test_polling_reports_a_failure_through_faults(
     assert job.status is ImportStatus.FAILED
     message = str(failed.value)
     assert "'no/such/key.csv' does not exist in bucket 'test-bucket'" in message
-    assert "check the path" in message
+    assert "it may have been deleted, or never finished uploading" in message
 
 
 def test_a_lasting_outage_ends_the_wait_saying_how_to_resume(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from nexosis_pandas._frames import arrow_frame, dataset_frame
@@ -108,3 +110,19 @@ def test_the_arrow_stream_gives_the_frame_the_json_pages_give() -> None:
     # no rows: the JSON pages name only the metadata's columns
     empty = arrow_frame(table.slice(0, 0).drop_columns(["untyped"]), metadata)
     pd.testing.assert_frame_equal(empty, dataset_frame([], metadata))
+
+
+def test_the_empty_text_stays_apart_from_missing_in_json_pages_and_the_arrow_stream() -> None:
+    import pyarrow as pa
+
+    columns = {"note": {"dataType": "text"}, "n": {"dataType": "numeric"}}
+    rows: list[dict[str, Any]] = [
+        {"note": "", "n": ""},
+        {"note": None, "n": 2},
+        {"note": "x", "n": None},
+    ]
+    table = pa.table({"note": ["", None, "x"], "n": ["", "2", None]})
+    for frame in (dataset_frame(rows, columns), arrow_frame(table, columns)):
+        note = frame["note"].astype(object).tolist()
+        assert note[0] == "" and pd.isna(note[1]) and note[2] == "x"
+        assert frame["n"].isna().tolist() == [True, False, True]  # "" is no number: missing

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -62,18 +61,25 @@ def _render_rows(
     return [{name: render_value(row.get(name), kind) for name, kind in types} for row in rows]
 
 
+def _csv_field(value: Any) -> str:
+    """A rendered value as a CSV field: every text quoted, so ``""`` is no missing value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return str(value)
+
+
 def _csv_text(rows: list[dict[str, Any]], names: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(names)
-    for row in rows:
-        writer.writerow(
-            [
-                "" if v is None else ("true" if v is True else "false" if v is False else v)
-                for v in (row[n] for n in names)
-            ]
-        )
-    return out.getvalue()
+    """The rows as CSV, as this package writes a file: a text quoted, a missing value empty.
+
+    In a file of one column a missing value is ``""`` as well, since readers skip a blank line.
+    """
+    lines = [",".join(map(_csv_field, names))]
+    lines.extend(",".join(_csv_field(row[n]) for n in names) or '""' for row in rows)
+    return "".join(line + "\r\n" for line in lines)
 
 
 @router.get("/data", summary="List datasets")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -130,10 +131,55 @@ def _reason(exc: BaseException) -> str:
 
 
 def _not_found(fs: Any, bucket: str, path: str, region: str) -> str:
+    """What a missing object means, by what the bucket shows.
+
+    An upload of the key under way (or abandoned) says it never finished; a key close to it
+    in its folder says the path was mistyped; otherwise it is gone or never was, and the path
+    is named last, since a file this package uploaded has a path no one typed.
+    """
     try:
         bucket_exists = bool(fs.exists(bucket))
     except Exception:  # a HEAD on the bucket may itself be refused; then name the key
         bucket_exists = True
     if not bucket_exists:
         return f"The bucket {bucket!r} does not exist (region {region}); check the bucket name"
-    return f"The object {path!r} does not exist in bucket {bucket!r}; check the path"
+    key = path.lstrip("/")
+    missing = f"The object {path!r} does not exist in bucket {bucket!r}"
+    if _uploading(fs, bucket, key):
+        return (
+            f"{missing}: its upload started but has not finished (it is under way, or was "
+            "abandoned). Wait for the upload to end, or upload the file again, then import it"
+        )
+    near = _near_keys(fs, bucket, key)
+    if near:
+        return f"{missing}; check the path: {', '.join(map(repr, near))} exists"
+    return (
+        f"{missing}: it may have been deleted, or never finished uploading. Upload it again "
+        "(to_dataset does, when the object is missing) and import it again; if you typed the "
+        "path, check it"
+    )
+
+
+def _uploading(fs: Any, bucket: str, key: str) -> bool:
+    """Whether a multipart upload of ``key`` is open (``False`` when S3 will not say)."""
+    try:
+        found = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=key)
+    except Exception:  # listing uploads needs a permission reading does not
+        return False
+    return any(upload.get("Key") == key for upload in found.get("Uploads", []))
+
+
+def _near_keys(fs: Any, bucket: str, key: str) -> list[str]:
+    """Up to three keys of ``key``'s folder whose names are close to its name."""
+    folder, _, name = key.rpartition("/")
+    prefix = f"{folder}/" if folder else ""
+    try:
+        listed = fs.call_s3(
+            "list_objects_v2", Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=1000
+        )
+    except Exception:  # listing needs a permission reading does not
+        return []
+    names = [item["Key"][len(prefix) :] for item in listed.get("Contents", [])]
+    lowered = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.8)
+    return [prefix + lowered[n] for n in close]

@@ -269,10 +269,10 @@ def test_put_json_then_read_json_and_csv(api: Api) -> None:
     text = api.get("/data/direct", headers={"Accept": "text/csv"})
     assert text.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert text.content.decode("utf-8").splitlines() == [
-        "when,n,label",
-        '2020-01-01T00:00:00+00:00,1,"a ""quoted"", value"',
-        "2020-01-02T00:00:00+00:00,2.5,ünïcode",
-    ]
+        '"when","n","label"',
+        '"2020-01-01T00:00:00+00:00",1,"a ""quoted"", value"',
+        '"2020-01-02T00:00:00+00:00",2.5,"ünïcode"',
+    ]  # every text quoted, so that "" is no missing value
     # Same timestamp again: replaced, not appended.
     again = api.put("/data/direct", json={"data": [{"when": "2020-01-02", "n": 3}]})
     assert again.json()["rowCount"] == 2
