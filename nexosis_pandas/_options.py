@@ -123,6 +123,7 @@ class ImportOptions(Roles, total=False):
 
     columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None
     wait: bool
+    background: bool
     timeout: float | None
     progress: ProgressArg
     client: Client | None
