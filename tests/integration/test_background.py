@@ -157,7 +157,7 @@ def test_callbacks_once_and_await(client: Client, s3: Any) -> None:
     )
     job.add_done_callback(lambda j: calls.append(j.status.value))
 
-    async def main() -> list[Any]:
+    async def main() -> tuple[Any, Any]:
         other = nxp.import_url(
             "by-url",
             "http://127.0.0.1:9/x.csv",  # refused: a server open to others fetches no loopback
@@ -165,8 +165,7 @@ def test_callbacks_once_and_await(client: Client, s3: Any) -> None:
             progress=False,
             background=True,
         )
-        results: list[Any] = await asyncio.gather(job, other, return_exceptions=True)
-        return results
+        return await asyncio.gather(job, other, return_exceptions=True)
 
     first, second = asyncio.run(asyncio.wait_for(main(), timeout=60))
     assert first is job and job.status is ImportStatus.COMPLETED
