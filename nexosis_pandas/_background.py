@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from nexosis_pandas.progress.cell import CellOutput
+
 if TYPE_CHECKING:
     from nexosis_pandas._client import Client
     from nexosis_pandas._job import ImportJob
@@ -62,6 +64,7 @@ class Follow:
         self.future: cf.Future[ImportJob] = cf.Future()
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self._cell = CellOutput.here()  # the cell that started the job, kept in its thread
 
     def start(self, work: Callable[[Follow], ImportJob]) -> None:
         """Run ``work(self)`` in a daemon thread; its return or its error completes the future."""
@@ -74,6 +77,8 @@ class Follow:
         self.thread.start()
 
     def _run(self, work: Callable[[Follow], ImportJob]) -> None:
+        if self._cell is not None:
+            self._cell.enter()
         # InvalidStateError: cancel() came first, the caller stopped following.
         with contextlib.suppress(cf.InvalidStateError):
             try:
