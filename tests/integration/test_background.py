@@ -172,3 +172,34 @@ def test_callbacks_once_and_await(client: Client, s3: Any) -> None:
     assert isinstance(second, ImportFailedError)
     job.add_done_callback(lambda j: calls.append("again"))  # already done: called at once
     assert calls == ["completed", "again"]
+
+
+def test_in_a_kernel_the_display_goes_to_the_starting_cell_and_nowhere_else(
+    tmp_path: Any,
+) -> None:
+    """A real ipykernel (nbclient): a cell starts a background import and returns; the next
+    cell sleeps while the import runs; a last one waits for it. nbclient files each output
+    under the cell whose request it answers, and keeps only what arrives while that cell runs:
+    whatever the thread sent with the wrong parent header would show in the later cells."""
+    import nbformat as _nbformat
+    from nbclient import NotebookClient
+
+    nbformat: Any = _nbformat  # its functions carry no annotations
+
+    cells = [
+        "import numpy as np, pandas as pd, nexosis_pandas as nxp\nsb = nxp.sandbox()",
+        "frame = pd.DataFrame({'a': np.arange(400_000), 'b': np.arange(400_000) * 0.5})\n"
+        "job = frame.nexosis.to_dataset('bg', background=True)",
+        "import time\ntime.sleep(4)\nprint('slept')",
+        "print(job.result(timeout=120).status.value, job._summarised_in)\nsb.stop()",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = [cell.outputs for cell in nb.cells]
+    assert [o.output_type for o in outputs[2]] == ["stream"] and outputs[2][0].text == "slept\n"
+    assert [o.output_type for o in outputs[3]] == ["stream"]
+    # Summarised in the second cell, where it started: IPython counts a cell while it runs as
+    # the next number (3), the same count ImportJob._repr_html_ compares with.
+    assert outputs[3][0].text == "completed 3\n"
