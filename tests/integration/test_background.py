@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -203,3 +205,32 @@ def test_in_a_kernel_the_display_goes_to_the_starting_cell_and_nowhere_else(
     # Summarised in the second cell, where it started: IPython counts a cell while it runs as
     # the next number (3), the same count ImportJob._repr_html_ compares with.
     assert outputs[3][0].text == "completed 3\n"
+
+
+def test_a_process_killed_during_its_background_import_loses_nothing(
+    client: Client, s3: Any, reference_server: Any
+) -> None:
+    """As a kernel restart does: the process that followed the import dies (SIGKILL, so no
+    handler runs); the import goes on on the server and ``get_import`` follows it again."""
+    script = (
+        "import time, numpy as np, pandas as pd, nexosis_pandas as nxp\n"
+        f"client = nxp.Client({reference_server.api_key!r}, {reference_server.url!r})\n"
+        "frame = pd.DataFrame({'a': np.arange(300_000)})\n"
+        f"job = frame.nexosis.to_dataset('killed', 's3://{BUCKET}/killed.csv.gz', client=client, "
+        f"storage_options={s3.storage_options!r}, background=True, progress=False)\n"
+        "while not job.requested:\n    time.sleep(0.01)\n"
+        "print(job.import_id, job.status.value, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        import_id, status = process.stdout.readline().split()
+    finally:
+        process.kill()
+        process.wait(30)
+    assert status == "requested"  # it had not ended when its process died
+
+    job = nxp.get_import(import_id, client=client)
+    assert job.result(timeout=60).status is ImportStatus.COMPLETED
+    assert len(client.read_dataset("killed")) == 300_000
