@@ -49,6 +49,9 @@ class WaitCancelled(KeyboardInterrupt):
     display says how to resume). It never leaves the thread.
     """
 
+    def __init__(self) -> None:
+        super().__init__("the wait was cancelled with job.cancel_wait()")
+
 
 class Follow:
     """The background thread that uploads and waits for one job, and its future.

@@ -285,6 +285,8 @@ class Journey:
         elif isinstance(error, ImportFailedError) and job is not None:
             cancelled = job.status is ImportStatus.CANCELLED
             self.outcome = Outcome.CANCELLED if cancelled else Outcome.FAILED
+        elif isinstance(error, KeyboardInterrupt):  # stopped before the request was sent
+            self.outcome = Outcome.INTERRUPTED
         else:
             self.outcome = Outcome.ERROR
 

@@ -207,6 +207,11 @@ class WidgetReporter(ProgressReporter):
                 "Stopped waiting; the import continues on the server. Resume with "
                 f"<code>{escape(resume_hint(j.job.import_id))}</code>"
             )
+        elif j.outcome is Outcome.INTERRUPTED and j.uploaded:
+            self.detail.value = (
+                "Stopped before the import was requested: the object is uploaded, nothing was "
+                "imported."
+            )
         elif j.outcome is Outcome.INTERRUPTED:
             self.detail.value = "The upload was stopped; nothing was written."
         elif j.outcome is Outcome.REQUESTED and j.job is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import io
 import threading
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from nexosis_pandas import _api as api
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import ColumnError, ImportFailedError, ImportTimeoutError
+from nexosis_pandas.progress import TextReporter, WidgetReporter
 from tests.unit.fake_jobs import IMPORT_ID, FakeClient, RecordingReporter, job_with, record
 from tests.unit.test_api import FakeFile, FakeFS
 
@@ -191,8 +193,9 @@ def test_cancel_wait_stops_following_and_says_so(sales: pd.DataFrame) -> None:
 def test_cancel_during_the_upload_requests_no_import(sales: pd.DataFrame) -> None:
     fs = GatedFS()
     client = FakeClient([record("completed")])
+    reporter = WidgetReporter(display=lambda obj, **kw: None)
     job = sales.nexosis.to_dataset(
-        "sales", "s3://b/k.csv.gz", background=True, client=client, fs=fs, progress=False
+        "sales", "s3://b/k.csv.gz", background=True, client=client, fs=fs, progress=reporter
     )
     assert job.cancel_wait() is True
     fs.gate.set()
@@ -200,6 +203,8 @@ def test_cancel_during_the_upload_requests_no_import(sales: pd.DataFrame) -> Non
     job._follow.thread.join(5)
     assert fs.uploads == ["b/k.csv.gz"]  # the upload ended whole
     assert client.requests == []
+    assert reporter.bar.bar_style == "warning"  # stopped, not failed
+    assert "nothing was imported" in reporter.detail.value
 
 
 def test_wait_and_as_completed_take_several_jobs(sales: pd.DataFrame) -> None:
@@ -255,3 +260,14 @@ def test_import_url_in_the_background() -> None:
         progress=False,
     )
     assert job.result(timeout=5).status is ImportStatus.COMPLETED
+
+
+def test_outside_a_notebook_the_text_display_follows_a_background_import(
+    sales: pd.DataFrame,
+) -> None:
+    out = io.StringIO()
+    job = start(sales, record("started"), record("completed"), progress=TextReporter(file=out))
+    job.result(timeout=5)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "nexosis: uploading 3 rows to s3://b/k.csv.gz"
+    assert lines[-1].startswith("nexosis: dataset 'sales' · completed · 3 rows")
