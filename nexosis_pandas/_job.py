@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["ImportJob"]
 
 _SEVERITY_TONES = {"error": "danger", "warning": "warning"}
+_FOLLOWING = threading.Lock()  # two threads asking one job for its future start one follow
 
 
 class ImportJob:
@@ -212,11 +214,12 @@ class ImportJob:
 
     def _following(self) -> Follow:
         """The thread following this job; one without a display is started if there is none."""
-        if self._follow is None:
-            from nexosis_pandas._background import silent_follow
+        with _FOLLOWING:
+            if self._follow is None:
+                from nexosis_pandas._background import silent_follow
 
-            self._follow = silent_follow(self)
-        return self._follow
+                self._follow = silent_follow(self)
+            return self._follow
 
     def result(self, timeout: float | None = None) -> ImportJob:
         """Wait for the job to end; return it once the import has completed.
