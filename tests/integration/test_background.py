@@ -234,3 +234,19 @@ def test_a_process_killed_during_its_background_import_loses_nothing(
     job = nxp.get_import(import_id, client=client)
     assert job.result(timeout=60).status is ImportStatus.COMPLETED
     assert len(client.read_dataset("killed")) == 300_000
+
+
+def test_the_sandbox_takes_eight_background_imports_at_once() -> None:
+    """The sandbox (its S3 and server in their background process), with its defaults: the
+    objects named by content under its prefix, the one default client shared by the threads."""
+    with nxp.sandbox() as sb:
+        jobs = [
+            month(m).nexosis.to_dataset(f"sandbox-{m}", progress=False, background=True)
+            for m in range(1, 9)
+        ]
+        assert nxp.wait(jobs, timeout=120).not_done == set()
+        assert {j.result(timeout=0).status for j in jobs} == {ImportStatus.COMPLETED}
+        assert len({j.upload.url for j in jobs if j.upload is not None}) == 8
+        history = nxp.import_history()
+        assert sorted(history["dataset_name"]) == [f"sandbox-{m}" for m in range(1, 9)]
+        assert len(sb.client.read_dataset("sandbox-8")) == 2_000
