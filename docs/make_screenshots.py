@@ -2,13 +2,16 @@
 
     python docs/make_screenshots.py
 
-Runs the browser tests of the notebook experience (``tests/browser/test_browser_notebook.py``),
-which save their screenshots while they check the page, and copies them into ``docs/images/``:
+Runs the browser tests of the notebook experience (``tests/browser/test_browser_notebook.py``
+and ``tests/browser/test_browser_background.py``), which save their screenshots while they
+check the page, and copies them into ``docs/images/``:
 
 - ``progress-importing.png``: the progress display mid-import (upload done, import requested);
 - ``progress-completed.png``: the display when the import completed;
 - ``progress-failed.png``: the display of an import the server failed, with its message;
-- ``progress-summary.png``: the static summary, as an exported notebook (nbconvert) shows it.
+- ``progress-summary.png``: the static summary, as an exported notebook (nbconvert) shows it;
+- ``background-two-cells.png``: a background import's cell and the next cell, which ran while
+  the import went on.
 
 Needs what the browser tests need: Debian's ``chromium`` (``apt-get install -y chromium``) and
 the ``test`` extras. The images are only replaced when every test passed.
@@ -30,6 +33,7 @@ NAMES = (
     "progress-completed.png",
     "progress-failed.png",
     "progress-summary.png",
+    "background-two-cells.png",
 )
 
 
@@ -46,6 +50,7 @@ def main() -> int:
             "-p",
             "no:cacheprovider",
             str(ROOT / "tests" / "browser" / "test_browser_notebook.py"),
+            str(ROOT / "tests" / "browser" / "test_browser_background.py"),
         ]
         if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode != 0:
             print("the browser tests failed; docs/images left as it was", file=sys.stderr)

@@ -16,6 +16,7 @@ from nexosis_pandas._api import (
     infer_column_metadata,
     upload_dataframe,
 )
+from nexosis_pandas._background import WaitResult, as_completed, wait
 from nexosis_pandas._client import Client
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._storage.upload import S3Object
@@ -75,7 +76,9 @@ __all__ = [
     "Sandbox",
     "ServerError",
     "UploadError",
+    "WaitResult",
     "__version__",
+    "as_completed",
     "get_import",
     "import_dataframe",
     "import_history",
@@ -83,4 +86,5 @@ __all__ = [
     "infer_column_metadata",
     "sandbox",
     "upload_dataframe",
+    "wait",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
+from nexosis_pandas._background import Follow, check_wait, in_background
 from nexosis_pandas._digest import content_url
 from nexosis_pandas._encode.encoder import Compression, Format, file_format
 from nexosis_pandas._frame import frame_to_import
@@ -177,6 +178,7 @@ def import_dataframe(
     timestamp: str | None = None,
     key: str | Sequence[str] | None = None,
     wait: bool = True,
+    background: bool = False,
     timeout: float | None = None,
     progress: ProgressArg = "auto",
     client: Client | None = None,
@@ -222,6 +224,12 @@ def import_dataframe(
     wait
         Wait for the import to end. With ``False`` the job is returned as requested; call
         ``job.wait()`` later.
+    background
+        Return the job at once and upload and wait in a background thread, while the progress
+        display goes on in this cell. The job is a future: ``job.result()``, ``job.done()``,
+        ``job.add_done_callback(fn)``, ``await job``; :func:`wait` and :func:`as_completed`
+        take several. The frame and the roles are checked before it returns; every later
+        error (upload, import, ``timeout``) is raised by ``job.result()``.
     timeout
         Seconds to wait for the import at most (the upload is not counted).
     progress
@@ -274,12 +282,14 @@ def import_dataframe(
             timestamp=timestamp,
             key=key,
             wait=wait,
+            background=background,
             timeout=timeout,
             progress=progress,
             client=client,
             storage_options=storage_options,
             fs=fs,
         )
+    check_wait(wait, background)
     required_text("dataset_name", dataset_name)
     df = frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
@@ -292,23 +302,36 @@ def import_dataframe(
     connection_string = config.azure_connection_string(storage_options) if azure else None
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)
-    fs = filesystem(url, storage_options, fs)
-    obj = existing_object(df, url, fs, reporter) if s3_url is None else None
-    if obj is None:
-        obj = upload_dataframe(
-            df, url, format=fmt, compression=compression, index=False, fs=fs, progress=reporter
+
+    def run(follow: Follow | None) -> ImportJob:
+        files = filesystem(url, storage_options, fs)
+        obj = existing_object(df, url, files, reporter) if s3_url is None else None
+        if obj is None:
+            obj = upload_dataframe(
+                df,
+                url,
+                format=fmt,
+                compression=compression,
+                index=False,
+                fs=files,
+                progress=reporter,
+            )
+        return import_upload(
+            api,
+            dataset_name,
+            obj,
+            reporter,
+            columns=sent,
+            content_type=fmt,
+            connection_string=connection_string,
+            wait=wait,
+            timeout=timeout,
+            pending=follow,
         )
-    return import_upload(
-        api,
-        dataset_name,
-        obj,
-        reporter,
-        columns=sent,
-        content_type=fmt,
-        connection_string=connection_string,
-        wait=wait,
-        timeout=timeout,
-    )
+
+    if background:
+        return in_background(dataset_name, "azure" if azure else "s3", api, reporter, run)
+    return run(None)
 
 
 @user_error
@@ -320,6 +343,7 @@ def import_url(
     content_type: Literal["csv", "json"] | None = None,
     auth: tuple[str, str] | None = None,
     wait: bool = True,
+    background: bool = False,
     timeout: float | None = None,
     progress: ProgressArg = "auto",
     client: Client | None = None,
@@ -346,7 +370,7 @@ def import_url(
         is served with, then its first bytes.
     auth
         ``(user_id, password)`` for a file behind basic authentication; never echoed or logged.
-    wait, timeout, progress, client
+    wait, background, timeout, progress, client
         As for :func:`import_dataframe`.
 
     Returns
@@ -370,17 +394,25 @@ def import_url(
     >>> job.status  # doctest: +SKIP
     <ImportStatus.COMPLETED: 'completed'>
     """
+    check_wait(wait, background)
     api = default_client(client)
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)
-    return _follow(
-        lambda: api.import_from_url(
-            dataset_name, url, columns=columns, content_type=content_type, auth=auth
-        ),
-        reporter,
-        wait=wait,
-        timeout=timeout,
-    )
+
+    def run(follow: Follow | None) -> ImportJob:
+        return _follow(
+            lambda: api.import_from_url(
+                dataset_name, url, columns=columns, content_type=content_type, auth=auth
+            ),
+            reporter,
+            wait=wait,
+            timeout=timeout,
+            pending=follow,
+        )
+
+    if background:
+        return in_background(dataset_name, "url", api, reporter, run)
+    return run(None)
 
 
 @user_error

@@ -19,12 +19,14 @@ import pandas as pd
 from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import Compression, Format
 from nexosis_pandas._options import Roles
+from nexosis_pandas._polling import wait_for_import
 from nexosis_pandas._storage.pipeline import find_existing
 from nexosis_pandas._wire import ColumnMetadata
 from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, ProgressReporter
 
 if TYPE_CHECKING:
+    from nexosis_pandas._background import Follow
     from nexosis_pandas._client import Client
     from nexosis_pandas._job import ImportJob
     from nexosis_pandas._storage.upload import S3Object
@@ -58,6 +60,7 @@ class ImportOptions(Roles, total=False):
 
     columns: Literal["infer"] | Mapping[str, Mapping[str, Any]] | None
     wait: bool
+    background: bool
     timeout: float | None
     progress: ProgressArg
     client: Client | None
@@ -134,8 +137,12 @@ def import_upload(
     connection_string: str | None = None,
     wait: bool,
     timeout: float | None,
+    pending: Follow | None = None,
 ) -> ImportJob:
-    """Import the uploaded ``obj`` (from Azure when a connection string is given) and follow it."""
+    """Import the uploaded ``obj`` (from Azure when a connection string is given) and follow it.
+
+    With ``pending`` (in its background thread), the import fills in its pending job.
+    """
 
     def start() -> ImportJob:
         if connection_string is not None:
@@ -156,7 +163,7 @@ def import_upload(
             content_type=content_type,
         )
 
-    return follow(start, reporter, upload=obj, wait=wait, timeout=timeout)
+    return follow(start, reporter, upload=obj, wait=wait, timeout=timeout, pending=pending)
 
 
 def follow(
@@ -166,14 +173,23 @@ def follow(
     upload: S3Object | None = None,
     wait: bool,
     timeout: float | None,
+    pending: Follow | None = None,
 ) -> ImportJob:
-    """Request the import, then follow it on ``reporter`` until it ends (unless ``wait=False``)."""
+    """Request the import, then follow it on ``reporter`` until it ends (unless ``wait=False``).
+
+    With ``pending``, the request fills in its pending job and the wait sleeps on its stop event.
+    """
     try:
+        if pending is not None:
+            pending.check()  # the wait was cancelled during the upload: request nothing
         job = start()
     except BaseException as exc:
         reporter.import_end(None, exc)
         raise
     job.upload = upload
+    if pending is not None:
+        job = pending.job._adopt(job)
+        return wait_for_import(job, timeout=timeout, progress=reporter, sleep=pending.sleep)
     if not wait:
         reporter.import_update(job)
         reporter.detached(job)  # the display ends here; job.wait() starts a new one

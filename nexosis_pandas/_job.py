@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -9,6 +11,7 @@ import pandas as pd
 from nexosis_pandas._wire import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
 
 if TYPE_CHECKING:
+    from nexosis_pandas._background import Follow
     from nexosis_pandas._client import Client
     from nexosis_pandas._storage.upload import S3Object
     from nexosis_pandas.progress import ProgressArg
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["ImportJob"]
 
 _SEVERITY_TONES = {"error": "danger", "warning": "warning"}
+_FOLLOWING = threading.Lock()  # two threads asking one job for its future start one follow
 
 
 class ImportJob:
@@ -41,6 +45,30 @@ class ImportJob:
         self._client = client
         self.upload = upload
         self._summarised_in: int | None = None  # the cell whose progress summary showed it
+        self._requested = True
+        self._follow: Follow | None = None  # the thread that uploads and waits, if any
+
+    @classmethod
+    def _pending(cls, dataset_name: str, kind: str, client: Client) -> ImportJob:
+        """A job for an import not requested yet: a background upload runs first."""
+        job = cls(Import("", kind, ImportStatus.REQUESTED, dataset_name), client)
+        job._requested = False
+        return job
+
+    def _adopt(self, requested: ImportJob) -> ImportJob:
+        """Take the record of the import just requested for this pending job; return self."""
+        self._record, self._client, self.upload = (
+            requested._record,
+            requested._client,
+            requested.upload,
+        )
+        self._requested = True
+        return self
+
+    @property
+    def requested(self) -> bool:
+        """Whether the server has the import; ``False`` while a background upload still runs."""
+        return self._requested
 
     @property
     def record(self) -> Import:
@@ -163,13 +191,114 @@ class ImportJob:
         return finished - self.requested_date
 
     def done(self) -> bool:
-        """Whether the import had ended at the last report (no request is made)."""
+        """Whether the job has ended; no request is made.
+
+        For a job followed in the background: whether that thread has ended (the import
+        completed or failed, the wait timed out, or was cancelled); :meth:`result` then
+        returns at once. Otherwise: whether the import had ended at the last report.
+        """
+        if self._follow is not None:
+            return self._follow.future.done()
         return self.status.is_terminal
 
     def refresh(self) -> ImportJob:
-        """Ask the server for the import's current state; update and return this job."""
-        self._record = self._client.get_import(self.import_id).record
+        """Ask the server for the import's current state; update and return this job.
+
+        A job not :attr:`requested` yet has nothing to ask about and is returned as it is.
+        """
+        if self._requested:
+            self._record = self._client.get_import(self.import_id).record
         return self
+
+    # the job as a future ---------------------------------------------------------------
+
+    def _following(self) -> Follow:
+        """The thread following this job; one without a display is started if there is none."""
+        with _FOLLOWING:
+            if self._follow is None:
+                from nexosis_pandas._background import silent_follow
+
+                self._follow = silent_follow(self)
+            return self._follow
+
+    def result(self, timeout: float | None = None) -> ImportJob:
+        """Wait for the job to end; return it once the import has completed.
+
+        A job not followed in the background is followed from here, without a display.
+
+        Parameters
+        ----------
+        timeout
+            Seconds to wait at most; ``None`` waits as long as it takes.
+
+        Raises
+        ------
+        TimeoutError
+            ``timeout`` passed first; the job goes on and ``result()`` can be called again.
+        ImportFailedError, ImportTimeoutError, UploadError, ...
+            What the foreground call would have raised: the import failed, the ``timeout=``
+            given when it started passed, the upload failed.
+        concurrent.futures.CancelledError
+            :meth:`cancel_wait` stopped following the job.
+
+        Examples
+        --------
+        >>> job = df.nexosis.to_dataset("sales", background=True)  # doctest: +SKIP
+        >>> job.result(timeout=600).status  # doctest: +SKIP
+        <ImportStatus.COMPLETED: 'completed'>
+        """
+        return self._following().future.result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Wait for the job to end; return the error :meth:`result` would raise, or ``None``.
+
+        Raises ``TimeoutError`` when ``timeout`` passes first and ``CancelledError`` after
+        :meth:`cancel_wait`, as :meth:`result` does.
+
+        Examples
+        --------
+        >>> job.exception(timeout=600) is None  # doctest: +SKIP
+        True
+        """
+        return self._following().future.exception(timeout)
+
+    def add_done_callback(self, fn: Callable[[ImportJob], object]) -> None:
+        """Call ``fn(job)`` once, when the job ends; at once if it has ended already.
+
+        It is called in the background thread (or in this one, when the job has ended);
+        what it raises is logged and ignored, as :mod:`concurrent.futures` does.
+
+        Examples
+        --------
+        >>> job.add_done_callback(lambda j: print(j.exception() or "done"))  # doctest: +SKIP
+        """
+        self._following().future.add_done_callback(lambda _: fn(self))
+
+    def cancel_wait(self) -> bool:
+        """Stop following the job in the background; the import goes on on the server.
+
+        The display says the wait stopped and how to resume; :meth:`result` raises
+        ``CancelledError``. While the upload still runs, it ends first (an object is never
+        left partial) and no import is requested.
+
+        Returns
+        -------
+        bool
+            ``False`` when there was nothing to stop: the job had ended, or nothing followed it.
+
+        Examples
+        --------
+        >>> job.cancel_wait()  # doctest: +SKIP
+        True
+        """
+        return self._follow.cancel() if self._follow is not None else False
+
+    def __await__(self) -> Generator[Any, None, ImportJob]:
+        """``await job`` in asyncio code (the kernel's own loop too): :meth:`result`, not
+        blocking the loop."""
+        import asyncio
+
+        return asyncio.wrap_future(self._following().future).__await__()
 
     def wait(
         self,
@@ -198,23 +327,43 @@ class ImportJob:
         ImportTimeoutError
             ``timeout`` passed first; the import goes on and ``wait()`` can be called again.
 
+        Notes
+        -----
+        For a job still followed in the background, ``wait()`` waits for that thread (whose
+        display shows the progress) as :meth:`result` does, ``poll_interval`` and
+        ``progress`` left aside.
+
         Examples
         --------
         >>> job = nexosis_pandas.get_import("015d1d17-...")  # doctest: +SKIP
         >>> job.wait(timeout=60).status  # doctest: +SKIP
         <ImportStatus.COMPLETED: 'completed'>
         """
+        if self._follow is not None and not self._follow.future.done():
+            return self._wait_for_thread(timeout)
         from nexosis_pandas._polling import wait_for_import
 
         return wait_for_import(
             self, timeout=timeout, poll_interval=poll_interval, progress=progress
         )
 
+    def _wait_for_thread(self, timeout: float | None) -> ImportJob:
+        from nexosis_pandas.exceptions import ImportTimeoutError
+
+        try:
+            return self.result(timeout)
+        except TimeoutError as error:
+            if isinstance(error, ImportTimeoutError):
+                raise
+            raise ImportTimeoutError(self, float(timeout or 0)) from None
+
     def to_dict(self) -> dict[str, Any]:
         """The import as the API's JSON object."""
         return self._record.to_wire()
 
     def __repr__(self) -> str:
+        if not self._requested:
+            return f"<ImportJob dataset={self.dataset_name!r} uploading>"
         return (
             f"<ImportJob {self.import_id} dataset={self.dataset_name!r} "
             f"status={self.status.value!r}>"
@@ -238,7 +387,7 @@ class ImportJob:
             table,
         )
 
-        status = self.status.value
+        status = self.status.value if self._requested else "uploading"
         if self._summarised_in is not None and self._summarised_in == cell_number():
             return (
                 f"<small>ImportJob <code>{escape(self.import_id)}</code> {badge(status)}: "
@@ -282,10 +431,3 @@ class ImportJob:
             )
             fields.append(("Timeline", steps))
         return table("ImportJob", fields, colour=status_colour(status))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ImportJob):
-            return NotImplemented
-        return self._record == other._record
-
-    __hash__ = None  # type: ignore[assignment]

@@ -140,7 +140,7 @@ def wait_for_import(
     last_error: Exception | None = None
     try:
         reporter.import_update(job)
-        while not job.done():
+        while not job.status.is_terminal:
             delay = next(intervals)
             if deadline is not None:
                 remaining = deadline - clock()

@@ -18,6 +18,7 @@ from typing import Any, Unpack
 import dask.dataframe as dd
 
 from nexosis_pandas import columns as _columns
+from nexosis_pandas._background import Follow, check_wait, in_background
 from nexosis_pandas._dask.assemble import may_release, parts_and_runs
 from nexosis_pandas._dask.keys import check_keys_across_partitions
 from nexosis_pandas._dask.runner import Runner
@@ -321,6 +322,8 @@ def import_dask_dataframe(
     uploads them, unless that object exists already.
     """
     check_names(options, ImportOptions, "import_dataframe")
+    wait, background = options.get("wait", True), options.get("background", False)
+    check_wait(wait, background)
     target, timestamp, key = options.get("target"), options.get("timestamp"), options.get("key")
     columns = options.get("columns", "infer")
     storage_options, fs = options.get("storage_options"), options.get("fs")
@@ -329,46 +332,59 @@ def import_dask_dataframe(
     nexosis = default_client(options.get("client"))
     reporter = resolve_progress(options.get("progress", "auto"))
     reporter.begin(dataset_name)
-    sent: list[ColumnMetadata | None] = []
 
-    def check(runner: Runner, plan: Plan, facts: Sequence[Facts]) -> None:
-        metadata = known.checked(runner, plan, facts)
-        sent.append(
-            _columns.metadata_to_send(
-                known.meta, metadata, columns, target=target, timestamp=timestamp, key=key
+    def run(follow: Follow | None) -> ImportJob:
+        sent: list[ColumnMetadata | None] = []
+
+        def check(runner: Runner, plan: Plan, facts: Sequence[Facts]) -> None:
+            metadata = known.checked(runner, plan, facts)
+            sent.append(
+                _columns.metadata_to_send(
+                    known.meta, metadata, columns, target=target, timestamp=timestamp, key=key
+                )
             )
+
+        with Runner() as runner:
+            obj: S3Object | None = None
+            if s3_url is None:
+                survey = known.plan(digest=True)
+                facts = known.survey(runner, survey)
+                check(runner, survey, facts)
+                url = digest_url(_digest(facts), dataset_name)
+                rows = sum(f.rows for f in facts)
+                files = filesystem(url, storage_options, fs)
+                obj = existing_object(known.meta, url, files, reporter, rows=rows)
+                if obj is None:
+                    fmt, compression = file_format(url)
+                    plan = known.plan(format=fmt, compression=compression)
+                    plan = replace(plan, scans=_merged([f.scans for f in facts]))
+                    obj = write(runner, ddf, url, plan, files, reporter, rows=rows)
+            else:
+                fmt, compression = file_format(s3_url)
+                url = _s3_only(s3_url)
+                plan = known.plan(format=fmt, compression=compression)
+                files = filesystem(url, storage_options, fs)
+                obj = write(
+                    runner,
+                    ddf,
+                    url,
+                    plan,
+                    files,
+                    reporter,
+                    check=lambda facts: check(runner, plan, facts),
+                )
+        return import_upload(
+            nexosis,
+            dataset_name,
+            obj,
+            reporter,
+            columns=sent[-1],
+            content_type=obj.format,
+            wait=wait,
+            timeout=options.get("timeout"),
+            pending=follow,
         )
 
-    with Runner() as runner:
-        obj: S3Object | None = None
-        if s3_url is None:
-            survey = known.plan(digest=True)
-            facts = known.survey(runner, survey)
-            check(runner, survey, facts)
-            url = digest_url(_digest(facts), dataset_name)
-            rows = sum(f.rows for f in facts)
-            fs = filesystem(url, storage_options, fs)
-            obj = existing_object(known.meta, url, fs, reporter, rows=rows)
-            if obj is None:
-                fmt, compression = file_format(url)
-                plan = known.plan(format=fmt, compression=compression)
-                plan = replace(plan, scans=_merged([f.scans for f in facts]))
-                obj = write(runner, ddf, url, plan, fs, reporter, rows=rows)
-        else:
-            fmt, compression = file_format(s3_url)
-            url = _s3_only(s3_url)
-            plan = known.plan(format=fmt, compression=compression)
-            fs = filesystem(url, storage_options, fs)
-            obj = write(
-                runner, ddf, url, plan, fs, reporter, check=lambda facts: check(runner, plan, facts)
-            )
-    return import_upload(
-        nexosis,
-        dataset_name,
-        obj,
-        reporter,
-        columns=sent[-1],
-        content_type=obj.format,
-        wait=options.get("wait", True),
-        timeout=options.get("timeout"),
-    )
+    if background:
+        return in_background(dataset_name, "s3", nexosis, reporter, run)
+    return run(None)

@@ -7,7 +7,8 @@ for ``progress=False``, or the user's own reporter object.
 One module per part, in the manner of tqdm: :mod:`~nexosis_pandas.progress.base` (the protocol,
 the outcome, the journey both displays follow), :mod:`~nexosis_pandas.progress.text`,
 :mod:`~nexosis_pandas.progress.widget` (with its static HTML summary) and
-:mod:`~nexosis_pandas.progress.auto` (the choice).
+:mod:`~nexosis_pandas.progress.auto` (the choice), and :mod:`~nexosis_pandas.progress.cell`
+(output from a background thread into the cell that started it).
 """
 
 from nexosis_pandas.progress.auto import resolve_progress

@@ -37,7 +37,9 @@ class ProgressReporter:
     ``upload_update`` (repeatedly), ``upload_end``; then ``import_update`` (for each report of the
     import's state, the first right after it was requested), and ``import_end`` once, or
     ``interrupted`` when the user stops the wait, or ``detached`` when the caller does not wait
-    (``wait=False``). A reporter used only for an upload, or only for a wait, sees only that part.
+    (``wait=False``). With ``background=True``, ``background`` comes right after ``begin``, in
+    the caller's thread, and the rest from a background thread. A reporter used only for an
+    upload, or only for a wait, sees only that part.
     """
 
     def begin(self, dataset_name: str) -> None:
@@ -78,6 +80,15 @@ class ProgressReporter:
 
     def detached(self, job: ImportJob) -> None:
         """The import was requested and the caller does not wait for it (``wait=False``)."""
+
+    def background(self, job: ImportJob) -> None:
+        """From now on ``job`` is uploaded and followed in a background thread.
+
+        Called in the caller's thread, before the thread starts and before any other call but
+        ``begin``; every later call comes from the background thread. A display that writes
+        into a notebook cell keeps it here, so that its output lands in the cell that started
+        the import rather than in the cell running when it arrives.
+        """
 
 
 ProgressArg = Union[ProgressReporter, bool, Literal["auto", "widget", "text"], None]  # noqa: UP007
@@ -274,6 +285,8 @@ class Journey:
         elif isinstance(error, ImportFailedError) and job is not None:
             cancelled = job.status is ImportStatus.CANCELLED
             self.outcome = Outcome.CANCELLED if cancelled else Outcome.FAILED
+        elif isinstance(error, KeyboardInterrupt):  # stopped before the request was sent
+            self.outcome = Outcome.INTERRUPTED
         else:
             self.outcome = Outcome.ERROR
 

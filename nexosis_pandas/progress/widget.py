@@ -23,6 +23,7 @@ from nexosis_pandas._html import (
     table,
 )
 from nexosis_pandas.progress.base import Journey, Outcome, ProgressReporter, resume_hint
+from nexosis_pandas.progress.cell import CellOutput
 
 if TYPE_CHECKING:
     from nexosis_pandas._job import ImportJob
@@ -103,6 +104,7 @@ class WidgetReporter(ProgressReporter):
         import ipywidgets as w
 
         self._display = display
+        self._cell: CellOutput | None = None  # the starting cell, for a background import
         self._journey = Journey(clock)
         self._shown = False
         self._summarised = False
@@ -129,6 +131,9 @@ class WidgetReporter(ProgressReporter):
     def _show(self, obj: object, **kwargs: Any) -> None:
         if self._display is not None:
             self._display(obj, **kwargs)
+            return
+        if self._cell is not None:
+            self._cell.display(obj, raw=bool(kwargs.get("raw", False)))
             return
         from IPython.display import display
 
@@ -202,6 +207,11 @@ class WidgetReporter(ProgressReporter):
                 "Stopped waiting; the import continues on the server. Resume with "
                 f"<code>{escape(resume_hint(j.job.import_id))}</code>"
             )
+        elif j.outcome is Outcome.INTERRUPTED and j.uploaded:
+            self.detail.value = (
+                "Stopped before the import was requested: the object is uploaded, nothing was "
+                "imported."
+            )
         elif j.outcome is Outcome.INTERRUPTED:
             self.detail.value = "The upload was stopped; nothing was written."
         elif j.outcome is Outcome.REQUESTED and j.job is not None:
@@ -242,7 +252,8 @@ class WidgetReporter(ProgressReporter):
             return
         self._summarised = True
         if self._journey.job is not None:
-            self._journey.job._summarised_in = cell_number()
+            cell = self._cell.number if self._cell is not None else cell_number()
+            self._journey.job._summarised_in = cell
         self._show(
             {"text/html": self.summary_html(), "text/plain": self._journey.summary_text()},
             raw=True,
@@ -320,3 +331,7 @@ class WidgetReporter(ProgressReporter):
         self._journey.detached(job)
         self._draw()
         self._summarise()
+
+    def background(self, job: ImportJob) -> None:
+        # Called in the starting cell: keep it, so the thread's displays land there.
+        self._cell = CellOutput.here()

@@ -83,7 +83,7 @@ def test_import_read_and_delete_a_dataset(client: Client, s3: Any) -> None:
     assert job.status is ImportStatus.COMPLETED, job.messages
     assert job.status_history[0].status is ImportStatus.REQUESTED
     assert job.status_history[-1].status is ImportStatus.COMPLETED
-    assert client.get_import(job.import_id) == job
+    assert client.get_import(job.import_id).record == job.record
 
     frame = client.read_dataset("sales")
     assert set(frame.columns) == {"day", "store", "amount", "price", "promo"}

@@ -508,3 +508,19 @@ def test_encoder_threads_fill_the_hosts_cores(cluster: Any) -> None:
     # two one-thread workers on this host share its cores
     with Runner() as runner:
         assert runner.threads_per_task() == max(1, min(ENCODE_THREADS, (os.cpu_count() or 1) // 2))
+
+
+def test_a_dask_frame_in_the_background(cluster: Any, s3: Any, nexosis: Client) -> None:
+    ddf = frame([3000, 2000, 1000])
+    job = ddf.nexosis.to_dataset(
+        "dask-background",
+        f"s3://{BUCKET}/dask-background.csv.gz",
+        client=nexosis,
+        storage_options=s3.storage_options,
+        progress=False,
+        background=True,
+    )
+    assert not job.requested  # returned before the workers' first pass ended
+    assert job.result(timeout=120).status is ImportStatus.COMPLETED
+    assert job.upload is not None and job.upload.rows == 6000
+    assert len(nexosis.read_dataset("dask-background")) == 6000

@@ -27,6 +27,7 @@ EXPECTED: dict[str, list[str]] = {
         "Imported 84 rows into dataset 'store-sales': 84 appended, 0 replaced",
         "completed - Imported 42 rows into dataset 'store-sales': 21 appended, 21 replaced",
         "105 rows; 2026-01-01 to 2026-02-04",
+        "3 background imports: ['completed', 'completed', 'completed']",
         "<Sandbox stopped>",
     ],
     "import-history.ipynb": [

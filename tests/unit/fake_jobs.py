@@ -122,3 +122,6 @@ class RecordingReporter(ProgressReporter):
 
     def interrupted(self, job: ImportJob) -> None:
         self.calls.append(("interrupted", job.status.value))
+
+    def background(self, job: ImportJob) -> None:
+        self.calls.append(("background", job.requested))
