@@ -18,6 +18,7 @@ import pytest
 
 import nexosis_pandas
 from nexosis_pandas import _api as api
+from nexosis_pandas import _importing
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import ColumnError, ImportFailedError, ImportTimeoutError
@@ -45,7 +46,7 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("NEXOSIS_API_KEY", "NEXOSIS_BASE_URL", "NEXOSIS_S3_PREFIX"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NEXOSIS_S3_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setattr(api, "_env_clients", {})
+    monkeypatch.setattr(_importing, "_env_clients", {})
 
 
 @pytest.fixture
