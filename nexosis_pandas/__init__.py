@@ -16,6 +16,7 @@ from nexosis_pandas._api import (
     infer_column_metadata,
 )
 from nexosis_pandas._client import Client
+from nexosis_pandas._dataset_api import delete_dataset, list_datasets, read_dataset
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._storage.pipeline import upload_dataframe
 from nexosis_pandas._storage.upload import S3Object
@@ -76,11 +77,14 @@ __all__ = [
     "ServerError",
     "UploadError",
     "__version__",
+    "delete_dataset",
     "get_import",
     "import_dataframe",
     "import_history",
     "import_url",
     "infer_column_metadata",
+    "list_datasets",
+    "read_dataset",
     "sandbox",
     "upload_dataframe",
 ]
