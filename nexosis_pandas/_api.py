@@ -22,9 +22,11 @@ import pandas as pd
 
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
+from nexosis_pandas._arrow_columns import arrow_column_metadata
 from nexosis_pandas._digest import content_url
 from nexosis_pandas._encode.encoder import Format, file_format
 from nexosis_pandas._frame import frame_to_import
+from nexosis_pandas._inputs import recognise
 from nexosis_pandas._options import HistoryFilters, Roles, metadata_to_send, required_text
 from nexosis_pandas._storage.pipeline import (
     filesystem,
@@ -194,6 +196,9 @@ def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMet
     >>> infer_column_metadata(df.set_index("day"), timestamp="day")["day"]
     {'dataType': 'date', 'role': 'timestamp'}
     """
+    kind, frame = recognise(df)
+    if kind == "arrow":  # polars, Arrow and the Arrow stream: from their Arrow types
+        return arrow_column_metadata(frame, **roles)
     return _columns.infer_column_metadata(frame_to_import(df), **roles)
 
 
@@ -312,7 +317,8 @@ def import_dataframe(
             fs=fs,
         )
     required_text("dataset_name", dataset_name)
-    df = frame_to_import(df)
+    kind, frame = recognise(df)  # polars and Arrow data: a pyarrow Table, never pandas
+    df = frame if kind == "arrow" else frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
     sent = metadata_to_send(df, metadata, columns, target=target, timestamp=timestamp, key=key)
 

@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 
 from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import Compression, Encoding, Format, file_format
 from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._inputs import recognise, table_names
 from nexosis_pandas._storage.upload import S3Object, find_object, split_url, write_object
 from nexosis_pandas.exceptions import ConfigurationError, user_error
 from nexosis_pandas.progress import ProgressArg, resolve_progress
@@ -82,7 +84,11 @@ def upload_dataframe(
     Parameters
     ----------
     df
-        The frame. Column names must be unique non-empty strings.
+        The frame: pandas, Dask or polars (a ``LazyFrame`` too), a pyarrow ``Table``,
+        ``RecordBatch``, ``RecordBatchReader`` or dataset, or any object with
+        ``__arrow_c_stream__`` (a DuckDB relation, ...). polars and Arrow data are encoded
+        from their Arrow columns, never through pandas, to the bytes the same data gives from
+        pandas. Column names must be unique non-empty strings.
     s3_url
         ``s3://bucket/key``.
     format
@@ -114,8 +120,11 @@ def upload_dataframe(
 
     Raises
     ------
+    TypeError
+        ``df`` is none of the frames above.
     ColumnError
-        Before anything is sent, when the column names are invalid or the frame has none.
+        Before anything is sent, when the column names are invalid or the frame has none, or
+        an Arrow column's type is one no dataset holds (durations, binary, nested).
     UploadError
         S3 failed (no such bucket, access denied, endpoint unreachable, ...). Errors raised
         while encoding the data propagate as they are, after the upload is aborted.
@@ -126,7 +135,8 @@ def upload_dataframe(
     >>> obj.url, obj.rows  # doctest: +SKIP
     ('s3://my-bucket/data/sales.csv.gz', 1000000)
     """
-    if is_dask_frame(df):
+    kind, df = recognise(df)  # a polars frame or Arrow data: a pyarrow Table
+    if kind == "dask":
         from nexosis_pandas._dask import upload_dask_dataframe
 
         return upload_dask_dataframe(
@@ -204,12 +214,16 @@ def find_existing(
     S3Object(url='s3://my-bucket/nexosis/sales-1f2e3d4c5b6a7988.csv.gz', rows=10000, ...)
     """
     format, compression = file_format(s3_url)
-    columns = tuple(validate_column_names(df, index=index))
+    if isinstance(df, pa.Table):
+        columns = tuple(table_names(df))
+        rows = df.num_rows
+    else:
+        columns, rows = tuple(validate_column_names(df, index=index)), len(df)
     return find_object(
         filesystem(s3_url, storage_options, fs),
         s3_url,
         format=format,
         compression=compression,
-        rows=len(df),
+        rows=rows,
         columns=columns,
     )
