@@ -1,7 +1,8 @@
 """nexosis-pandas: from a pandas DataFrame to a Nexosis dataset, from a notebook.
 
-Importing the package registers the ``df.nexosis`` accessor, and ``ddf.nexosis`` for Dask
-DataFrames once ``dask.dataframe`` is imported (before or after this package).
+Importing the package registers the ``df.nexosis`` accessor, ``ddf.nexosis`` for Dask
+DataFrames once ``dask.dataframe`` is imported, and ``pl_df.nexosis`` and ``lazy.nexosis``
+for polars frames once polars is imported (before or after this package).
 """
 
 from nexosis_pandas import (
@@ -51,6 +52,18 @@ def _register_dask() -> None:
 
 
 _hooks.after_import("dask.dataframe", _register_dask)
+
+
+def _register_polars() -> None:
+    import warnings
+
+    try:
+        from nexosis_pandas import _polars  # noqa: F401 - registers pl_df.nexosis, lazy.nexosis
+    except Exception as exc:  # an unsupported polars must not break the user's import of it
+        warnings.warn(f"nexosis_pandas: pl_df.nexosis is unavailable ({exc})", stacklevel=2)
+
+
+_hooks.after_import("polars", _register_polars)
 
 __all__ = [
     "APIConnectionError",
