@@ -164,7 +164,9 @@ def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMet
     Parameters
     ----------
     df
-        The frame to describe.
+        The frame to describe: pandas, or polars, Arrow or any Arrow stream (see
+        :func:`import_dataframe`), whose data types come from their Arrow types (see
+        :mod:`nexosis_pandas._arrow_columns`).
     **roles
         ``target`` (the column to predict; numeric or logical), ``timestamp`` (the column that
         places rows in time; datetimes) and ``key`` (the column or columns that identify a
@@ -238,7 +240,11 @@ def import_dataframe(
     Parameters
     ----------
     df
-        The data.
+        The data: a pandas or Dask DataFrame; a polars ``DataFrame`` or ``LazyFrame`` (collected
+        first); a pyarrow ``Table``, ``RecordBatch``, ``RecordBatchReader`` or dataset; or any
+        object with ``__arrow_c_stream__`` (a DuckDB relation, an ibis or narwhals frame).
+        polars and Arrow data are encoded from their Arrow columns, never through pandas, to
+        the bytes the same data gives from pandas.
     dataset_name
         The dataset to create, or to upsert into if it exists.
     s3_url
