@@ -12,6 +12,8 @@ lists, structs and maps) is refused by :func:`arrow_formatter`, naming the colum
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -187,6 +189,9 @@ def _datetime_text(values: pa.Array, unit: str) -> pa.Array:
     wall_i8 = np.asarray(pc.fill_null(wall.view(pa.int64()), 0).to_numpy(zero_copy_only=False))
     utc_i8 = np.asarray(pc.fill_null(utc.view(pa.int64()), 0).to_numpy(zero_copy_only=False))
     offsets = (wall_i8 - utc_i8) // per_second
+    late = ~missing & (utc_i8 >= _LATE_SECONDS * per_second)
+    if late.any() and t.tz[:1] not in "+-" and t.tz not in ("UTC", "Etc/UTC"):
+        offsets, wall = _late_offsets(utc_i8, offsets, late, t, per_second, missing)
     odd = (offsets % 60 != 0) & ~missing
     if odd.any():
         # ISO 8601 offsets are whole minutes: a historical local mean time is written in UTC.
@@ -200,6 +205,30 @@ def _datetime_text(values: pa.Array, unit: str) -> pa.Array:
     codes = np.searchsorted(unique, offsets).clip(0, len(unique) - 1)
     suffixes = [_offset_text(int(o)).encode() for o in unique]
     return iso_text(wall.cast(pa.timestamp(unit)), missing, suffixes, codes)
+
+
+_LATE_SECONDS = 2_114_380_800  # 2037-01-01 UTC: Arrow's zone rules end with the tzdata tables
+
+
+def _late_offsets(
+    utc_i8: np.ndarray[Any, Any],
+    offsets: np.ndarray[Any, Any],
+    late: np.ndarray[Any, Any],
+    t: pa.TimestampType,
+    per_second: int,
+    missing: np.ndarray[Any, Any],
+) -> tuple[np.ndarray[Any, Any], pa.Array]:
+    """Offsets from 2037 on by Python's ``zoneinfo``, which goes on applying the zone's rule
+    (summer time) where Arrow's tables stop; polars and pandas 3 (``zoneinfo``) agree."""
+    zone = zoneinfo.ZoneInfo(t.tz)
+    offsets = offsets.copy()
+    for i in np.flatnonzero(late):
+        moment = dt.datetime.fromtimestamp(int(utc_i8[i] // per_second), tz=zone)
+        offset = moment.utcoffset()
+        offsets[i] = int(offset.total_seconds()) if offset is not None else 0
+    wall_i8 = utc_i8 + offsets * per_second
+    wall = pa.array(wall_i8, pa.int64(), mask=missing).view(pa.timestamp(t.unit))
+    return offsets, wall
 
 
 def _datetime_formatter(

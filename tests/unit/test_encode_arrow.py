@@ -213,3 +213,19 @@ def test_repeated_and_empty_names_of_an_arrow_table_are_refused() -> None:
 def test_importing_nexosis_pandas_does_not_import_polars() -> None:
     code = "import sys, nexosis_pandas; assert 'polars' not in sys.modules, 'polars imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_zone_offsets_after_2037_follow_the_zones_rule() -> None:
+    """Arrow's zone tables stop in 2037; the offsets go on as zoneinfo and polars give them."""
+    utc = [dt.datetime(2038, 7, 1), dt.datetime(2262, 1, 15), dt.datetime(2100, 7, 1, 12)]
+    frame = pl.DataFrame({"t": pl.Series(utc, dtype=pl.Datetime("us", "UTC"))}).with_columns(
+        pl.col("t").dt.convert_time_zone("Europe/Paris")
+    )
+    shown = [v.isoformat() for v in frame["t"].to_list()]  # polars' own offsets
+    assert shown == [
+        "2038-07-01T02:00:00+02:00",
+        "2262-01-15T01:00:00+01:00",
+        "2100-07-01T14:00:00+02:00",
+    ]
+    text = _bytes(frame, "csv", None).decode()
+    assert text == '"t"\n' + "".join(f'"{s}"\n' for s in shown)
