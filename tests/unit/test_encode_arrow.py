@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import subprocess
 import sys
 from typing import Any
@@ -229,3 +230,12 @@ def test_zone_offsets_after_2037_follow_the_zones_rule() -> None:
     ]
     text = _bytes(frame, "csv", None).decode()
     assert text == '"t"\n' + "".join(f'"{s}"\n' for s in shown)
+
+
+def test_decimals_are_written_as_their_digits_as_pandas_writes_decimal_objects() -> None:
+    digits = [decimal.Decimal("1.25"), None, decimal.Decimal("-3.10")]
+    pandas = pd.DataFrame({"d": pd.Series(digits, dtype=object), "x": [1, 2, 3]})
+    table = pa.table({"d": pa.array(digits, pa.decimal128(5, 2)), "x": [1, 2, 3]})
+    for fmt in ("csv", "json"):
+        assert _bytes(table, fmt, None) == _bytes(pandas, fmt, None)
+    assert _bytes(table, "csv", None) == b'"d","x"\n"1.25",1\n,2\n"-3.10",3\n'
