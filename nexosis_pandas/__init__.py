@@ -1,7 +1,8 @@
 """nexosis-pandas: from a pandas DataFrame to a Nexosis dataset, from a notebook.
 
-Importing the package registers the ``df.nexosis`` accessor, and ``ddf.nexosis`` for Dask
-DataFrames once ``dask.dataframe`` is imported (before or after this package).
+Importing the package registers the ``df.nexosis`` accessor, ``ddf.nexosis`` for Dask
+DataFrames once ``dask.dataframe`` is imported, and ``pl_df.nexosis`` and ``lazy.nexosis``
+for polars frames once polars is imported (before or after this package).
 """
 
 from nexosis_pandas import (
@@ -18,6 +19,7 @@ from nexosis_pandas._api import (
 )
 from nexosis_pandas._background import WaitResult, as_completed, wait
 from nexosis_pandas._client import Client
+from nexosis_pandas._dataset_api import delete_dataset, list_datasets, read_dataset
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._storage.upload import S3Object
 from nexosis_pandas._version import __version__
@@ -52,6 +54,18 @@ def _register_dask() -> None:
 
 _hooks.after_import("dask.dataframe", _register_dask)
 
+
+def _register_polars() -> None:
+    import warnings
+
+    try:
+        from nexosis_pandas import _polars  # noqa: F401 - registers pl_df.nexosis, lazy.nexosis
+    except Exception as exc:  # an unsupported polars must not break the user's import of it
+        warnings.warn(f"nexosis_pandas: pl_df.nexosis is unavailable ({exc})", stacklevel=2)
+
+
+_hooks.after_import("polars", _register_polars)
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -79,11 +93,14 @@ __all__ = [
     "WaitResult",
     "__version__",
     "as_completed",
+    "delete_dataset",
     "get_import",
     "import_dataframe",
     "import_history",
     "import_url",
     "infer_column_metadata",
+    "list_datasets",
+    "read_dataset",
     "sandbox",
     "upload_dataframe",
     "wait",

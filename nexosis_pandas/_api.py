@@ -25,12 +25,14 @@ import pandas as pd
 
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
+from nexosis_pandas._arrow_columns import arrow_column_metadata
 from nexosis_pandas._background import Follow, check_wait, in_background
 from nexosis_pandas._digest import content_url
 from nexosis_pandas._encode.encoder import Compression, Format, file_format
 from nexosis_pandas._frame import frame_to_import
 from nexosis_pandas._importing import default_client, existing_object, import_upload, is_dask_frame
 from nexosis_pandas._importing import follow as _follow
+from nexosis_pandas._inputs import recognise
 from nexosis_pandas._options import HistoryFilters, Roles, required_text
 from nexosis_pandas._storage.pipeline import filesystem, write_dataframe
 from nexosis_pandas._storage.upload import url_store
@@ -132,7 +134,9 @@ def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMet
     Parameters
     ----------
     df
-        The frame to describe.
+        The frame to describe: pandas, or polars, Arrow or any Arrow stream (see
+        :func:`import_dataframe`), whose data types come from their Arrow types (see
+        :mod:`nexosis_pandas._arrow_columns`).
     **roles
         ``target`` (the column to predict; numeric or logical), ``timestamp`` (the column that
         places rows in time; datetimes) and ``key`` (the column or columns that identify a
@@ -164,6 +168,9 @@ def infer_column_metadata(df: pd.DataFrame, **roles: Unpack[Roles]) -> ColumnMet
     >>> infer_column_metadata(df.set_index("day"), timestamp="day")["day"]
     {'dataType': 'date', 'role': 'timestamp'}
     """
+    kind, frame = recognise(df)
+    if kind == "arrow":  # polars, Arrow and the Arrow stream: from their Arrow types
+        return arrow_column_metadata(frame, **roles)
     return _columns.infer_column_metadata(frame_to_import(df), **roles)
 
 
@@ -204,7 +211,11 @@ def import_dataframe(
     Parameters
     ----------
     df
-        The data.
+        The data: a pandas or Dask DataFrame; a polars ``DataFrame`` or ``LazyFrame`` (collected
+        first); a pyarrow ``Table``, ``RecordBatch``, ``RecordBatchReader`` or dataset; or any
+        object with ``__arrow_c_stream__`` (a DuckDB relation, an ibis or narwhals frame).
+        polars and Arrow data are encoded from their Arrow columns, never through pandas, to
+        the bytes the same data gives from pandas.
     dataset_name
         The dataset to create, or to upsert into if it exists.
     s3_url
@@ -291,7 +302,8 @@ def import_dataframe(
         )
     check_wait(wait, background)
     required_text("dataset_name", dataset_name)
-    df = frame_to_import(df)
+    kind, frame = recognise(df)  # polars and Arrow data: a pyarrow Table, never pandas
+    df = frame if kind == "arrow" else frame_to_import(df)
     metadata = infer_column_metadata(df, target=target, timestamp=timestamp, key=key)
     sent = metadata_to_send(df, metadata, columns, target=target, timestamp=timestamp, key=key)
 
@@ -439,7 +451,11 @@ def upload_dataframe(
     Parameters
     ----------
     df
-        The frame. Column names must be unique non-empty strings.
+        The frame: pandas, Dask or polars (a ``LazyFrame`` too), a pyarrow ``Table``,
+        ``RecordBatch``, ``RecordBatchReader`` or dataset, or any object with
+        ``__arrow_c_stream__`` (a DuckDB relation, ...). polars and Arrow data are encoded
+        from their Arrow columns, never through pandas, to the bytes the same data gives from
+        pandas. Column names must be unique non-empty strings.
     s3_url
         ``s3://bucket/key``.
     format
@@ -471,8 +487,11 @@ def upload_dataframe(
 
     Raises
     ------
+    TypeError
+        ``df`` is none of the frames above.
     ColumnError
-        Before anything is sent, when the column names are invalid or the frame has none.
+        Before anything is sent, when the column names are invalid or the frame has none, or
+        an Arrow column's type is one no dataset holds (durations, binary, nested).
     UploadError
         S3 failed (no such bucket, access denied, endpoint unreachable, ...). Errors raised
         while encoding the data propagate as they are, after the upload is aborted.

@@ -14,12 +14,13 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Hashable, Iterator, Mapping
-from typing import Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 import pandas as pd
 import requests
 
 from nexosis_pandas import _datasets, _options, config
+from nexosis_pandas._backends import Backend
 from nexosis_pandas._datasets import ARROW_STREAM
 from nexosis_pandas._history import history_frame
 from nexosis_pandas._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, HTTPTransport, Timeout
@@ -45,6 +46,10 @@ from nexosis_pandas._wire import (
 )
 from nexosis_pandas.columns import columns_to_wire
 from nexosis_pandas.exceptions import APIError, ConfigurationError
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
 
 __all__ = ["ARROW_STREAM", "MAX_PAGE_SIZE", "SORT_FIELDS", "Client", "DateLike", "S3Credentials"]
 
@@ -433,7 +438,16 @@ class Client:
 
     # -- datasets --------------------------------------------------------------------------
 
-    def read_dataset(self, dataset_name: str) -> pd.DataFrame:
+    @overload
+    def read_dataset(
+        self, dataset_name: str, *, backend: Literal["pandas"] = "pandas"
+    ) -> pd.DataFrame: ...
+    @overload
+    def read_dataset(self, dataset_name: str, *, backend: Literal["polars"]) -> pl.DataFrame: ...
+    @overload
+    def read_dataset(self, dataset_name: str, *, backend: Literal["pyarrow"]) -> pa.Table: ...
+
+    def read_dataset(self, dataset_name: str, *, backend: Backend = "pandas") -> Any:
         """Read a whole dataset (every page) into a DataFrame.
 
         Column dtypes follow the dataset's column metadata: ``numeric`` and ``numericMeasure``
@@ -441,16 +455,28 @@ class Client:
         ``string`` and ``text`` stay text. Columns without metadata become numbers when every
         value is one (see :func:`~nexosis_pandas._frames.dataset_frame`).
 
+        Parameters
+        ----------
+        dataset_name
+            The dataset.
+        backend
+            ``"pandas"`` (the default), ``"polars"`` or ``"pyarrow"`` (a ``pyarrow.Table``);
+            polars and Arrow are typed from the Arrow data, never through pandas (see
+            :func:`nexosis_pandas.read_dataset` for their types).
+
         Raises
         ------
         NotFoundError
             No dataset has this name; the message suggests a close one when there is one.
+        ValueError
+            ``backend`` is none of the three.
 
         Examples
         --------
         >>> client.read_dataset("sales").dtypes  # doctest: +SKIP
+        >>> client.read_dataset("sales", backend="polars").schema  # doctest: +SKIP
         """
-        return _datasets.read_dataset(self._transport, dataset_name)
+        return _datasets.read_dataset(self._transport, dataset_name, backend=backend)
 
     def list_datasets(self) -> list[str]:
         """The names of the account's datasets.

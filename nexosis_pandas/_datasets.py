@@ -12,10 +12,9 @@ import json
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-import pandas as pd
 import requests
 
-from nexosis_pandas._frames import arrow_frame, dataset_frame
+from nexosis_pandas._backends import Backend, check_backend, from_rows, from_table
 from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas._options import MAX_PAGE_SIZE, required_text
 from nexosis_pandas._paging import pages
@@ -28,14 +27,17 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 """The bulk format a dataset's rows may come in (the reference server offers it on request)."""
 
 
-def read_dataset(transport: HTTPTransport, dataset_name: str) -> pd.DataFrame:
-    """Every row of the dataset as a typed DataFrame (see :meth:`Client.read_dataset`)."""
+def read_dataset(
+    transport: HTTPTransport, dataset_name: str, *, backend: Backend = "pandas"
+) -> Any:
+    """Every row of the dataset as a typed frame (see :meth:`Client.read_dataset`)."""
     url = transport.url("data", required_text("dataset_name", dataset_name))
+    backend = check_backend(backend)
     columns: dict[str, Any] = {}
     try:
         bulk, first_page = _read_arrow(transport, url)
         if bulk is not None:
-            return bulk
+            return from_table(*bulk, backend)
         rows = [
             row
             for row in pages(
@@ -55,15 +57,17 @@ def read_dataset(transport: HTTPTransport, dataset_name: str) -> pd.DataFrame:
             exc.message = f"{exc.message}; did you mean {close[0]!r}?"
             exc.args = (exc.message,)
         raise
-    return dataset_frame(rows, columns)
+    return from_rows(rows, columns, backend)
 
 
-def _read_arrow(transport: HTTPTransport, url: str) -> tuple[pd.DataFrame | None, Any]:
+def _read_arrow(
+    transport: HTTPTransport, url: str
+) -> tuple[tuple[Any, Mapping[str, Any]] | None, Any]:
     """The whole dataset in one answer, when the server offers its Arrow stream.
 
     The reference server sends every row as an Arrow IPC stream to a client that asks for
-    it; a server that does not (the hosted API did not) answers with its first JSON page,
-    returned (decoded) for the caller to go on page by page.
+    it (returned with its column metadata); a server that does not (the hosted API did not)
+    answers with its first JSON page, returned (decoded) for the caller to go on page by page.
     """
     response = transport.request(
         "GET",
@@ -87,7 +91,7 @@ def _read_arrow(transport: HTTPTransport, url: str) -> tuple[pd.DataFrame | None
     except (pa.ArrowException, ValueError) as exc:
         what = f"the dataset's rows could not be read as an Arrow stream ({exc})"
         raise _unreadable(transport, response, url, what) from None
-    return arrow_frame(table, columns if isinstance(columns, Mapping) else {}), None
+    return (table, columns if isinstance(columns, Mapping) else {}), None
 
 
 def list_datasets(transport: HTTPTransport) -> list[str]:

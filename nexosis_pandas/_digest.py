@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from nexosis_pandas import config
 from nexosis_pandas._version import __version__
 from nexosis_pandas.exceptions import ConfigurationError
 
-__all__ = ["content_url", "digest_url", "frame_digest"]
+__all__ = ["content_url", "digest_url", "frame_digest", "table_digest"]
 
 
 def frame_digest(df: pd.DataFrame) -> str:
@@ -43,6 +45,34 @@ def frame_digest(df: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+_DIGEST_ROWS = 65_536
+
+
+def table_digest(table: pa.Table) -> str:
+    """A hex SHA-256 of an Arrow table's content, as :func:`frame_digest` is of a frame's.
+
+    The table's Arrow IPC stream (its schema and every value, in batches of fixed size)
+    is hashed as it is written, with no copy of the whole. The same data held by pandas and
+    by Arrow gives two digests, so it may be uploaded once under each.
+    """
+    digest = hashlib.sha256(f"nexosis-pandas {__version__} arrow\n".encode())
+
+    class _Hashing:
+        closed = False
+
+        def write(self, data: Any) -> int:
+            digest.update(data)
+            return len(memoryview(data))
+
+        def flush(self) -> None:
+            pass
+
+    with pa.ipc.new_stream(pa.PythonFile(_Hashing(), mode="w"), table.schema) as writer:
+        for start in range(0, table.num_rows, _DIGEST_ROWS):  # the same rows however chunked
+            writer.write_table(table.slice(start, _DIGEST_ROWS).combine_chunks())
+    return digest.hexdigest()
+
+
 def _slug(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
     return slug[:80] or "dataset"
@@ -64,7 +94,8 @@ def content_url(df: pd.DataFrame, dataset_name: str, *, prefix: str | None = Non
     >>> content_url(pd.DataFrame({"x": [1]}), "sales", prefix="s3://bucket/nexosis/")
     's3://bucket/nexosis/sales-....csv.gz'
     """
-    return digest_url(frame_digest(df), dataset_name, prefix=prefix)
+    digest = table_digest(df) if isinstance(df, pa.Table) else frame_digest(df)
+    return digest_url(digest, dataset_name, prefix=prefix)
 
 
 def digest_url(digest: str, dataset_name: str, *, prefix: str | None = None) -> str:

@@ -11,8 +11,12 @@ always means nothing was sent.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from nexosis_pandas.exceptions import ColumnError
 
@@ -290,12 +294,13 @@ def frame_columns(df: pd.DataFrame, index: bool | None) -> list[tuple[str, pd.Se
     return list(zip(names, columns, strict=True))
 
 
-def check_lone_text(name: object, series: pd.Series) -> None:
+def check_lone_text(name: object, values: pd.Series | pa.Array | pa.ChunkedArray) -> None:
     """Refuse ``""`` in the only column of a CSV file, where it would come back missing.
 
     A CSV file tells ``""`` (quoted) from a missing value (an empty field), except in a file
     of one column: there a missing value cannot be a blank line, which readers skip, so it is
-    written ``""`` as well, and read back as missing.
+    written ``""`` as well, and read back as missing. ``values`` is a pandas column or, for
+    polars and Arrow data, an Arrow one.
 
     Raises
     ------
@@ -311,13 +316,25 @@ def check_lone_text(name: object, series: pd.Series) -> None:
     nexosis_pandas.exceptions.ColumnError: Column 'note' holds an empty string (row 1), which \
 a CSV file of one column cannot tell from a missing value. ...
     """
-    types = pd.api.types
-    if types.is_numeric_dtype(series.dtype) or types.is_datetime64_any_dtype(series.dtype):
-        return
-    empty = np.asarray(series.isin([""]), dtype=bool)
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        t = values.type
+        if pa.types.is_dictionary(t):
+            values, t = values.cast(t.value_type), t.value_type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            return
+        empty = np.asarray(pc.fill_null(pc.equal(values, ""), False), dtype=bool)
+        rows: Any = np.arange(len(values))
+    else:
+        types = pd.api.types
+        if types.is_numeric_dtype(values.dtype) or types.is_datetime64_any_dtype(values.dtype):
+            return
+        empty = np.asarray(values.isin([""]), dtype=bool)
+        rows = values.index
     if empty.any():
+        row = rows[empty][0]
+        row = row.item() if isinstance(row, np.generic) else row
         raise ColumnError(
-            f"Column {name!r} holds an empty string (row {series.index[empty][0]!r}), which a "
+            f"Column {name!r} holds an empty string (row {row!r}), which a "
             "CSV file of one column cannot tell from a missing value. Upload it as JSON (an "
             "s3_url ending .json.gz), which keeps both, or send it with another column.",
             column=name,

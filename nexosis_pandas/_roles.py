@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -38,8 +39,9 @@ def named_roles(
     named: list[tuple[str, str, Role]] = [("target", n, Role.TARGET) for n in as_names(target)]
     named += [("timestamp", n, Role.TIMESTAMP) for n in as_names(timestamp)]
     named += [("key", n, Role.KEY) for n in as_names(key)]
+    columns = column_names(df)
     for argument, name, role in named:
-        if name not in df.columns:
+        if name not in columns:
             raise missing_column(df, name, argument)
         if name in roles and roles[name] is not role:
             raise ColumnError(
@@ -51,8 +53,14 @@ def named_roles(
     return roles
 
 
+def column_names(df: Any) -> list[Hashable]:
+    """The column names of a pandas frame or a ``pyarrow.Table``."""
+    names = getattr(df, "column_names", None)  # a Table's columns are its arrays
+    return list(df.columns if names is None else names)
+
+
 def missing_column(df: pd.DataFrame, name: Hashable, argument: str) -> ColumnError:
-    columns = [str(c) for c in df.columns]
+    columns = [str(c) for c in column_names(df)]
     close = difflib.get_close_matches(str(name), columns, n=1)
     hint = f"Did you mean {close[0]!r}? " if close else ""
     shown = ", ".join(map(repr, columns[:20])) + (", ..." if len(columns) > 20 else "")

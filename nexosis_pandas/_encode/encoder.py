@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from isal import isal_zlib
 
+from nexosis_pandas._encode.arrow_formatters import arrow_formatter
 from nexosis_pandas._encode.formatters import (
     BytesFound,
     ColumnScan,
@@ -71,6 +72,7 @@ from nexosis_pandas._frame import (
     frame_columns,
     unencodable_text_error,
 )
+from nexosis_pandas._inputs import encodable_table, recognise
 
 __all__ = [
     "ENCODE_THREADS",
@@ -194,20 +196,40 @@ class Encoding:
         self.format: Format = format
         self.header = header
         self.footer = footer
-        columns = frame_columns(df, index)
-        if format == "csv" and len(columns) == 1:
-            check_lone_text(*columns[0])
-        self.names = tuple(name for name, _ in columns)
-        self._series = [series for _, series in columns]
-        self._formatters = []
-        for name, series in columns:
-            try:
-                self._formatters.append(column_formatter(series, format, (scans or {}).get(name)))
-            except BytesFound:  # in a category's values, say
-                raise bytes_error(name, series) from None
-        self.rows = len(df)
+        self._formatters: list[Callable[[Any], pa.Array]] = []
+        self._series: list[Any] = []
+        if isinstance(df, pa.Table):  # polars, Arrow and the Arrow stream: no pandas on the way
+            table = encodable_table(df)
+            self.names = tuple(table.column_names)
+            if format == "csv" and table.num_columns == 1:
+                check_lone_text(self.names[0], table.column(0))
+            for name, column in zip(self.names, table.columns, strict=True):
+                self._series.append(column)
+                self._formatters.append(
+                    arrow_formatter(name, column, format, (scans or {}).get(name))
+                )
+            self.rows = table.num_rows
+        else:
+            self._pandas_columns(df, index, scans)
+            self.rows = len(df)
         self.bytes_uncompressed = 0
         self._hash = hashlib.sha256() if digest else None
+
+    def _pandas_columns(
+        self, df: pd.DataFrame, index: bool | None, scans: dict[str, ColumnScan] | None
+    ) -> None:
+        columns = frame_columns(df, index)
+        if self.format == "csv" and len(columns) == 1:
+            check_lone_text(*columns[0])
+        self.names = tuple(name for name, _ in columns)
+        for name, series in columns:
+            self._series.append(series)
+            try:
+                self._formatters.append(
+                    column_formatter(series, self.format, (scans or {}).get(name))
+                )
+            except BytesFound:  # in a category's values, say
+                raise bytes_error(name, series) from None
 
     @property
     def sha256(self) -> str:
@@ -217,6 +239,9 @@ class Encoding:
     def _arrays(self, start: int, stop: int) -> list[pa.Array]:
         arrays = []
         for name, formatter, series in zip(self.names, self._formatters, self._series, strict=True):
+            if isinstance(series, pa.ChunkedArray):
+                arrays.append(formatter(series.slice(start, stop - start).combine_chunks()))
+                continue
             values = series.iloc[start:stop]
             try:
                 arrays.append(formatter(values))
@@ -377,7 +402,8 @@ def encode_dataframe(
     Parameters
     ----------
     df
-        The frame.
+        The frame: pandas, or any frame :func:`~nexosis_pandas._inputs.recognise` takes
+        (polars and Arrow data are encoded from their Arrow columns, to the same bytes).
     format
         ``"csv"`` or ``"json"`` (an array of flat objects, one per row).
     compression
@@ -400,5 +426,6 @@ def encode_dataframe(
     '"a","b","c"\\n1,"x","True"\\n,"y,z","False"\\n'
     """
     _check_options(format, compression)
+    _, df = recognise(df)  # polars and Arrow data: a pyarrow Table
     encoding = Encoding(df, format=format, index=index)
     return (data for _, data in encoding.blocks(compression))

@@ -25,6 +25,7 @@ __all__ = [
     "ColumnScan",
     "Format",
     "column_formatter",
+    "iso_text",
     "scan_column",
 ]
 
@@ -199,6 +200,17 @@ def _iso_text(
     """ISO 8601 text of the naive datetimes ``wall`` at ``unit``, each present value followed
     by ``suffixes[codes[i]]`` (its offset, all of one width)."""
     stamps = pa.array(wall.to_numpy(dtype=f"datetime64[{unit}]"), from_pandas=True)
+    return iso_text(stamps, missing, suffixes, codes)
+
+
+def iso_text(
+    stamps: pa.Array,
+    missing: np.ndarray[Any, Any],
+    suffixes: list[bytes],
+    codes: np.ndarray[Any, Any],
+) -> pa.Array:
+    """ISO 8601 text of the naive Arrow timestamps ``stamps`` (at the unit to write), each
+    present value followed by ``suffixes[codes[i]]``; pandas' and Arrow's columns share it."""
     text = pc.cast(stamps, pa.string())  # "2024-01-31 12:00:00": the same width for every value
     present = len(text) - text.null_count
     ends = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1)

@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 
 from nexosis_pandas import config
 from nexosis_pandas._encode.encoder import Compression, Encoding, Format, file_format
 from nexosis_pandas._frame import validate_column_names
+from nexosis_pandas._inputs import recognise, table_names
 from nexosis_pandas._storage.upload import (
     S3Object,
     find_object,
@@ -69,11 +71,13 @@ def write_dataframe(
     fs: Any = None,
     progress: ProgressArg = None,
 ) -> S3Object:
-    """Write the pandas frame ``df`` to ``s3_url``; see :func:`nexosis_pandas.upload_dataframe`.
+    """Write ``df`` to ``s3_url``; see :func:`nexosis_pandas.upload_dataframe`.
 
     The public function hands Dask frames to :mod:`nexosis_pandas._dask` and every other frame
-    to this one, with its arguments unchanged.
+    to this one, with its arguments unchanged: a pandas frame is encoded as it is, polars and
+    Arrow data as the pyarrow Table :func:`~nexosis_pandas._inputs.recognise` makes of them.
     """
+    _, df = recognise(df)  # a polars frame or Arrow data: a pyarrow Table
     started = time.perf_counter()
     format, compression = file_format(s3_url, format, compression)
     scheme, bucket, key = split_url(s3_url)
@@ -139,12 +143,16 @@ def find_existing(
     S3Object(url='s3://my-bucket/nexosis/sales-1f2e3d4c5b6a7988.csv.gz', rows=10000, ...)
     """
     format, compression = file_format(s3_url)
-    columns = tuple(validate_column_names(df, index=index))
+    if isinstance(df, pa.Table):
+        columns = tuple(table_names(df))
+        rows = df.num_rows
+    else:
+        columns, rows = tuple(validate_column_names(df, index=index)), len(df)
     return find_object(
         filesystem(s3_url, storage_options, fs),
         s3_url,
         format=format,
         compression=compression,
-        rows=len(df),
+        rows=rows,
         columns=columns,
     )
