@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from nexosis_pandas._importing import default_client
 from nexosis_pandas._backends import Backend
+from nexosis_pandas._importing import default_client
 from nexosis_pandas.exceptions import user_error
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 import nexosis_pandas
-from nexosis_pandas import _api as api
 from nexosis_pandas import _importing
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import ImportStatus
