@@ -223,3 +223,25 @@ def test_keys_that_share_a_hash_are_still_told_apart(
     assert _upserted_rows(tmp_path, "few") == expected
     monkeypatch.setattr(upsert, "_key_hashes", lambda keys: np.zeros(len(keys), np.int64))
     assert _upserted_rows(tmp_path, "one") == expected
+
+
+def test_integer_keys_beyond_float64_stay_apart(tmp_path: Any) -> None:
+    store = Store(tmp_path)
+    big, huge = 2**53, 2**64 - 2
+    files = [
+        f"k,v\n{big},a\n{big + 1},b\n{huge},c\n{huge + 1},d\n",
+        f"k,v\n{big + 1},B\n{huge},C\n",
+    ]
+    for text in files:
+        load_rows(
+            store,
+            dataset_name="big-keys",
+            columns={"k": {"role": "key", "dataType": "numeric"}},
+            open_binary=lambda text=text: io.BytesIO(text.encode()),  # type: ignore[misc]
+            kind="csv",
+        )
+    dataset = store.get_dataset("big-keys")
+    assert dataset is not None
+    rows = store.dataset_rows(dataset.id, offset=0, limit=10)
+    store.close()
+    assert [r["v"] for r in rows] == ["a", "B", "C", "d"]
