@@ -21,6 +21,8 @@ _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _SHIFT = np.uint64(33)
 _SIXTY_FOUR = np.uint64(64)
+_CHUNK = 1 << 16
+"""Buckets of the look-up table made at a time (its temporary arrays stay small)."""
 _MASKS = np.array(
     [0] + [(1 << (8 * n)) - 1 for n in range(1, 8)] + [(1 << 64) - 1], dtype=np.uint64
 )
@@ -90,12 +92,15 @@ class HashIndex:
     def __init__(self, hashes: np.ndarray) -> None:
         self.hashes = np.asarray(hashes, dtype=np.uint64)
         count = len(self.hashes)
-        # about two buckets a hash: most hold none or one, the table is 8 bytes a hash
-        self._bits = max(1, min(30, int(count).bit_length() + 1))
+        # one to two buckets a hash: most hold none or one, the table is 4 to 8 bytes a hash
+        self._bits = max(1, min(30, int(count).bit_length()))
         self._shift = np.uint64(64 - self._bits)
-        buckets = (self.hashes >> self._shift).astype(np.int64)
-        self._starts = np.zeros((1 << self._bits) + 1, dtype=np.int32)
-        np.cumsum(np.bincount(buckets, minlength=1 << self._bits), out=self._starts[1:])
+        buckets = 1 << self._bits
+        self._starts = np.empty(buckets + 1, dtype=np.int32)
+        for low in range(0, buckets, _CHUNK):  # a bucket's first hash, a few at a time
+            bounds = np.arange(low, min(low + _CHUNK, buckets), dtype=np.uint64) << self._shift
+            self._starts[low : low + len(bounds)] = np.searchsorted(self.hashes, bounds)
+        self._starts[buckets] = count
 
     def __len__(self) -> int:
         return len(self.hashes)

@@ -121,17 +121,23 @@ class _HashedKeys:
         hashes = np.empty(new.rows, dtype=np.uint64)
         for number, batch in enumerate(new.batches):
             hashes[new.starts[number] : new.starts[number + 1]] = _hashes(batch.column(KEY))
+            if number % 16 == 15:  # the keys read so far leave the resident memory
+                new.drop_pages()
         new.drop_pages()
         # Row numbers are int32 and the steps free what they are done with: at 3M rows each
-        # array of row numbers is 12 MB.
+        # array of row numbers is 12 MB, of hashes 24 MB.
         order = np.argsort(hashes, kind="stable").astype(np.int32)
-        hashes = hashes[order]
+        hashes.sort()  # in place: as ``order`` has them
         boundary = np.ones(len(hashes), dtype=bool)
         boundary[1:] = hashes[1:] != hashes[:-1]
+        self.count = int(np.count_nonzero(boundary))
+        if self.count == len(hashes):  # every key once (the common case): no copies
+            self.index = HashIndex(hashes)
+            self.first = self.winner = order
+            return
         starts = np.flatnonzero(boundary).astype(np.int32)
         self.index = HashIndex(hashes[starts])
         del hashes
-        self.count = len(starts)
         self.first = order[starts]
         ends = np.empty_like(starts)
         ends[:-1], ends[-1:] = starts[1:], len(order)
