@@ -4,9 +4,9 @@ A row's key is the text :meth:`~nexosis_pandas.server.plan.Plan.keys` makes of i
 (numbers as numbers, exact for every ``int64`` and ``uint64``; dates as instants; text as it
 is). :func:`text_hashes` hashes that text's UTF-8 bytes straight from the Arrow buffers, eight
 bytes of every row at a time. :class:`HashIndex` finds a hash among sorted distinct hashes by a
-table of their top bits: one look-up a row, a binary search only in the rare bucket that holds
-more than one hash. Equal keys have equal hashes; a hash says nothing more, so the upsert
-compares the keys of the rows a hash brings together.
+table of their top bits: one look-up a row, and a step more for each other hash its bucket
+holds (a bucket holds about one). Equal keys have equal hashes; a hash says nothing more, so
+the upsert compares the keys of the rows a hash brings together.
 """
 
 from __future__ import annotations
@@ -113,12 +113,13 @@ class HashIndex:
         bucket = (hashes >> self._shift).astype(np.int64)
         low = self._starts[bucket].astype(np.int64)
         size = self._starts[bucket + 1] - low
-        found = np.where(size > 0, low, -1)
-        one = size == 1
-        found[one & (self.hashes[np.where(one, low, 0)] != hashes)] = -1
-        crowded = np.flatnonzero(size > 1)
-        if len(crowded):
-            wanted = hashes[crowded]
-            at = np.minimum(np.searchsorted(self.hashes, wanted), len(self.hashes) - 1)
-            found[crowded] = np.where(self.hashes[at] == wanted, at, -1)
+        found = np.full(len(hashes), -1, dtype=np.int64)
+        asking = np.flatnonzero(size > 0)
+        step = 0
+        while len(asking):  # a bucket's hashes one after the other: a few steps at most
+            at = low[asking] + step
+            hit = self.hashes[at] == hashes[asking]
+            found[asking[hit]] = at[hit]
+            step += 1
+            asking = asking[~hit & (size[asking] > step)]
         return found
