@@ -126,7 +126,7 @@ class _HashedKeys:
         new.drop_pages()
         # Row numbers are int32 and the steps free what they are done with: at 3M rows each
         # array of row numbers is 12 MB, of hashes 24 MB.
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
+        order = np.argsort(hashes).astype(np.int32)  # not stable: no hash repeats, mostly
         hashes.sort()  # in place: as ``order`` has them
         boundary = np.ones(len(hashes), dtype=bool)
         boundary[1:] = hashes[1:] != hashes[:-1]
@@ -135,6 +135,11 @@ class _HashedKeys:
             self.index = HashIndex(hashes)
             self.first = self.winner = order
             return
+        # A hash repeats: its rows in the order they were staged (first and last matter).
+        unsorted = np.empty_like(hashes)
+        unsorted[order] = hashes
+        order = np.argsort(unsorted, kind="stable").astype(np.int32)
+        del unsorted
         starts = np.flatnonzero(boundary).astype(np.int32)
         self.index = HashIndex(hashes[starts])
         del hashes
