@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,7 @@ from pandas.api.types import pandas_dtype
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import Import, ImportStatus, lower_keys
 
-__all__ = ["HISTORY_DTYPES", "ImportHistory", "history_frame"]
+__all__ = ["HISTORY_DTYPES", "ImportHistory", "history_frame", "history_table_frame"]
 
 HISTORY_DTYPES: dict[str, str] = {
     "import_id": "string",
@@ -142,21 +142,51 @@ def history_frame(imports: Iterable[ImportJob | Mapping[str, Any]]) -> pd.DataFr
     """
     wires = [item if isinstance(item, Mapping) else item.record.to_wire() for item in imports]
     rows = [_row(wire) for wire in wires]
+    frame = _history(
+        {name: [row[name] for row in rows] for name in HISTORY_DTYPES if name != "duration"},
+        lambda position: _exact_dates(Import.from_wire(wires[position])),
+    )
+    assert frame is not None  # every date is read, one way or the other
+    return frame
+
+
+def history_table_frame(table: Any) -> pd.DataFrame | None:
+    """The history frame of the server's history table (Arrow), or ``None`` if a date is odd.
+
+    The table has a row per import, in the server's order, and the frame's columns but
+    ``duration``, its dates as the wire writes them and ``error`` null when there is none
+    (``GET /imports`` as an Arrow stream; the reference server offers it). The frame is the one
+    :func:`history_frame` makes of the same imports; should a date need more than the bulk
+    ISO-8601 parser, ``None`` tells the caller to read the imports as JSON.
+    """
+    values = {name: table.column(name).to_pylist() for name in HISTORY_DTYPES if name != "duration"}
+    values["error"] = [error or "" for error in values["error"]]
+    return _history(values, None)
+
+
+def _history(
+    values: dict[str, list[Any]],
+    exact: Callable[[int], dict[str, pd.Timestamp | None]] | None,
+) -> pd.DataFrame | None:
+    """The frame of the imports' values (dates as text); a date the bulk parser cannot read is
+    read by ``exact``, or makes the frame ``None`` without it."""
     columns: dict[str, Any] = {
-        name: pd.Series([row[name] for row in rows], dtype=object).astype(pandas_dtype(dtype))
+        name: pd.Series(values[name], dtype=object).astype(pandas_dtype(dtype))
         for name, dtype in HISTORY_DTYPES.items()
         if name not in _DATES and name != "duration"
     }
-    dates = {name: _parse_dates([row[name] for row in rows]) for name in _DATES}
-    unread = np.zeros(len(rows), dtype=bool)
+    dates = {name: _parse_dates(values[name]) for name in _DATES}
+    unread = np.zeros(len(values["import_id"]), dtype=bool)
     for name, parsed in dates.items():
-        texts = pd.Series([row[name] for row in rows], dtype=object)
+        texts = pd.Series(values[name], dtype=object)
         unread |= (parsed.isna() & texts.notna()).to_numpy()
+    if unread.any() and exact is None:
+        return None
     for position in map(int, np.flatnonzero(unread)):  # parsed one by one, with its errors
-        record = Import.from_wire(wires[position])
-        exact = _exact_dates(record)
+        assert exact is not None
+        stamps = exact(position)
         for name in _DATES:
-            stamp = exact[name]
+            stamp = stamps[name]
             dates[name].iloc[position] = pd.NaT if stamp is None else stamp
     columns.update(dates)
     columns["duration"] = (dates["finished"] - dates["requested"]).astype(

@@ -187,6 +187,9 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     home = sandbox_dir() if args.dir is None else Path(args.dir)
     if args.action == "run":
+        from nexosis_pandas.server.runner import return_freed_memory
+
+        return_freed_memory()  # a process of its own, as ``serve``'s: memory flat after imports
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:

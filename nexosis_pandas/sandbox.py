@@ -487,10 +487,18 @@ def run_sandbox(
             }
             with published(home, state):
                 print(
-                    f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()})",
+                    f"nexosis-pandas sandbox: running at {sb.api_url} (pid {os.getpid()}, "
+                    f"Arrow memory pool {_memory_pool()})",
                     flush=True,
                 )
                 while not stop.wait(1.0):  # a timeout, so that a signal's handler runs
                     pass
         print("nexosis-pandas sandbox: stopped", flush=True)
         return 0
+
+
+def _memory_pool() -> str:
+    """The allocator Arrow uses in this process: ``jemalloc`` once freed memory is handed back."""
+    import pyarrow as pa
+
+    return str(pa.default_memory_pool().backend_name)

@@ -237,23 +237,53 @@ class Plan:
 def _key_text(values: pa.Array, data_type: str) -> pa.Array:
     """One key column's values in a canonical text: ``2``, ``"2.0"`` and ``" 2 "`` are one key.
 
-    Numbers are compared as numbers, dates as instants (UTC when they name no offset), logical
+    Numbers are compared as numbers (integers exactly, ``int64`` and ``uint64`` alike, never
+    through ``float64``), dates as instants (UTC when they name no offset), logical
     values as true/false, and text as it is.
     """
     if data_type in _NUMERIC_TYPES:
-        trimmed = pc.utf8_trim_whitespace(values)
-        try:
-            numbers = pc.cast(trimmed, pa.float64())
-        except pa.ArrowInvalid:
-            numbers = pa.array(
-                [None if v is None else float(v) for v in trimmed.to_pylist()], pa.float64()
-            )
-        whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), 9.2e18))
-        as_int = pc.cast(pc.cast(pc.if_else(whole, numbers, 0.0), pa.int64()), pa.string())
-        return pc.if_else(whole, as_int, pc.cast(numbers, pa.string()))
+        return _number_key_text(pc.utf8_trim_whitespace(values))
     if data_type == DataType.DATE.value:
         return pc.cast(arrow_instants(values), pa.string())
     if data_type == DataType.LOGICAL.value:
         lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
         return pc.cast(pc.is_in(lowered, value_set=_TRUE), pa.string())
     return values
+
+
+_INTEGER = r"^[+-]?[0-9]+$"
+
+
+def _number_key_text(trimmed: pa.Array) -> pa.Array:
+    """Numbers' key text: an integer's digits (exact at any size), else ``float64``'s text."""
+    integers = _integer_text(trimmed)
+    if integers is not None:
+        return integers  # the common case: every value an integer within 64 bits
+    integral = pc.fill_null(pc.match_substring_regex(trimmed, _INTEGER), False)
+    others = pc.if_else(integral, pa.scalar("0"), trimmed)
+    try:
+        numbers = pc.cast(others, pa.float64())
+    except pa.ArrowInvalid:
+        numbers = pa.array(
+            [None if v is None else float(v) for v in others.to_pylist()], pa.float64()
+        )
+    whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), 9.2e18))
+    as_int = pc.cast(pc.cast(pc.if_else(whole, numbers, 0.0), pa.int64()), pa.string())
+    floats = pc.if_else(whole, as_int, pc.cast(numbers, pa.string()))
+    if not pc.any(integral).as_py():
+        return floats
+    digits = pc.if_else(integral, trimmed, pa.scalar("0"))
+    exact = _integer_text(digits)
+    if exact is None:  # a sign, or beyond 64 bits: Python's integers
+        exact = pa.array([str(int(v)) for v in digits.to_pylist()], pa.string())
+    return pc.if_else(integral, exact, floats)
+
+
+def _integer_text(values: pa.Array) -> pa.Array | None:
+    """The integers' digits when Arrow parses every value as ``int64`` or ``uint64``."""
+    for integer in (pa.int64(), pa.uint64()):
+        try:
+            return pc.cast(pc.cast(values, integer), pa.string())
+        except pa.ArrowInvalid:
+            continue
+    return None

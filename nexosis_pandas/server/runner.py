@@ -37,9 +37,10 @@ def return_freed_memory() -> None:
     after which an import's large arrays (NumPy's, Python's buffers of the file) come from its
     heap and stay there. A server process would so keep the high-water mark of its largest
     import. This gives Arrow jemalloc with no decay, and fixes glibc's threshold at 4 MiB (the
-    heap may keep 32 MiB at its top for reuse). ``nexosis-pandas serve`` calls it, in a process
-    of its own; a server started in another program's process (the sandbox) leaves that
-    program's allocators alone.
+    heap may keep 32 MiB at its top for reuse). ``nexosis-pandas serve`` and ``nexosis-pandas
+    sandbox run`` (the background sandbox of ``nexosis_pandas.sandbox()``) call it, each in a
+    process of its own; a server started in another program's process (an in-process
+    ``Sandbox``) leaves that program's allocators alone.
     """
     import pyarrow as pa
 

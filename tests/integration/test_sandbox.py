@@ -106,6 +106,18 @@ def test_a_killed_sandbox_is_found_and_restarted_with_everything_it_kept(
     again.stop()
 
 
+def test_the_background_sandbox_hands_freed_memory_back_as_serve_does(sandbox_dir: Path) -> None:
+    sb = nxp.sandbox()
+    try:
+        pid = _pid(sandbox_dir)
+        log = (sandbox_dir / "sandbox.log").read_text()
+        running = [line for line in log.splitlines() if f"(pid {pid}," in line]
+        # Arrow's pool in the sandbox process (mimalloc unless the settings were applied)
+        assert running and running[-1].endswith("Arrow memory pool jemalloc)"), log
+    finally:
+        sb.stop()
+
+
 def test_a_call_after_stop_says_the_sandbox_was_stopped_and_how_to_start_it() -> None:
     sb = nxp.sandbox()
     sb.stop()

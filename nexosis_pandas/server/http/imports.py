@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
+import pyarrow as pa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -56,6 +57,7 @@ from nexosis_pandas.server.sources.azure import AzureTarget
 from nexosis_pandas.server.sources.s3 import Credentials
 from nexosis_pandas.server.sources.url import BasicAuth, UrlTarget, check_url, shown_url
 from nexosis_pandas.server.store import IMPORT_SORT_COLUMNS
+from nexosis_pandas.server.store.registry import HISTORY_FIELDS
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -344,7 +346,17 @@ def date_range(
     return start, end
 
 
-@router.get("/imports", summary="List imports, filtered and paged")
+@router.get(
+    "/imports",
+    summary="List imports, filtered and paged (the history as Arrow on request)",
+    description=(
+        "A page of imports as JSON. With `Accept: application/vnd.apache.arrow.stream` (the "
+        "bulk format of `GET /data/{dataSetName}`) the answer is every matching import from "
+        "the page on, one row each, as an Arrow IPC stream of the client's history columns "
+        "(an extension of this server; the hosted API did not offer it)."
+    ),
+    responses={200: {"content": {"application/vnd.apache.arrow.stream": {}}}},
+)
 def list_imports(
     request: Request,
     store: StoreDep,
@@ -372,6 +384,17 @@ def list_imports(
     after, before = date_range(
         REQUESTED_AFTER_DATE, requested_after, REQUESTED_BEFORE_DATE, requested_before
     )
+    from nexosis_pandas.server.http.datasets import ARROW_STREAM  # which imports this module
+
+    if ARROW_STREAM in request.headers.get("accept", "").lower():
+        rows = store.history_rows(
+            dataset_name=dataset_name,
+            requested_after=after,
+            requested_before=before,
+            sort_by=sort_key,
+            descending=order == "desc",
+        )
+        return Response(_history_stream(rows[paging.offset :]), media_type=ARROW_STREAM)
     items, total = store.list_imports(
         dataset_name=dataset_name,
         requested_after=after,
@@ -391,3 +414,21 @@ def list_imports(
         for item in items
     ]
     return paging.response(request, wires, total)
+
+
+def _history_stream(rows: list[tuple[Any, ...]]) -> bytes:
+    """The history rows as an Arrow IPC stream: text columns, ``n_messages`` an ``int64``."""
+    fields = [
+        pa.field(name, pa.int64() if name == "n_messages" else pa.string())
+        for name in HISTORY_FIELDS
+    ]
+    schema = pa.schema(fields)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
+    table = pa.Table.from_arrays(
+        [pa.array(values, f.type) for values, f in zip(columns, fields, strict=True)],
+        schema=schema,
+    )
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())

@@ -6,6 +6,7 @@
     segments.py  the segment files: fixed-size record batches of text columns, written
                  atomically; reading a page, reading a whole dataset
     upsert.py    merging an import's staged rows into a dataset by key
+    hashing.py   the keys' hashes made from the Arrow buffers, and their look-up
 """
 
 from nexosis_pandas.server.store.registry import (

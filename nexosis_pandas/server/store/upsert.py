@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nexosis_pandas.server.store.hashing import HashIndex, text_hashes
 from nexosis_pandas.server.store.segments import (
     BATCH_ROWS,
     KEY,
@@ -53,34 +54,56 @@ def take_rows(
 ) -> pa.Table:
     """The rows at ``indices`` (positions across ``batches``, whose first rows are ``starts``).
 
-    Each batch is taken from once, so memory stays the size of the result.
+    Each batch is taken from once, so memory stays the size of the result; rows that follow one
+    another are sliced, not copied, and ascending indices (the rows of a file imported again,
+    in its order) are not reordered.
     """
     indices = np.asarray(indices, dtype=np.int64)
     if not len(indices):
         return pa.Table.from_batches([], schema=schema)
+    if (np.diff(indices) > 0).all():
+        return pa.Table.from_batches(_gather(batches, starts, indices, schema), schema=schema)
     order = np.argsort(indices, kind="stable")
-    ordered = indices[order]
-    which = np.searchsorted(starts, ordered, side="right") - 1
-    pieces: list[pa.RecordBatch] = []
-    bounds = np.flatnonzero(np.diff(which)) + 1
-    for group in np.split(np.arange(len(ordered)), bounds):
-        number = int(which[group[0]])
-        local = ordered[group] - starts[number]
-        pieces.append(conform(batches[number].take(pa.array(local)), schema))
-    gathered = pa.Table.from_batches(pieces, schema=schema)
+    gathered = pa.Table.from_batches(
+        _gather(batches, starts, indices[order], schema), schema=schema
+    )
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return gathered.take(pa.array(inverse))
 
 
-def _key_hashes(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Each key's 64-bit hash (Python's, the same within this process).
+def _gather(
+    batches: Sequence[pa.RecordBatch], starts: Any, ordered: np.ndarray, schema: pa.Schema
+) -> list[pa.RecordBatch]:
+    """The rows at ``ordered`` (ascending): a slice of each run of rows, or a take a batch."""
+    which = np.searchsorted(starts, ordered, side="right") - 1
+    local = ordered - np.asarray(starts)[which]
+    breaks = np.flatnonzero((np.diff(which) != 0) | (np.diff(ordered) != 1)) + 1
+    if len(breaks) <= len(ordered) // 256:  # long runs: slices, no copy
+        firsts = np.concatenate([[0], breaks])
+        sizes = np.diff(np.concatenate([firsts, [len(ordered)]]))
+        return [
+            conform(batches[int(which[f])].slice(int(local[f]), int(n)), schema)
+            for f, n in zip(firsts, sizes, strict=True)
+        ]
+    pieces: list[pa.RecordBatch] = []
+    bounds = np.flatnonzero(np.diff(which)) + 1
+    for group in np.split(np.arange(len(ordered)), bounds):
+        number = int(which[group[0]])
+        pieces.append(conform(batches[number].take(pa.array(local[group])), schema))
+    return pieces
 
-    Equal keys have equal hashes; keys with one hash are compared before they are taken as one.
+
+def _key_hashes(keys: pa.Array) -> np.ndarray:
+    """Each key's 64-bit hash (``uint64``): equal keys have equal hashes.
+
+    Keys with one hash are compared before they are taken as one (a test makes them collide).
     """
-    return np.fromiter(
-        map(hash, keys.to_numpy(zero_copy_only=False)), dtype=np.int64, count=len(keys)
-    )
+    return text_hashes(keys)
+
+
+def _hashes(keys: pa.Array) -> np.ndarray:
+    return np.asarray(_key_hashes(keys)).astype(np.uint64, copy=False)
 
 
 class _Collision(Exception):  # noqa: N818 - a signal, not an error
@@ -95,48 +118,60 @@ class _HashedKeys:
     """
 
     def __init__(self, new: _Staged) -> None:
-        hashes = np.empty(new.rows, dtype=np.int64)
+        hashes = np.empty(new.rows, dtype=np.uint64)
         for number, batch in enumerate(new.batches):
-            hashes[new.starts[number] : new.starts[number + 1]] = _key_hashes(batch.column(KEY))
+            hashes[new.starts[number] : new.starts[number + 1]] = _hashes(batch.column(KEY))
+            if number % 16 == 15:  # the keys read so far leave the resident memory
+                new.drop_pages()
         new.drop_pages()
         # Row numbers are int32 and the steps free what they are done with: at 3M rows each
-        # array of row numbers is 12 MB.
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
-        hashes.sort()
+        # array of row numbers is 12 MB, of hashes 24 MB.
+        order = np.argsort(hashes).astype(np.int32)  # not stable: no hash repeats, mostly
+        hashes.sort()  # in place: as ``order`` has them
         boundary = np.ones(len(hashes), dtype=bool)
         boundary[1:] = hashes[1:] != hashes[:-1]
-        group = np.empty(len(hashes), dtype=np.int32)
-        group[order] = np.cumsum(boundary, dtype=np.int32) - 1
+        self.count = int(np.count_nonzero(boundary))
+        if self.count == len(hashes):  # every key once (the common case): no copies
+            self.index = HashIndex(hashes)
+            self.first = self.winner = order
+            return
+        # A hash repeats: its rows in the order they were staged (first and last matter).
+        unsorted = np.empty_like(hashes)
+        unsorted[order] = hashes
+        order = np.argsort(unsorted, kind="stable").astype(np.int32)
+        del unsorted
         starts = np.flatnonzero(boundary).astype(np.int32)
-        del boundary
-        self.hashes = hashes[starts]
+        self.index = HashIndex(hashes[starts])
         del hashes
-        self.count = len(starts)
         self.first = order[starts]
         ends = np.empty_like(starts)
         ends[:-1], ends[-1:] = starts[1:], len(order)
         self.winner = order[ends - 1]
-        del order, starts, ends
-        _check_groups(new, group, self.first)
+        # only rows whose hash another row shares can hold a different key
+        shared = ~boundary
+        shared[:-1] |= ~boundary[1:]
+        rows = order[shared]
+        group = np.cumsum(boundary, dtype=np.int32)[shared] - 1
+        del order, starts, ends, boundary, shared
+        _check_groups(new, rows, self.first[group])
 
     def match(self, keys: pa.Array) -> np.ndarray:
-        if not self.count:
-            return np.full(len(keys), -1)
-        hashes = _key_hashes(keys)
-        at = np.searchsorted(self.hashes, hashes)
-        at[at == self.count] = 0
-        found = (self.hashes[at] == hashes) & keys.is_valid().to_numpy(zero_copy_only=False)
-        return np.where(found, at, -1)
+        found = self.index.find(_hashes(keys))
+        if keys.null_count:
+            found[~keys.is_valid().to_numpy(zero_copy_only=False)] = -1
+        return found
 
 
-def _check_groups(new: _Staged, group: np.ndarray, first: np.ndarray) -> None:
-    """Raise :class:`_Collision` unless every staged row's key is its group's first row's."""
+def _check_groups(new: _Staged, rows: np.ndarray, firsts: np.ndarray) -> None:
+    """Raise :class:`_Collision` unless each of ``rows`` has the key of its row in ``firsts``."""
+    if not len(rows):
+        return
     only_keys = [pa.RecordBatch.from_arrays([b.column(KEY)], names=[KEY]) for b in new.batches]
     schema = pa.schema([pa.field(KEY, pa.string())])
-    for number, batch in enumerate(only_keys):
-        rows = group[new.starts[number] : new.starts[number + 1]]
-        reference = take_rows(only_keys, new.starts, first[rows], schema).column(KEY)
-        if not _all_equal(batch.column(KEY), reference):
+    for start in range(0, len(rows), BATCH_ROWS):
+        these = take_rows(only_keys, new.starts, rows[start : start + BATCH_ROWS], schema)
+        theirs = take_rows(only_keys, new.starts, firsts[start : start + BATCH_ROWS], schema)
+        if not _all_equal(these.column(KEY), theirs.column(KEY)):
             raise _Collision
         new.drop_pages()
 
@@ -212,6 +247,10 @@ def _merge(
             replacements = take_rows(new.batches, new.starts, keys.winner[matched], schema)
             if not _all_equal(replacements.column(KEY), batch.column(KEY).filter(pa.array(mask))):
                 raise _Collision
+            if len(matched) == batch.num_rows:  # every row replaced: the batch is its rows
+                writer.write(replacements)
+                new.drop_pages()
+                continue
             # Row j of the result: the batch's own row, or the next replacement where matched.
             position = np.arange(batch.num_rows, dtype=np.int64)
             position[mask] = batch.num_rows + np.arange(len(matched), dtype=np.int64)

@@ -13,6 +13,7 @@ import requests
 
 from nexosis_pandas._client import ARROW_STREAM, Client
 from nexosis_pandas._frames import dataset_frame
+from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.server.loading import load_rows
 from nexosis_pandas.server.store import Store
 from tests.integration.server.server_helpers import Api
@@ -223,3 +224,84 @@ def test_keys_that_share_a_hash_are_still_told_apart(
     assert _upserted_rows(tmp_path, "few") == expected
     monkeypatch.setattr(upsert, "_key_hashes", lambda keys: np.zeros(len(keys), np.int64))
     assert _upserted_rows(tmp_path, "one") == expected
+
+
+def test_integer_keys_beyond_float64_stay_apart(tmp_path: Any) -> None:
+    store = Store(tmp_path)
+    big, huge = 2**53, 2**64 - 2
+    files = [
+        f"k,v\n{big},a\n{big + 1},b\n{huge},c\n{huge + 1},d\n",
+        f"k,v\n{big + 1},B\n{huge},C\n",
+    ]
+    for text in files:
+        load_rows(
+            store,
+            dataset_name="big-keys",
+            columns={"k": {"role": "key", "dataType": "numeric"}},
+            open_binary=lambda text=text: io.BytesIO(text.encode()),  # type: ignore[misc]
+            kind="csv",
+        )
+    dataset = store.get_dataset("big-keys")
+    assert dataset is not None
+    rows = store.dataset_rows(dataset.id, offset=0, limit=10)
+    store.close()
+    assert [r["v"] for r in rows] == ["a", "B", "C", "d"]
+
+
+class RecordingSession(requests.Session):
+    """A session that keeps the media type of every answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.types: list[str] = []
+
+    def request(  # type: ignore[override]
+        self, method: str | bytes, url: str | bytes, **kwargs: Any
+    ) -> requests.Response:
+        response = super().request(method, url, **kwargs)
+        self.types.append(response.headers.get("Content-Type", ""))
+        return response
+
+
+def test_the_history_in_one_arrow_answer_is_the_history_of_the_pages(api: Api, put: Any) -> None:
+    put("ok.csv", "k,v\n1,a\n2,b\n")
+    put("bad.csv", 'k,v\n1,"x"y\n')
+    put("late.csv", "k,v\n3,c\n")
+    assert api.run_import("one", "ok.csv")["status"] == "completed"
+    assert api.run_import("two", "bad.csv")["status"] == "failed"
+    assert api.run_import("one", "late.csv", columns={"k": {"role": "key"}})["status"]
+    assert api.run_import("two", "missing.csv")["status"] == "failed"
+    store = api.server._store
+    for n in (1, 2):  # never started (no dates but its own), and failed with two errors
+        store.create_import(
+            import_id=f"00000000-0000-4000-8000-00000000abc{n}",
+            dataset_name="three",
+            parameters={"url": "https://example.com/x.csv"},
+            columns={},
+            content_type=None,
+        )
+    messages = [("error", "first"), ("warning", "note"), ("error", "second")]
+    store.set_status("00000000-0000-4000-8000-00000000abc2", ImportStatus.FAILED, messages=messages)
+    session = RecordingSession()
+    bulk = Client(api_key=api.server.api_key, base_url=api.url, session=session)
+    paged = Client(api_key=api.server.api_key, base_url=api.url, session=JsonOnlySession())
+    for kwargs in (
+        {},
+        {"page_size": 2},
+        {"limit": 3, "sort_by": "requested_date", "sort_order": "desc"},
+        {"dataset_name": "two"},
+    ):
+        session.types.clear()
+        frame = bulk.import_history(**kwargs)
+        assert session.types == [ARROW_STREAM], kwargs  # one answer, whatever the page size
+        pd.testing.assert_frame_equal(frame, paged.import_history(**kwargs))
+    everything = bulk.import_history()
+    assert everything["status"].tolist() == [
+        *["completed", "failed"] * 2,
+        *["requested", "failed"],
+    ]
+    assert everything["error"].tolist()[4:] == ["", "first; second"]
+    assert everything["n_messages"].tolist() == [1, 1, 1, 1, 0, 3]
+    assert everything["url"].tolist()[4:] == ["https://example.com/x.csv"] * 2
+    assert everything["started"].isna().tolist() == [False] * 4 + [True] * 2
+    assert everything["finished"].isna().tolist() == [False] * 4 + [True, False]
