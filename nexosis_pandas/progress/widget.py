@@ -6,6 +6,7 @@ without it until a widget is drawn.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -52,7 +53,10 @@ def summary_cell(job: DisplayedJob) -> int | None:
     that cell rather than the same facts a second time.
     """
     with _SUMMARISED_LOCK:
-        return _SUMMARISED_IN.get(job)
+        try:
+            return _SUMMARISED_IN.get(job)
+        except TypeError:  # no weak references to it: never recorded
+            return None
 
 
 def _shown_status(j: Journey) -> str:
@@ -276,7 +280,9 @@ class WidgetReporter(ProgressReporter):
         self._summarised = True
         if self._journey.job is not None:
             cell = self._cell.number if self._cell is not None else cell_number()
-            with _SUMMARISED_LOCK:
+            # A job that cannot be weakly referenced (a reporter driven by hand, with an object
+            # of its own) has no notebook view that asks; it is left out.
+            with _SUMMARISED_LOCK, contextlib.suppress(TypeError):
                 _SUMMARISED_IN[self._journey.job] = cell
         self._show(
             {"text/html": self.summary_html(), "text/plain": self._journey.summary_text()},
