@@ -26,9 +26,10 @@ import pandas as pd
 from nexosis_pandas import columns as _columns
 from nexosis_pandas import config
 from nexosis_pandas._arrow_columns import arrow_column_metadata
-from nexosis_pandas._background import Follow, check_wait, in_background
+from nexosis_pandas._background import check_wait, in_background
 from nexosis_pandas._digest import content_url
 from nexosis_pandas._encode.encoder import Compression, Format, file_format
+from nexosis_pandas._follow import Follow
 from nexosis_pandas._frame import frame_to_import
 from nexosis_pandas._importing import default_client, existing_object, import_upload, is_dask_frame
 from nexosis_pandas._importing import follow as _follow
@@ -315,7 +316,7 @@ def import_dataframe(
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)
 
-    def run(follow: Follow | None) -> ImportJob:
+    def run(follow: Follow[ImportJob] | None) -> ImportJob:
         files = filesystem(url, storage_options, fs)
         obj = existing_object(df, url, files, reporter) if s3_url is None else None
         if obj is None:
@@ -411,7 +412,7 @@ def import_url(
     reporter = resolve_progress(progress)
     reporter.begin(dataset_name)
 
-    def run(follow: Follow | None) -> ImportJob:
+    def run(follow: Follow[ImportJob] | None) -> ImportJob:
         return _follow(
             lambda: api.import_from_url(
                 dataset_name, url, columns=columns, content_type=content_type, auth=auth

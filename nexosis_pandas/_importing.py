@@ -26,8 +26,8 @@ from nexosis_pandas.exceptions import ConfigurationError
 from nexosis_pandas.progress import ProgressArg, ProgressReporter
 
 if TYPE_CHECKING:
-    from nexosis_pandas._background import Follow
     from nexosis_pandas._client import Client
+    from nexosis_pandas._follow import Follow
     from nexosis_pandas._job import ImportJob
     from nexosis_pandas._storage.upload import S3Object
 
@@ -137,7 +137,7 @@ def import_upload(
     connection_string: str | None = None,
     wait: bool,
     timeout: float | None,
-    pending: Follow | None = None,
+    pending: Follow[ImportJob] | None = None,
 ) -> ImportJob:
     """Import the uploaded ``obj`` (from Azure when a connection string is given) and follow it.
 
@@ -173,7 +173,7 @@ def follow(
     upload: S3Object | None = None,
     wait: bool,
     timeout: float | None,
-    pending: Follow | None = None,
+    pending: Follow[ImportJob] | None = None,
 ) -> ImportJob:
     """Request the import, then follow it on ``reporter`` until it ends (unless ``wait=False``).
 

@@ -1,25 +1,46 @@
-"""``ImportJob``: an import as the server last reported it, and the handle to follow it."""
+"""``ImportJob``: an import as the server last reported it, and the handle to follow it.
+
+The job imports nothing above it. It takes its client as a parameter, in the manner of
+BigQuery's jobs, and names it only by :class:`JobClient`, the one method it calls. The wait loop
+(:mod:`nexosis_pandas._polling`) and the thread that follows a job in the background
+(:mod:`nexosis_pandas._follow`) sit below it and take any job that has the fields they read,
+so that :meth:`ImportJob.wait` and :meth:`ImportJob.result` call down to them.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from nexosis_pandas._follow import Follow, silent_follow
+from nexosis_pandas._polling import wait_for_import
 from nexosis_pandas._wire import ColumnMetadata, Import, ImportStatus, Link, Message, StatusChange
+from nexosis_pandas.exceptions import ImportTimeoutError
+from nexosis_pandas.progress.widget import summary_cell
 
 if TYPE_CHECKING:
-    from nexosis_pandas._background import Follow
-    from nexosis_pandas._client import Client
-    from nexosis_pandas._storage.upload import S3Object
+    from nexosis_pandas._objects import S3Object
     from nexosis_pandas.progress import ProgressArg
 
-__all__ = ["ImportJob"]
+__all__ = ["ImportJob", "JobClient"]
 
 _SEVERITY_TONES = {"error": "danger", "warning": "warning"}
 _FOLLOWING = threading.Lock()  # two threads asking one job for its future start one follow
+
+
+class JobClient(Protocol):
+    """What a job asks of the client that fetched it: the import's current state.
+
+    :class:`nexosis_pandas.Client` is one. The job names this protocol rather than the client
+    class, which imports the job to hand jobs back.
+    """
+
+    def get_import(self, import_id: str) -> ImportJob:
+        """Fetch the import's current state."""
+        ...
 
 
 class ImportJob:
@@ -40,16 +61,17 @@ class ImportJob:
         The S3 object this import reads, when this process uploaded it.
     """
 
-    def __init__(self, record: Import, client: Client, *, upload: S3Object | None = None) -> None:
+    def __init__(
+        self, record: Import, client: JobClient, *, upload: S3Object | None = None
+    ) -> None:
         self._record = record
         self._client = client
         self.upload = upload
-        self._summarised_in: int | None = None  # the cell whose progress summary showed it
         self._requested = True
-        self._follow: Follow | None = None  # the thread that uploads and waits, if any
+        self._follow: Follow[ImportJob] | None = None  # the thread that uploads and waits, if any
 
     @classmethod
-    def _pending(cls, dataset_name: str, kind: str, client: Client) -> ImportJob:
+    def _pending(cls, dataset_name: str, kind: str, client: JobClient) -> ImportJob:
         """A job for an import not requested yet: a background upload runs first."""
         job = cls(Import("", kind, ImportStatus.REQUESTED, dataset_name), client)
         job._requested = False
@@ -76,8 +98,8 @@ class ImportJob:
         return self._record
 
     @property
-    def client(self) -> Client:
-        """The client this job talks through."""
+    def client(self) -> JobClient:
+        """The :class:`~nexosis_pandas.Client` this job talks through."""
         return self._client
 
     @property
@@ -212,12 +234,10 @@ class ImportJob:
 
     # the job as a future ---------------------------------------------------------------
 
-    def _following(self) -> Follow:
+    def _following(self) -> Follow[ImportJob]:
         """The thread following this job; one without a display is started if there is none."""
         with _FOLLOWING:
             if self._follow is None:
-                from nexosis_pandas._background import silent_follow
-
                 self._follow = silent_follow(self)
             return self._follow
 
@@ -341,15 +361,11 @@ class ImportJob:
         """
         if self._follow is not None and not self._follow.future.done():
             return self._wait_for_thread(timeout)
-        from nexosis_pandas._polling import wait_for_import
-
         return wait_for_import(
             self, timeout=timeout, poll_interval=poll_interval, progress=progress
         )
 
     def _wait_for_thread(self, timeout: float | None) -> ImportJob:
-        from nexosis_pandas.exceptions import ImportTimeoutError
-
         try:
             return self.result(timeout)
         except TimeoutError as error:
@@ -388,7 +404,8 @@ class ImportJob:
         )
 
         status = self.status.value if self._requested else "uploading"
-        if self._summarised_in is not None and self._summarised_in == cell_number():
+        shown_in = summary_cell(self)
+        if shown_in is not None and shown_in == cell_number():
             return (
                 f"<small>ImportJob <code>{escape(self.import_id)}</code> {badge(status)}: "
                 "summarised above; show <code>job</code> in another cell for its timeline and "

@@ -1,16 +1,20 @@
 """Waiting for an import: one poll loop with a monotonic deadline.
 
 The clock and the sleep are parameters so tests can drive the loop without waiting; the
-progress reporter sees every state the loop sees. A poll that fails for a reason that passes (the
-connection broke, a 5xx, a 429) is not the import failing: the loop keeps polling through such an
-outage for up to :data:`MAX_POLL_OUTAGE` seconds, since the import goes on on the server.
+progress reporter sees every state the loop sees. The loop sits below the job: it takes any job
+with the fields it reads (:class:`PolledJob`) and hands the same job back, so that
+:meth:`~nexosis_pandas.ImportJob.wait` calls down to it.
+
+A poll that fails for a reason that passes (the connection broke, a 5xx, a 429) is not the
+import failing: the loop keeps polling through such an outage for up to :data:`MAX_POLL_OUTAGE`
+seconds, since the import goes on on the server.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from nexosis_pandas._wire import ImportStatus
 from nexosis_pandas.exceptions import (
@@ -18,17 +22,17 @@ from nexosis_pandas.exceptions import (
     ImportFailedError,
     ImportTimeoutError,
     QuotaExceededError,
+    ReportedJob,
     ServerError,
 )
 from nexosis_pandas.progress import ProgressArg, resolve_progress
-
-if TYPE_CHECKING:
-    from nexosis_pandas._job import ImportJob
+from nexosis_pandas.progress.base import DisplayedJob
 
 __all__ = [
     "FIRST_POLL_INTERVAL",
     "MAX_POLL_INTERVAL",
     "MAX_POLL_OUTAGE",
+    "PolledJob",
     "poll_intervals",
     "wait_for_import",
 ]
@@ -44,6 +48,20 @@ MAX_POLL_OUTAGE = 120.0
 
 _BACKOFF = 1.5
 _TRANSIENT = (APIConnectionError, ServerError, QuotaExceededError)
+
+
+class PolledJob(DisplayedJob, ReportedJob, Protocol):
+    """A job the wait loop can follow: what the displays and the errors read, and a refresh.
+
+    :class:`nexosis_pandas.ImportJob` is one.
+    """
+
+    def refresh(self) -> object:
+        """Ask the server for the import's current state and update the job in place."""
+        ...
+
+
+J = TypeVar("J", bound=PolledJob)
 
 
 def poll_intervals(poll_interval: float | None = None) -> Iterator[float]:
@@ -76,7 +94,7 @@ def poll_intervals(poll_interval: float | None = None) -> Iterator[float]:
 
 
 def wait_for_import(
-    job: ImportJob,
+    job: J,
     *,
     timeout: float | None = None,
     poll_interval: float | None = None,
@@ -84,7 +102,7 @@ def wait_for_import(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] = time.sleep,
     max_outage: float = MAX_POLL_OUTAGE,
-) -> ImportJob:
+) -> J:
     """Poll ``job`` until the import ends; return it once it has completed.
 
     The reporter hears the state first as the job holds it, then after every poll; then
@@ -112,7 +130,7 @@ def wait_for_import(
     Returns
     -------
     ImportJob
-        ``job``, completed.
+        ``job`` itself, completed.
 
     Raises
     ------
@@ -173,7 +191,7 @@ def wait_for_import(
     return job
 
 
-def _lost_touch(job: ImportJob, error: Exception, seconds: float) -> APIConnectionError:
+def _lost_touch(job: PolledJob, error: Exception, seconds: float) -> APIConnectionError:
     return APIConnectionError(
         f"Lost touch with the API while waiting for import {job.import_id} into dataset "
         f"{job.dataset_name!r}: polls failed for {seconds:.0f} s, the last with: {error} "

@@ -18,7 +18,7 @@ from typing import Any, Unpack
 import dask.dataframe as dd
 
 from nexosis_pandas import columns as _columns
-from nexosis_pandas._background import Follow, check_wait, in_background
+from nexosis_pandas._background import check_wait, in_background
 from nexosis_pandas._dask.assemble import may_release, parts_and_runs
 from nexosis_pandas._dask.keys import check_keys_across_partitions
 from nexosis_pandas._dask.runner import Runner
@@ -35,6 +35,7 @@ from nexosis_pandas._dask.worker import (
 )
 from nexosis_pandas._digest import digest_url
 from nexosis_pandas._encode.encoder import ColumnScan, file_format
+from nexosis_pandas._follow import Follow
 from nexosis_pandas._frame import validate_column_names
 from nexosis_pandas._importing import (
     ImportOptions,
@@ -333,7 +334,7 @@ def import_dask_dataframe(
     reporter = resolve_progress(options.get("progress", "auto"))
     reporter.begin(dataset_name)
 
-    def run(follow: Follow | None) -> ImportJob:
+    def run(follow: Follow[ImportJob] | None) -> ImportJob:
         sent: list[ColumnMetadata | None] = []
 
         def check(runner: Runner, plan: Plan, facts: Sequence[Facts]) -> None:

@@ -5,18 +5,26 @@ is decided once, by :func:`resolve_progress`: a widget in Jupyter, text lines el
 for ``progress=False``, or the user's own reporter object.
 
 One module per part, in the manner of tqdm: :mod:`~nexosis_pandas.progress.base` (the protocol,
-the outcome, the journey both displays follow), :mod:`~nexosis_pandas.progress.text`,
+the outcome, the journey both displays follow, and :class:`DisplayedJob`, what a display reads
+of the job it reports on), :mod:`~nexosis_pandas.progress.text`,
 :mod:`~nexosis_pandas.progress.widget` (with its static HTML summary) and
 :mod:`~nexosis_pandas.progress.auto` (the choice), and :mod:`~nexosis_pandas.progress.cell`
 (output from a background thread into the cell that started it).
 """
 
 from nexosis_pandas.progress.auto import resolve_progress
-from nexosis_pandas.progress.base import Outcome, ProgressArg, ProgressReporter, ProgressWarning
+from nexosis_pandas.progress.base import (
+    DisplayedJob,
+    Outcome,
+    ProgressArg,
+    ProgressReporter,
+    ProgressWarning,
+)
 from nexosis_pandas.progress.text import TextReporter
 from nexosis_pandas.progress.widget import WidgetReporter
 
 __all__ = [
+    "DisplayedJob",
     "Outcome",
     "ProgressArg",
     "ProgressReporter",

@@ -4,6 +4,10 @@ Library code always holds a :class:`ProgressReporter` (never ``None``) and calls
 the default does nothing. The displays (:mod:`~nexosis_pandas.progress.text`,
 :mod:`~nexosis_pandas.progress.widget`) draw from one :class:`Journey`, so they always agree on
 percentages, stages and times, and each journey ends in one :class:`Outcome`.
+
+A reporter is handed the :class:`~nexosis_pandas.ImportJob` it reports on, typed as
+:class:`DisplayedJob`, the few fields a display reads of a job: this package imports nothing of
+the job's module, which sits above it.
 """
 
 from __future__ import annotations
@@ -11,16 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, Protocol, Union
 
 from nexosis_pandas._html import format_count, format_seconds
-from nexosis_pandas._wire import ImportStatus
+from nexosis_pandas._objects import S3Object
+from nexosis_pandas._wire import Import, ImportStatus, StatusChange
 
 if TYPE_CHECKING:
-    from nexosis_pandas._job import ImportJob
-    from nexosis_pandas._storage.upload import S3Object
+    import pandas as pd
 
 __all__ = [
+    "DisplayedJob",
     "Journey",
     "Outcome",
     "ProgressArg",
@@ -28,6 +33,55 @@ __all__ = [
     "ProgressWarning",
     "resume_hint",
 ]
+
+
+class DisplayedJob(Protocol):
+    """What a progress display reads of the import job it reports on.
+
+    :class:`nexosis_pandas.ImportJob` is one; the reporter's methods are handed the job itself.
+    A display only reads these fields and never changes the job: what it keeps about a job (the
+    cell whose summary showed it, say) it keeps on its own side.
+    """
+
+    @property
+    def import_id(self) -> str:
+        """The import's id; ``""`` while a background upload still runs."""
+        ...
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset the import loads into."""
+        ...
+
+    @property
+    def status(self) -> ImportStatus:
+        """The status at the last report."""
+        ...
+
+    @property
+    def status_history(self) -> tuple[StatusChange, ...]:
+        """Every status change, oldest first."""
+        ...
+
+    @property
+    def record(self) -> Import:
+        """The wire record of the last report, which carries the server's read progress."""
+        ...
+
+    @property
+    def error(self) -> str:
+        """The server's error messages joined, or ``""``."""
+        ...
+
+    @property
+    def duration(self) -> pd.Timedelta | None:
+        """The server's time from request to end, or ``None`` while the import runs."""
+        ...
+
+    @property
+    def upload(self) -> S3Object | None:
+        """The object this process uploaded for the import, if it did."""
+        ...
 
 
 class ProgressReporter:
@@ -66,22 +120,22 @@ class ProgressReporter:
     def upload_end(self, obj: S3Object | None, error: BaseException | None = None) -> None:
         """The upload ended: ``obj`` describes the object written, or ``error`` says why not."""
 
-    def import_update(self, job: ImportJob) -> None:
+    def import_update(self, job: DisplayedJob) -> None:
         """The server reported the import's current state (``job.status``)."""
 
-    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
+    def import_end(self, job: DisplayedJob | None, error: BaseException | None = None) -> None:
         """Waiting ended: the import completed, or ``error`` (failure, timeout) says otherwise.
 
         ``job`` is ``None`` when the import could not even be requested.
         """
 
-    def interrupted(self, job: ImportJob) -> None:
+    def interrupted(self, job: DisplayedJob) -> None:
         """The user interrupted the wait; the import goes on on the server."""
 
-    def detached(self, job: ImportJob) -> None:
+    def detached(self, job: DisplayedJob) -> None:
         """The import was requested and the caller does not wait for it (``wait=False``)."""
 
-    def background(self, job: ImportJob) -> None:
+    def background(self, job: DisplayedJob) -> None:
         """From now on ``job`` is uploaded and followed in a background thread.
 
         Called in the caller's thread, before the thread starts and before any other call but
@@ -185,7 +239,7 @@ class Journey:
     uploaded: bool = False
     reused: bool = False
     import_began: float | None = None
-    job: ImportJob | None = None
+    job: DisplayedJob | None = None
     seen: list[ImportStatus] = field(default_factory=list)
     outcome: Outcome | None = None
     error: BaseException | None = None
@@ -261,7 +315,7 @@ class Journey:
         else:
             self.outcome, self.error = Outcome.UPLOAD_FAILED, error
 
-    def import_update(self, job: ImportJob) -> bool:
+    def import_update(self, job: DisplayedJob) -> bool:
         """Record a report; return whether the status changed."""
         t = self.now()
         if self.import_began is None:
@@ -272,7 +326,7 @@ class Journey:
         self.seen.append(job.status)
         return True
 
-    def import_end(self, job: ImportJob | None, error: BaseException | None) -> None:
+    def import_end(self, job: DisplayedJob | None, error: BaseException | None) -> None:
         from nexosis_pandas.exceptions import ImportFailedError, ImportTimeoutError
 
         if job is not None:
@@ -290,11 +344,11 @@ class Journey:
         else:
             self.outcome = Outcome.ERROR
 
-    def interrupted(self, job: ImportJob) -> None:
+    def interrupted(self, job: DisplayedJob) -> None:
         self.import_update(job)
         self.outcome = Outcome.INTERRUPTED
 
-    def detached(self, job: ImportJob) -> None:
+    def detached(self, job: DisplayedJob) -> None:
         self.import_update(job)
         self.outcome = Outcome.REQUESTED
 

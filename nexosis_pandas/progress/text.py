@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from nexosis_pandas._html import format_bytes, format_count, format_seconds
 from nexosis_pandas._wire import ImportStatus
-from nexosis_pandas.progress.base import Journey, ProgressReporter, resume_hint
+from nexosis_pandas.progress.base import DisplayedJob, Journey, ProgressReporter, resume_hint
 
 if TYPE_CHECKING:
-    from nexosis_pandas._job import ImportJob
-    from nexosis_pandas._storage.upload import S3Object
+    from nexosis_pandas._objects import S3Object
 
 __all__ = ["TextReporter"]
 
@@ -102,7 +101,7 @@ class TextReporter(ProgressReporter):
                 f"{format_seconds(j.upload_seconds or 0.0)})"
             )
 
-    def import_update(self, job: ImportJob) -> None:
+    def import_update(self, job: DisplayedJob) -> None:
         self._journey.import_update(job)
         # The server's history names the stages that passed between two polls (a fast import
         # goes from requested to completed unseen), with the server's own times.
@@ -114,27 +113,27 @@ class TextReporter(ProgressReporter):
         if job.status is not self._last_status:
             self._status_line(job, job.status, self._journey.import_elapsed or 0.0)
 
-    def _status_line(self, job: ImportJob, status: ImportStatus, since: float) -> None:
+    def _status_line(self, job: DisplayedJob, status: ImportStatus, since: float) -> None:
         if self._last_status is None:
             self._write(f"import {job.import_id} into dataset {job.dataset_name!r} {status.value}")
         else:
             self._write(f"import {status.value} ({format_seconds(since)})")
         self._last_status = status
 
-    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
+    def import_end(self, job: DisplayedJob | None, error: BaseException | None = None) -> None:
         if job is not None:
             self.import_update(job)
         self._journey.import_end(job, error)
         self._write(self._journey.summary_text())
 
-    def interrupted(self, job: ImportJob) -> None:
+    def interrupted(self, job: DisplayedJob) -> None:
         self._journey.interrupted(job)
         self._write(
             f"stopped waiting after {format_seconds(self._journey.elapsed)}. Import "
             f"{job.import_id} continues on the server; resume with {resume_hint(job.import_id)}"
         )
 
-    def detached(self, job: ImportJob) -> None:
+    def detached(self, job: DisplayedJob) -> None:
         self.import_update(job)
         self._journey.detached(job)
         self._write(self._journey.summary_text())

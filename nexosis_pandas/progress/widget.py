@@ -6,8 +6,11 @@ without it until a widget is drawn.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +25,38 @@ from nexosis_pandas._html import (
     status_colour,
     table,
 )
-from nexosis_pandas.progress.base import Journey, Outcome, ProgressReporter, resume_hint
+from nexosis_pandas.progress.base import (
+    DisplayedJob,
+    Journey,
+    Outcome,
+    ProgressReporter,
+    resume_hint,
+)
 from nexosis_pandas.progress.cell import CellOutput
 
 if TYPE_CHECKING:
-    from nexosis_pandas._job import ImportJob
-    from nexosis_pandas._storage.upload import S3Object
+    from nexosis_pandas._objects import S3Object
 
-__all__ = ["WidgetReporter"]
+__all__ = ["WidgetReporter", "summary_cell"]
+
+# The display's own record of which cell's summary showed which job: the job's notebook view
+# asks it (summary_cell) rather than the display writing onto the job. Weak keys, so that a
+# job no one holds any more is forgotten with it.
+_SUMMARISED_IN: weakref.WeakKeyDictionary[DisplayedJob, int | None] = weakref.WeakKeyDictionary()
+_SUMMARISED_LOCK = threading.Lock()  # a background thread records, the kernel's thread reads
+
+
+def summary_cell(job: DisplayedJob) -> int | None:
+    """The number of the notebook cell whose progress summary showed ``job``, if one did.
+
+    :meth:`ImportJob._repr_html_ <nexosis_pandas.ImportJob._repr_html_>` shows one short line in
+    that cell rather than the same facts a second time.
+    """
+    with _SUMMARISED_LOCK:
+        try:
+            return _SUMMARISED_IN.get(job)
+        except TypeError:  # no weak references to it: never recorded
+            return None
 
 
 def _shown_status(j: Journey) -> str:
@@ -253,7 +280,10 @@ class WidgetReporter(ProgressReporter):
         self._summarised = True
         if self._journey.job is not None:
             cell = self._cell.number if self._cell is not None else cell_number()
-            self._journey.job._summarised_in = cell
+            # A job that cannot be weakly referenced (a reporter driven by hand, with an object
+            # of its own) has no notebook view that asks; it is left out.
+            with _SUMMARISED_LOCK, contextlib.suppress(TypeError):
+                _SUMMARISED_IN[self._journey.job] = cell
         self._show(
             {"text/html": self.summary_html(), "text/plain": self._journey.summary_text()},
             raw=True,
@@ -313,25 +343,25 @@ class WidgetReporter(ProgressReporter):
         if error is not None:
             self._summarise()
 
-    def import_update(self, job: ImportJob) -> None:
+    def import_update(self, job: DisplayedJob) -> None:
         self._journey.import_update(job)
         self._draw()
 
-    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
+    def import_end(self, job: DisplayedJob | None, error: BaseException | None = None) -> None:
         self._journey.import_end(job, error)
         self._draw()
         self._summarise()
 
-    def interrupted(self, job: ImportJob) -> None:
+    def interrupted(self, job: DisplayedJob) -> None:
         self._journey.interrupted(job)
         self._draw()
         self._summarise()
 
-    def detached(self, job: ImportJob) -> None:
+    def detached(self, job: DisplayedJob) -> None:
         self._journey.detached(job)
         self._draw()
         self._summarise()
 
-    def background(self, job: ImportJob) -> None:
+    def background(self, job: DisplayedJob) -> None:
         # Called in the starting cell: keep it, so the thread's displays land there.
         self._cell = CellOutput.here()

@@ -193,7 +193,8 @@ def test_in_a_kernel_the_display_goes_to_the_starting_cell_and_nowhere_else(
         "frame = pd.DataFrame({'a': np.arange(400_000), 'b': np.arange(400_000) * 0.5})\n"
         "job = frame.nexosis.to_dataset('bg', background=True)",
         "import time\ntime.sleep(4)\nprint('slept')",
-        "print(job.result(timeout=120).status.value, job._summarised_in)\nsb.stop()",
+        "from nexosis_pandas.progress.widget import summary_cell\n"
+        "print(job.result(timeout=120).status.value, summary_cell(job))\nsb.stop()",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(

@@ -10,7 +10,7 @@ import pandas as pd
 
 from nexosis_pandas._job import ImportJob
 from nexosis_pandas._wire import Import, ImportStatus, Message, StatusChange
-from nexosis_pandas.progress import ProgressReporter
+from nexosis_pandas.progress import DisplayedJob, ProgressReporter
 
 IMPORT_ID = "015d1d17-5d53-4cbe-8c4e-4a6e8a3e7f40"
 T0 = pd.Timestamp("2024-05-01T12:00:00", tz="UTC")
@@ -61,7 +61,7 @@ class FakeClient:
         self.requests.append(
             {"dataset_name": dataset_name, "bucket": bucket, "path": path, **kwargs}
         )
-        return ImportJob(record("requested", dataset=dataset_name), self)  # type: ignore[arg-type]
+        return ImportJob(record("requested", dataset=dataset_name), self)
 
     def get_import(self, import_id: str) -> ImportJob:
         self.calls += 1
@@ -69,13 +69,13 @@ class FakeClient:
         if isinstance(state, BaseException):
             raise state
         assert import_id == state.import_id
-        return ImportJob(state, self)  # type: ignore[arg-type]
+        return ImportJob(state, self)
 
 
 def job_with(*states: Import | BaseException, first: Import | None = None) -> ImportJob:
     """A job in ``first`` (``requested`` by default) whose polls return ``states``."""
     client = FakeClient(states)
-    return ImportJob(first or record("requested"), client)  # type: ignore[arg-type]
+    return ImportJob(first or record("requested"), client)
 
 
 class FakeTime:
@@ -114,14 +114,15 @@ class RecordingReporter(ProgressReporter):
     def upload_end(self, obj: Any, error: BaseException | None = None) -> None:
         self.calls.append(("upload_end", error))
 
-    def import_update(self, job: ImportJob) -> None:
+    def import_update(self, job: DisplayedJob) -> None:
         self.calls.append(("import_update", job.status.value))
 
-    def import_end(self, job: ImportJob | None, error: BaseException | None = None) -> None:
+    def import_end(self, job: DisplayedJob | None, error: BaseException | None = None) -> None:
         self.calls.append(("import_end", type(error).__name__ if error else None))
 
-    def interrupted(self, job: ImportJob) -> None:
+    def interrupted(self, job: DisplayedJob) -> None:
         self.calls.append(("interrupted", job.status.value))
 
-    def background(self, job: ImportJob) -> None:
+    def background(self, job: DisplayedJob) -> None:
+        assert isinstance(job, ImportJob)  # a reporter is handed the job itself
         self.calls.append(("background", job.requested))

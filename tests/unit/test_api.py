@@ -478,7 +478,7 @@ def test_frame_digest_depends_on_content_not_identity() -> None:
 def test_job_html_repr() -> None:
     failed = ImportJob(
         record("failed", messages=[("error", "bad <file>")]),
-        FakeClient([]),  # type: ignore[arg-type]
+        FakeClient([]),
     )
     html = failed._repr_html_()
     assert "sales" in html and "failed" in html and "#c62828" in html

@@ -249,7 +249,7 @@ def test_import_url_in_the_background() -> None:
     client = FakeClient([record("completed")])
 
     def from_url(dataset_name: str, url: str, **kwargs: Any) -> ImportJob:
-        return ImportJob(record("requested", dataset=dataset_name), client)  # type: ignore[arg-type]
+        return ImportJob(record("requested", dataset=dataset_name), client)
 
     client.import_from_url = from_url  # type: ignore[attr-defined]
     job = nexosis_pandas.import_url(

@@ -19,6 +19,7 @@ from nexosis_pandas.progress import (
     WidgetReporter,
     resolve_progress,
 )
+from nexosis_pandas.progress.widget import summary_cell
 from tests.unit.fake_jobs import FakeTime, job_with, record
 
 URL = "s3://test-bucket/nexosis/sales-0123456789abcdef.csv.gz"
@@ -394,6 +395,18 @@ def test_the_job_in_the_cell_that_summarised_it_is_one_line(
     assert "summarised above" in short and "Timeline" not in short
     shell.execution_count = 8  # `job` shown again in a later cell: the whole table
     assert "Timeline" in job._repr_html_()
+
+
+def test_a_widget_summarises_a_job_of_its_callers_own_without_marking_it() -> None:
+    # A reporter driven by hand gets whatever object fits DisplayedJob; one without weak
+    # references (SimpleNamespace) is summarised and simply not recorded for summary_cell.
+    real = job_in("completed")
+    fields = ("import_id", "dataset_name", "status", "status_history", "record", "error")
+    job = SimpleNamespace(**{f: getattr(real, f) for f in fields}, duration=None, upload=None)
+    r, shown = widget(FakeTime())
+    r.import_end(job)
+    assert len(shown.bundles) == 1 and "completed" in shown.bundles[0]["text/plain"]
+    assert summary_cell(job) is None
 
 
 def test_the_bar_moves_while_the_server_reads_the_file() -> None:

@@ -18,6 +18,7 @@ from IPython.core.formatters import DisplayFormatter
 import nexosis_pandas  # noqa: F401 - registers df.nexosis
 from nexosis_pandas.progress import WidgetReporter
 from nexosis_pandas.progress.cell import CellOutput
+from nexosis_pandas.progress.widget import summary_cell
 from tests.unit.fake_jobs import FakeClient, record
 from tests.unit.test_api import FakeFS
 
@@ -114,4 +115,5 @@ def test_a_background_import_draws_its_widget_and_summary_in_its_own_cell(
     assert WIDGET in sent[0][1]["data"]  # the widget, then the summary
     assert "completed" in sent[1][1]["data"]["text/html"]
     assert reporter.bar.bar_style == "success"
-    assert job._summarised_in == 1  # the starting cell's number, not the running one's
+    assert summary_cell(job) == 1  # the starting cell's number, not the running one's
+    assert "Timeline" in job._repr_html_()  # in the running cell, cell 2, shown in full
