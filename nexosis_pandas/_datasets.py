@@ -18,13 +18,10 @@ from nexosis_pandas._backends import Backend, check_backend, from_rows, from_tab
 from nexosis_pandas._http import HTTPTransport
 from nexosis_pandas._options import MAX_PAGE_SIZE, required_text
 from nexosis_pandas._paging import pages
-from nexosis_pandas._wire import DATASET_NAME, lookup, page_query
+from nexosis_pandas._wire import ARROW_STREAM, DATASET_NAME, lookup, page_query
 from nexosis_pandas.exceptions import APIError, NexosisError, NotFoundError, warn_user
 
 __all__ = ["ARROW_STREAM", "delete_dataset", "list_datasets", "read_dataset", "warn_no_imports"]
-
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-"""The bulk format a dataset's rows may come in (the reference server offers it on request)."""
 
 
 def read_dataset(

@@ -26,6 +26,7 @@ from nexosis_pandas._wire.envelope import (
 )
 from nexosis_pandas._wire.names import (
     ACCESS_KEY_ID,
+    ARROW_STREAM,
     COLUMN_DEFAULTS,
     CONNECTION_STRING,
     CONTENT_TYPE,
@@ -81,6 +82,7 @@ from nexosis_pandas._wire.requests import (
 
 __all__ = [
     "ACCESS_KEY_ID",
+    "ARROW_STREAM",
     "COLUMN_DEFAULTS",
     "CONNECTION_STRING",
     "CONTENT_TYPE",

@@ -18,6 +18,7 @@ import pandas as pd
 
 __all__ = [
     "ACCESS_KEY_ID",
+    "ARROW_STREAM",
     "COLUMN_DEFAULTS",
     "CONNECTION_STRING",
     "CONTENT_TYPE",
@@ -53,6 +54,10 @@ __all__ = [
     "parse_timestamp",
 ]
 
+
+ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
+"""The bulk media type the reference server offers a client that asks for it (``Accept``): a
+dataset's rows and the import history as one Arrow IPC stream. The hosted API sent JSON only."""
 
 # The wire's names that code outside this package must spell on its own: request fields, path
 # and query parameters, the fields a 400 names. The reference server's request models and

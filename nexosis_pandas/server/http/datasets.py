@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from nexosis_pandas._wire import (
+    ARROW_STREAM,
     DATA_TYPE,
     DATASET_ITEM,
     DATASET_NAME,
@@ -93,10 +94,6 @@ def list_datasets(
         partial_name=partial_name, offset=paging.offset, limit=paging.page_size
     )
     return paging.response(request, [_summary(d, request) for d in items], total)
-
-
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-"""The media type of the bulk format: an Arrow IPC stream of text columns."""
 
 
 @router.get(

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from nexosis_pandas._wire import (
     ACCESS_KEY_ID,
+    ARROW_STREAM,
     CONNECTION_STRING,
     CONTENT_TYPE,
     DATA_TYPE,
@@ -384,8 +385,6 @@ def list_imports(
     after, before = date_range(
         REQUESTED_AFTER_DATE, requested_after, REQUESTED_BEFORE_DATE, requested_before
     )
-    from nexosis_pandas.server.http.datasets import ARROW_STREAM  # which imports this module
-
     if ARROW_STREAM in request.headers.get("accept", "").lower():
         rows = store.history_rows(
             dataset_name=dataset_name,
