@@ -119,9 +119,13 @@ def jupyter_lab(
         stop_sandbox(base / "sandbox")  # the background sandbox outlives the kernels
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_instance(chromium_path: Path) -> Iterator[Playwright]:
-    """Playwright's sync API for the session."""
+    """Playwright's sync API for the browser tests.
+
+    Scoped to this package: while it runs, its event loop is the main thread's running loop,
+    and the tests after these (``asyncio.run`` in the background-job tests) need it stopped.
+    """
     from playwright.sync_api import sync_playwright
 
     manager = sync_playwright().start()
@@ -131,7 +135,7 @@ def playwright_instance(chromium_path: Path) -> Iterator[Playwright]:
         manager.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright, chromium_path: Path) -> Iterator[Browser]:
     """Headless Chromium (Debian's), with a fresh profile deleted on close."""
     chromium = playwright_instance.chromium.launch(

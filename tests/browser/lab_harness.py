@@ -189,9 +189,10 @@ class JupyterLab:
             ) from exc
 
     def outputs_text(self, page: Page) -> str:
-        """Every cell's output text, numbered (for error messages)."""
+        """Every cell's output text of the open notebook, numbered (for error messages)."""
         texts: list[str] = page.evaluate(
-            """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(
+            """() => [...document.querySelectorAll(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')].map(
                 (c) => (c.querySelector('.jp-OutputArea')?.innerText || '').slice(0, 2000))"""
         )
         return "\n".join(f"[cell {i}] {t}" for i, t in enumerate(texts) if t.strip())

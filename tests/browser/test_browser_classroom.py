@@ -124,8 +124,9 @@ def classroom(
         with lab.explained(page, "the notebook did not run again after the restart"):
             page.locator(".jp-OutputArea", has_text="RESUMED").first.wait_for(timeout=120_000)
             page.wait_for_function(
-                "() => [...document.querySelectorAll('.jp-Cell')].length >= 5 && "
-                "document.querySelectorAll('.jp-Cell')[4].innerText.includes('ColumnError')",
+                "() => { const cells = document.querySelectorAll("
+                "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');"
+                " return cells.length >= 5 && cells[4].innerText.includes('ColumnError'); }",
                 timeout=120_000,
             )
         second = lab.outputs_text(page)
