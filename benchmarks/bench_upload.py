@@ -11,6 +11,15 @@ this one's peak. For each size it prints the CSV throughput (MB of uncompressed
 CSV per second), rows per second, the compressed size, the peak resident memory above the
 frame (RSS sampled every 5 ms in a thread, minus the RSS just before the call) and the ratio of
 throughputs. pandas writes without its index (``index=False``) so both write the same columns.
+
+In the same run, the same data as a polars frame and as a pyarrow Table (``--no-frames`` skips
+them), each in a fresh process of its own: ours against the obvious polars peer,
+``pl_df.write_csv(f)`` into ``fs.open("s3://...csv.gz", "wb", compression="gzip")``. ``x base``
+is the ratio of throughputs over ``to_csv`` for the pandas row, over that peer for polars;
+``vs pandas`` is ours over our own pandas figure. Every row's MB/s is our CSV's size over its
+seconds (ours is byte for byte the pandas frame's; the peer writes the same rows in its own
+format, gzipped to the size shown). ``--lazy-rows N`` adds a LazyFrame of N rows scanned
+from a Parquet file (written first, in chunks) and its peak memory above the start.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import gc
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,7 +144,107 @@ def measure(action: Callable[[], int]) -> Run:
     return Run(seconds, rss.peak, written)
 
 
-def bench_size(n: int, options: dict[str, Any], fs: Any, *, repeat: int, with_pandas: bool) -> str:
+def best(action: Callable[[], int], repeat: int) -> Run:
+    """The fastest of ``repeat`` runs, with the highest peak memory of them."""
+    runs = [measure(action) for _ in range(repeat)]
+    run = min(runs, key=lambda r: r.seconds)
+    return Run(run.seconds, max(r.peak_rss for r in runs), run.written)
+
+
+def row(n: int, who: str, csv_mb: float, run: Run, ratio: str, note: str = "") -> str:
+    return (
+        f"{n:>9} {who:<7} {csv_mb:7.1f} {run.seconds:6.2f} {csv_mb / run.seconds:6.1f} "
+        f"{n / run.seconds:10.0f} {run.written / 1e6:8.1f} {run.peak_rss / 1e6:8.1f} "
+        f"{ratio:>8}{note}"
+    )
+
+
+def bench_library(
+    n: int, who: str, options: dict[str, Any], fs: Any, *, repeat: int, pandas_rate: float
+) -> str:
+    """The same data as a polars frame (``who="polars"``, with the peer) or a pyarrow Table."""
+    import polars as pl
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(make_frame(n), preserve_index=False)
+    data: Any = table
+    size = table.nbytes
+    if who == "polars":
+        data = pl.from_arrow(table)
+        del table
+        size = data.estimated_size()
+    gc.collect()
+    result: list[Any] = []
+
+    def ours() -> int:
+        result.append(
+            upload_dataframe(data, f"s3://{BUCKET}/{who}-{n}.csv.gz", storage_options=options)
+        )
+        return int(result[-1].bytes_written)
+
+    run = best(ours, repeat)  # first, so that no freed memory of the peer hides its peak
+    csv_mb = result[0].bytes_uncompressed / 1e6
+    note = f"   vs pandas {csv_mb / run.seconds / pandas_rate:.2f} (frame {size / 1e6:.0f} MB)"
+    if who != "polars":
+        return row(n, "ours-pa", csv_mb, run, "", note)
+    peer_url = f"s3://{BUCKET}/polars-{n}.csv.gz"
+
+    def peer() -> int:
+        with fs.open(peer_url, "wb", compression="gzip") as f:
+            data.write_csv(f)
+        return int(fs.info(peer_url)["size"])
+
+    base = measure(peer)
+    return "\n".join(
+        [
+            row(n, "pl.csv", csv_mb, base, "1.0", f"   (frame {size / 1e6:.0f} MB)"),
+            row(n, "ours-pl", csv_mb, run, f"{base.seconds / run.seconds:.1f}", note),
+        ]
+    )
+
+
+def write_parquet(path: str, n: int, chunk: int = 1_000_000) -> None:
+    """The benchmark's ten columns, ``n`` rows, written ``chunk`` rows at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    for start in range(0, n, chunk):
+        part = make_frame(min(chunk, n - start), seed=start)
+        part["id"] += start
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+def bench_lazy(n: int, path: str, options: dict[str, Any]) -> str:
+    """A LazyFrame scanned from Parquet, uploaded: its time and peak memory above the start."""
+    import polars as pl
+
+    lazy: Any = pl.scan_parquet(path)
+    sizes: list[float] = []
+
+    def upload() -> int:
+        obj = upload_dataframe(lazy, f"s3://{BUCKET}/lazy-{n}.csv.gz", storage_options=options)
+        sizes.append(obj.bytes_uncompressed / 1e6)
+        return int(obj.bytes_written)
+
+    run = measure(upload)
+    note = "   (LazyFrame from Parquet; peak above the start)"
+    return row(n, "ours-lz", sizes[0], run, "", note)
+
+
+def bench_size(
+    n: int,
+    options: dict[str, Any],
+    fs: Any,
+    *,
+    repeat: int,
+    with_pandas: bool,
+    with_frames: bool = False,
+) -> str:
     """Upload an ``n``-row frame both ways; return the table's lines."""
     df = make_frame(n)
     frame_mb = df.memory_usage(deep=True).sum() / 1e6
@@ -182,7 +292,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000, 3_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs of ours; the best is shown")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-frames", action="store_true", help="skip the polars and Arrow rows")
+    parser.add_argument("--lazy-rows", type=int, nargs="*", default=[], help="LazyFrame sizes")
+    parser.add_argument("--lazy-path", help=argparse.SUPPRESS)  # set for the LazyFrame child
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)  # set for the per-size child
+    parser.add_argument("--who", default="pandas", help=argparse.SUPPRESS)  # the child's library
+    parser.add_argument("--pandas-rate", type=float, help=argparse.SUPPRESS)  # ours, MB/s
     args = parser.parse_args()
 
     if args.endpoint:
@@ -194,7 +309,7 @@ def main() -> None:
     )
     print(
         f"{'rows':>9} {'who':<7} {'CSV MB':>7} {'s':>6} {'MB/s':>6} {'rows/s':>10} "
-        f"{'gzip MB':>8} {'peak MB':>8} {'x pandas':>8}",
+        f"{'gzip MB':>8} {'peak MB':>8} {'x base':>8}",
         flush=True,
     )
     with local_s3_process() as options:
@@ -202,7 +317,19 @@ def main() -> None:
             command = [sys.executable, __file__, "--endpoint", options["endpoint_url"]]
             command += ["--rows", str(n), "--repeat", str(args.repeat)]
             command += ["--no-pandas"] if args.no_pandas else []
-            subprocess.run(command, check=True)
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            print(out, end="", flush=True)
+            ours = next(line.split() for line in out.splitlines() if line.split()[1] == "ours")
+            for who in [] if args.no_frames else ["polars", "arrow"]:
+                more = [*command, "--who", who, "--pandas-rate", ours[4]]
+                subprocess.run(more, check=True)
+        for n in args.lazy_rows:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, f"bench-{n}.parquet")
+                write_parquet(path, n)
+                command = [sys.executable, __file__, "--endpoint", options["endpoint_url"]]
+                command += ["--rows", str(n), "--lazy-path", path]
+                subprocess.run(command, check=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -216,10 +343,25 @@ def run_child(args: argparse.Namespace) -> None:
         "client_kwargs": {"region_name": "us-east-1"},
     }
     fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+    if args.lazy_path:
+        for n in args.rows:
+            print(bench_lazy(n, args.lazy_path, options), flush=True)
+        return
     # first calls load botocore's service models and start fsspec's IO thread: not measured
     warm = make_frame(1000)
     upload_dataframe(warm, f"s3://{BUCKET}/warm.csv.gz", storage_options=options)
     warm.to_csv(f"s3://{BUCKET}/warm-pandas.csv.gz", storage_options=options, index=False)
+    if args.who != "pandas":
+        import polars as pl
+
+        warm_pl = pl.from_pandas(warm)
+        upload_dataframe(warm_pl, f"s3://{BUCKET}/warm-pl.csv.gz", storage_options=options)  # type: ignore[arg-type]
+        with fs.open(f"s3://{BUCKET}/warm-peer.csv.gz", "wb", compression="gzip") as f:
+            warm_pl.write_csv(f)
+        for n in args.rows:
+            rate = args.pandas_rate
+            print(bench_library(n, args.who, options, fs, repeat=args.repeat, pandas_rate=rate))
+        return
     for n in args.rows:
         print(bench_size(n, options, fs, repeat=args.repeat, with_pandas=not args.no_pandas))
 

@@ -21,6 +21,7 @@ from nexosis_pandas._background import WaitResult, as_completed, wait
 from nexosis_pandas._client import Client
 from nexosis_pandas._dataset_api import delete_dataset, list_datasets, read_dataset
 from nexosis_pandas._job import ImportJob
+from nexosis_pandas._notebook import notebook_needs
 from nexosis_pandas._objects import S3Object
 from nexosis_pandas._version import __version__
 from nexosis_pandas._wire import Aggregation, DataType, ImportStatus, Imputation, Role
@@ -100,6 +101,7 @@ __all__ = [
     "import_url",
     "infer_column_metadata",
     "list_datasets",
+    "notebook_needs",
     "read_dataset",
     "sandbox",
     "upload_dataframe",

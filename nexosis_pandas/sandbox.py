@@ -408,6 +408,8 @@ def sandbox(
             if running.running and not fresh and has_azure:
                 return running
             running.stop()
+    if azure:
+        _azure_ready()  # say what to install here, not from the sandbox process's log
     with start_lock(home):
         state = read_state(home)
         if fresh:
@@ -432,13 +434,21 @@ def sandbox(
     return handle
 
 
-def _local_azure(location: Path | None) -> LocalAzure:
+def _azure_ready() -> None:
+    """Raise the :class:`ConfigurationError` saying what to install for ``azure=True``, if any."""
     try:
         import adlfs  # noqa: F401 - the extra's package, which creates the container
     except ImportError as exc:
         raise ConfigurationError(
             "sandbox(azure=True) needs the 'azure' extra: pip install 'nexosis-pandas[azure]'"
         ) from exc
+    from nexosis_pandas.local_azure import find_azurite
+
+    find_azurite()
+
+
+def _local_azure(location: Path | None) -> LocalAzure:
+    _azure_ready()
     from nexosis_pandas.local_azure import LocalAzure
 
     return LocalAzure(location=location)

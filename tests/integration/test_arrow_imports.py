@@ -143,3 +143,22 @@ def test_the_same_arrow_data_twice_is_uploaded_once(
     assert first.upload is not None and again.upload is not None
     assert first.upload.url == again.upload.url
     assert first.upload.sha256 and again.upload.sha256 == ""  # found, not uploaded again
+
+
+def test_a_lazy_frame_in_the_background_completes_and_comes_back(client: Client, s3: Any) -> None:
+    frame = sales_polars()
+    job = frame.lazy().nexosis.to_dataset(
+        "sales-bg",
+        f"s3://{BUCKET}/in/sales-bg.csv.gz",
+        key="order_id",
+        client=client,
+        progress=None,
+        storage_options=s3.storage_options,
+        background=True,
+        timeout=60,
+    )
+    assert job.result(timeout=60).status is ImportStatus.COMPLETED
+    assert job.upload is not None and job.upload.rows == frame.height
+    back = nxp.read_dataset("sales-bg", backend="polars", client=client).sort("order_id")
+    assert back["order_id"].to_list() == frame["order_id"].to_list()
+    assert back["units"].null_count() == frame["units"].null_count()

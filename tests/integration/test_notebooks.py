@@ -6,6 +6,7 @@ the notebooks start their own sandbox on loopback ports. The committed files car
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -56,6 +57,18 @@ EXPECTED: dict[str, list[str]] = {
         "sales-azure",
         "<Sandbox stopped>",
     ],
+    "polars.ipynb": [
+        "'units': {'dataType': 'numeric', 'role': 'target'}",
+        "completed\n240 rows in s3://nexosis-sandbox/nexosis/orders-",
+        "nexosis: dataset 'daily-orders' · completed · 30 rows",
+        "DataFrame (240, 5)",
+        "('day', Datetime(time_unit='us', time_zone='UTC'))",
+        "the same frame back: True",
+        "Table 30 rows; orders 240",
+        "completed 80 rows",
+        "['daily-orders', 'north-orders', 'orders']",
+        "<Sandbox stopped>",
+    ],
     "column-metadata.ipynb": [
         "long free text",
         "Did you mean 'units'?",
@@ -66,6 +79,36 @@ EXPECTED: dict[str, list[str]] = {
         "InvalidColumnMetadata",
     ],
 }
+
+# A newcomer who installed only the `local` extra has none of these (nor Azurite): a notebook
+# that needs them says so and skips its cells, or its section, instead of failing.
+NOT_INSTALLED = ("dask", "distributed", "adlfs", "polars", "duckdb")
+SKIPPED = {
+    "dask.ipynb": "Skipping this notebook: dask cannot be imported. "
+    "pip install 'nexosis-pandas[dask]'\n",
+    "polars.ipynb": "Skipping this notebook: polars cannot be imported. "
+    "pip install 'nexosis-pandas[polars]' duckdb\n",
+    "import-sources.ipynb": "Skipping the Azure section: sandbox(azure=True) needs the 'azure' "
+    "extra: pip install 'nexosis-pandas[azure]'\n",
+}
+# Put first on the kernel's PYTHONPATH, it makes those imports fail as they do where the
+# packages are not installed.
+NOT_INSTALLED_SITE = """
+import os
+import sys
+
+BLOCKED = set(os.environ["NEXOSIS_TEST_NOT_INSTALLED"].split(","))
+
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+"""
 
 # Each mistake the column-metadata notebook makes, in order: a ColumnError naming this column.
 COLUMN_ERRORS = [
@@ -148,6 +191,44 @@ def test_notebook_runs(path: Path, tmp_path: Path, request: pytest.FixtureReques
             if o.output_type == "display_data" and "image/png" in o.data
         ]
         assert len(images) == 1, "the durations plot is drawn once, inline"
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_notebook_runs_with_only_the_local_extra(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "not-installed"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NOT_INSTALLED_SITE, "utf-8")
+    paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    monkeypatch.setenv("NEXOSIS_TEST_NOT_INSTALLED", ",".join(NOT_INSTALLED))
+    nb = nbformat.read(path, as_version=4)
+    probe = nbformat.v4.new_code_cell(
+        "import importlib\n"
+        f"for name in {NOT_INSTALLED!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError:\n"
+        "        print('not installed:', name)\n"
+    )
+    nb.cells.append(probe)  # the last cell, which a skipped notebook skips too
+
+    execute(nb, tmp_path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+    text = output_text(nb)
+    skipped = SKIPPED.get(path.name)
+    if path.name in ("dask.ipynb", "polars.ipynb"):
+        assert skipped is not None and skipped in text
+        assert "<Sandbox" not in text and "not installed" not in text  # no later cell ran
+        return
+    expected = EXPECTED[path.name] if skipped is None else [skipped, *EXPECTED[path.name][:2]]
+    expected.append("".join(f"not installed: {name}\n" for name in NOT_INSTALLED))
+    missing = [line for line in expected if line not in text]
+    assert missing == [], f"{path.name} did not show {missing}; it showed:\n{text}"
+    if skipped is not None:
+        assert "sales-azure" not in text  # the Azure section did nothing
 
 
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)

@@ -254,3 +254,12 @@ def test_an_azure_sandbox_round_trips_through_azurite(
 def test_an_in_process_sandbox_without_azure_says_how_to_get_it() -> None:
     with nxp.Sandbox() as sb, pytest.raises(nxp.ConfigurationError, match=r"sandbox\(azure=True\)"):
         sb.azure_connection_string  # noqa: B018
+
+
+def test_an_azure_sandbox_without_azurite_says_so_before_starting_a_process(
+    sandbox_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEXOSIS_AZURITE", str(tmp_path / "no-azurite"))
+    with pytest.raises(nxp.ConfigurationError, match=r"^NEXOSIS_AZURITE is .*no-azurite"):
+        nxp.sandbox(azure=True)
+    assert not (sandbox_dir / "sandbox.log").exists()  # no process was started to fail

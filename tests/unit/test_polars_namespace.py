@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 import nexosis_pandas as nxp
+from tests.unit.fake_jobs import IMPORT_ID, FakeClient, record
 from tests.unit.test_api import FakeFS
+from tests.unit.test_background import GatedFS
 
 pl = pytest.importorskip("polars")
 
@@ -51,3 +53,22 @@ def test_column_metadata_is_infer_column_metadata() -> None:
     assert frame.nexosis.column_metadata(timestamp="day") == nxp.infer_column_metadata(
         frame, timestamp="day"
     )
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["DataFrame", "LazyFrame"])
+def test_background_returns_at_once_and_the_thread_uploads_and_imports(lazy: bool) -> None:
+    frame = pl.DataFrame({"id": ["a", "b"], "n": [1, None]})
+    fs, client = GatedFS(), FakeClient([record("started"), record("completed")])
+    job = (frame.lazy() if lazy else frame).nexosis.to_dataset(
+        "sales", "s3://b/k.csv.gz", background=True, client=client, fs=fs, progress=False
+    )
+    pending = not job.requested and not job.done()  # returned while the upload waits
+    assert pending and fs.uploads == []
+    fs.gate.set()
+    assert job.result(timeout=5) is job
+    assert job.import_id == IMPORT_ID and job.status.value == "completed"
+    assert job.upload is not None and job.upload.rows == 2
+    assert fs.uploads == ["b/k.csv.gz"]
+    assert client.requests[0]["dataset_name"] == "sales"
+    same = pd.DataFrame({"id": ["a", "b"], "n": pd.array([1, None], dtype="Int64")})
+    assert job.upload.sha256 == same.nexosis.to_s3("s3://b/p.csv.gz", fs=FakeFS()).sha256
