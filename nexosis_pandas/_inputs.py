@@ -53,7 +53,7 @@ def recognise(obj: object) -> tuple[Kind, Any]:
     Examples
     --------
     >>> import pyarrow as pa
-    >>> kind, table = recognise(pa.record_batch({"x": [1, 2]}))
+    >>> kind, table = recognise(pa.record_batch([pa.array([1, 2])], names=["x"]))
     >>> kind, table.num_rows
     ('arrow', 2)
     >>> recognise([1, 2])
